@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+// mergeflow: a declarative DAG orchestrator for "mix data or merge models?" experiments.
+// No package dependencies by design; system C libraries come in through .systemLibrary targets.
+import PackageDescription
+
+let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+
+let package = Package(
+    name: "mergeflow",
+    products: [
+        .executable(name: "mergeflow", targets: ["mergeflow"]),
+    ],
+    dependencies: [],
+    targets: [
+        // C libraries from Debian's -dev packages (installed by run.sh).
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+
+        // JSON values with source positions, and the canonical encoding used for hashing.
+        .target(name: "JSON", swiftSettings: release),
+        // Float32 tensors, BLAS, and core-parallel kernels.
+        .target(name: "Numerics", dependencies: ["COpenBLAS"], swiftSettings: release),
+        // The content-addressed SQLite cache: chunks, artifacts, actions, runs.
+        .target(name: "Store", dependencies: ["CSQLite", "CCrypto", "JSON"], swiftSettings: release),
+        // safetensors files and checkpoint folders, in and out of the store.
+        .target(name: "Checkpoint", dependencies: ["Store", "JSON"], swiftSettings: release),
+        // The command-line tool.
+        .executableTarget(name: "mergeflow", dependencies: ["JSON", "Numerics", "Store", "Checkpoint"], swiftSettings: release),
+
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "NumericsTests", dependencies: ["Numerics"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "Store"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MergeflowCLITests", dependencies: ["Store", "Checkpoint"]),
+    ]
+)
