@@ -22,7 +22,7 @@ let package = Package(
         // Float32 tensors, BLAS, and core-parallel kernels.
         .target(name: "Numerics", dependencies: ["COpenBLAS"], swiftSettings: release),
         // The content-addressed SQLite cache: chunks, artifacts, actions, runs.
-        .target(name: "Store", dependencies: ["CSQLite", "CCrypto", "JSON"], swiftSettings: release),
+        .target(name: "Store", dependencies: ["CSQLite", "CCrypto", "JSON", "Numerics"], swiftSettings: release),
         // safetensors files and checkpoint folders, in and out of the store.
         .target(name: "Checkpoint", dependencies: ["Store", "JSON"], swiftSettings: release),
         // The command-line tool.

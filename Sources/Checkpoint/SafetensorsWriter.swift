@@ -1,0 +1,92 @@
+import Foundation
+import JSON
+import Store
+
+/// Writes a `.safetensors` file tensor by tensor, so a whole model never sits in memory.
+///
+/// The header is computed from the tensor list first; then each tensor's bytes are
+/// requested in header order and appended. The file appears under its final name only
+/// when complete (written to a temporary name, fsynced, renamed).
+public enum SafetensorsWriter {
+    /// What the header says about one tensor.
+    public struct Item {
+        public let name: String
+        public let dtype: DType
+        public let shape: [Int]
+        public init(name: String, dtype: DType, shape: [Int]) {
+            self.name = name
+            self.dtype = dtype
+            self.shape = shape
+        }
+        var byteCount: Int { ArtifactWriter.byteCount(shape: shape, dtype: dtype) ?? 0 }
+    }
+
+    /// The header bytes (length prefix + JSON padded with spaces to a multiple of 8) for
+    /// tensors laid out in the given order.
+    public static func header(items: [Item], metadata: JSONObject) -> [UInt8] {
+        var object = JSONObject()
+        if !metadata.isEmpty { object["__metadata__"] = .object(metadata) }
+        var offset = 0
+        for item in items {
+            object[item.name] = .object(JSONObject([
+                ("dtype", .string(item.dtype.rawValue)),
+                ("shape", .array(item.shape.map { .number(Double($0)) })),
+                ("data_offsets", .array([.number(Double(offset)), .number(Double(offset + item.byteCount))])),
+            ]))
+            offset += item.byteCount
+        }
+        var json = Array(JSONValue.object(object).serialized().utf8)
+        while (8 + json.count) % 8 != 0 { json.append(UInt8(ascii: " ")) }
+        var out = [UInt8]()
+        out.reserveCapacity(8 + json.count)
+        withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
+        out.append(contentsOf: json)
+        return out
+    }
+
+    /// Writes `items` to `path`. `bytes(i, buffer)` fills the i-th tensor's little-endian
+    /// data into a buffer of exactly its byte count.
+    public static func write(
+        to path: String, items: [Item], metadata: JSONObject = JSONObject(),
+        bytes fill: (Int, UnsafeMutableRawBufferPointer) throws -> Void
+    ) throws {
+        var seen = Set<String>()
+        for item in items where !seen.insert(item.name).inserted {
+            throw CheckpointError(file: path, tensor: item.name, "duplicate tensor name")
+        }
+        let temporary = path + ".partial-\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw CheckpointError(file: path, "cannot create: \(String(cString: strerror(errno)))") }
+        var closed = false
+        defer {
+            if !closed { close(fd) }
+            unlink(temporary)
+        }
+        func writeAll(_ buffer: UnsafeRawBufferPointer) throws {
+            var done = 0
+            while done < buffer.count {
+                let n = Foundation.write(fd, buffer.baseAddress! + done, buffer.count - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw CheckpointError(file: path, "write failed: \(String(cString: strerror(errno)))")
+                }
+                done += n
+            }
+        }
+        try header(items: items, metadata: metadata).withUnsafeBytes { try writeAll($0) }
+        let largest = items.map(\.byteCount).max() ?? 0
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(largest, 1), alignment: 64)
+        defer { buffer.deallocate() }
+        for (i, item) in items.enumerated() where item.byteCount > 0 {
+            let slice = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<item.byteCount])
+            try fill(i, slice)
+            try writeAll(UnsafeRawBufferPointer(slice))
+        }
+        guard fsync(fd) == 0 else { throw CheckpointError(file: path, "fsync failed: \(String(cString: strerror(errno)))") }
+        close(fd)
+        closed = true
+        guard rename(temporary, path) == 0 else {
+            throw CheckpointError(file: path, "rename failed: \(String(cString: strerror(errno)))")
+        }
+    }
+}

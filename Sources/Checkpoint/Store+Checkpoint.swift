@@ -1,0 +1,57 @@
+import Foundation
+import JSON
+import Store
+
+extension Store {
+    /// The artifact kind of model checkpoints.
+    public static let checkpointKind = "checkpoint"
+
+    /// Stores a checkpoint file or folder as a `checkpoint` artifact, tensor by tensor,
+    /// and pins it under `import:<absolute path>` so `gc` keeps it.
+    ///
+    /// Tensors keep their stored dtype (F16 / BF16 stay half size); metadata keeps
+    /// `config.json` (as `config`) and the files' `__metadata__` (as `safetensors_metadata`).
+    /// Nothing becomes visible unless the whole checkpoint was stored.
+    /// - Parameter progress: called after each tensor with (bytes done, bytes total).
+    @discardableResult
+    public func importCheckpoint(at path: String, progress: ((Int, Int) -> Void)? = nil) throws -> ArtifactManifest {
+        let folder = try CheckpointFolder(path: path)
+        var metadata = JSONObject()
+        if let config = folder.config { metadata["config"] = config }
+        if !folder.metadata.isEmpty { metadata["safetensors_metadata"] = .object(folder.metadata) }
+        let writer = newArtifact(kind: Store.checkpointKind, metadata: .object(metadata))
+        let total = folder.tensors.reduce(0) { $0 + $1.entry.dataRange.count }
+        var done = 0
+        for (i, location) in folder.tensors.enumerated() {
+            if i + 1 < folder.tensors.count {
+                let next = folder.tensors[i + 1]
+                next.file.prefetch(next.entry)
+            }
+            try writer.add(name: location.entry.name, dtype: location.entry.dtype, shape: location.entry.shape,
+                           bytes: location.file.bytes(of: location.entry))
+            done += location.entry.dataRange.count
+            progress?(done, total)
+        }
+        let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+        return try writer.publish(pin: "import:\(absolute)")
+    }
+
+    /// Writes a checkpoint artifact as `model.safetensors` (+ `config.json` when it has one)
+    /// in `folder`, creating the folder. Tensors are written in name order with their stored
+    /// dtype, so importing the output gives back the same artifact digest.
+    public func exportCheckpoint(_ digest: Digest, to folder: String) throws {
+        let manifest = try self.manifest(digest)
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let metadataObject = manifest.metadata.objectValue
+        let fileMetadata = metadataObject?["safetensors_metadata"]?.objectValue ?? JSONObject()
+        let items = manifest.tensors.map { SafetensorsWriter.Item(name: $0.name, dtype: $0.dtype, shape: $0.shape) }
+        let out = (folder as NSString).appendingPathComponent("model.safetensors")
+        try SafetensorsWriter.write(to: out, items: items, metadata: fileMetadata) { i, buffer in
+            try readBytes(of: manifest.tensors[i], into: buffer)
+        }
+        if let config = metadataObject?["config"] {
+            let configPath = (folder as NSString).appendingPathComponent("config.json")
+            try Data((config.serialized(pretty: true) + "\n").utf8).write(to: URL(fileURLWithPath: configPath), options: .atomic)
+        }
+    }
+}

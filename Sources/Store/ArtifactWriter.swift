@@ -1,0 +1,112 @@
+import JSON
+import Numerics
+
+/// Builds an artifact tensor by tensor, streaming each tensor's chunks into the cache as it
+/// arrives, then publishes the manifest atomically.
+///
+/// Memory stays at one tensor (the caller's buffer): chunks are hashed in parallel and
+/// written straight from that buffer.
+public final class ArtifactWriter {
+    private let store: Store
+    public let kind: String
+    public var metadata: JSONValue
+    private var entries: [TensorEntry] = []
+    private var names: Set<String> = []
+
+    /// Bytes per chunk transaction: bounds the WAL's growth during a large write.
+    static let transactionBytes = 64 << 20
+
+    init(store: Store, kind: String, metadata: JSONValue) {
+        self.store = store
+        self.kind = kind
+        self.metadata = metadata
+    }
+
+    /// Names added so far.
+    public var tensorNames: [String] { entries.map(\.name) }
+
+    /// Adds a tensor from raw little-endian bytes of `dtype`.
+    /// - Throws: `StoreError.invalidTensor` for a duplicate name, a negative dimension, a
+    ///   shape whose size overflows, or a byte count that does not match the shape.
+    public func add(name: String, dtype: DType, shape: [Int], bytes: UnsafeRawBufferPointer) throws {
+        guard !names.contains(name) else { throw StoreError.invalidTensor(name: name, reason: "added twice") }
+        guard let expected = ArtifactWriter.byteCount(shape: shape, dtype: dtype) else {
+            throw StoreError.invalidTensor(name: name, reason: "shape \(shape) is negative or too large")
+        }
+        guard expected == bytes.count else {
+            throw StoreError.invalidTensor(name: name, reason: "shape \(shape) × \(dtype.rawValue) needs \(expected) bytes, got \(bytes.count)")
+        }
+        let digests = ArtifactWriter.hashChunks(bytes)
+        var pieces: [(digest: Digest, bytes: UnsafeRawBufferPointer)] = []
+        var pending = 0
+        for (i, d) in digests.enumerated() {
+            let start = i * Store.chunkSize
+            let piece = UnsafeRawBufferPointer(rebasing: bytes[start..<min(bytes.count, start + Store.chunkSize)])
+            pieces.append((d, piece))
+            pending += piece.count
+            if pending >= ArtifactWriter.transactionBytes {
+                try store.putChunks(pieces)
+                pieces.removeAll(keepingCapacity: true)
+                pending = 0
+            }
+        }
+        try store.putChunks(pieces)
+        names.insert(name)
+        entries.append(TensorEntry(name: name, dtype: dtype, shape: shape, byteCount: bytes.count, chunks: digests))
+    }
+
+    /// Adds a Float32 tensor.
+    public func add(name: String, tensor: Tensor) throws {
+        try tensor.withUnsafeBufferPointer { try add(name: name, dtype: .f32, shape: tensor.shape, bytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Publishes the artifact (and its action and pin, if given) in one transaction.
+    /// Publishing content that already exists is a no-op that returns the same manifest.
+    @discardableResult
+    public func publish(actionKey: Digest? = nil, pin: String? = nil) throws -> ArtifactManifest {
+        let manifest = ArtifactManifest(kind: kind, metadata: metadata, tensors: entries)
+        try store.publish(manifest, actionKey: actionKey, pin: pin)
+        return manifest
+    }
+
+    /// product(shape) × dtype.size, or nil on a negative dimension or overflow.
+    public static func byteCount(shape: [Int], dtype: DType) -> Int? {
+        var n = dtype.size
+        for d in shape {
+            guard d >= 0 else { return nil }
+            let (p, overflow) = n.multipliedReportingOverflow(by: d)
+            if overflow { return nil }
+            n = p
+        }
+        return n
+    }
+
+    /// SHA-256 of each `Store.chunkSize` piece, hashed in parallel. An empty tensor has one
+    /// empty chunk, so every tensor has at least one.
+    static func hashChunks(_ bytes: UnsafeRawBufferPointer) -> [Digest] {
+        let count = max(1, (bytes.count + Store.chunkSize - 1) / Store.chunkSize)
+        if count == 1 { return [SHA256.hash(bytes)] }
+        let source = SendableBytes(bytes)
+        let results = DigestSlots(count: count)
+        Parallel.forEach(count) { i in
+            let start = i * Store.chunkSize
+            let piece = UnsafeRawBufferPointer(rebasing: source.bytes[start..<min(source.bytes.count, start + Store.chunkSize)])
+            results.set(i, SHA256.hash(piece))
+        }
+        return results.values
+    }
+}
+
+/// Read-only bytes shared with hashing workers.
+struct SendableBytes: @unchecked Sendable {
+    let bytes: UnsafeRawBufferPointer
+    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+}
+
+/// One slot per worker result; workers write disjoint slots.
+final class DigestSlots: @unchecked Sendable {
+    private var slots: [Digest?]
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ d: Digest) { slots.withUnsafeMutableBufferPointer { $0[i] = d } }
+    var values: [Digest] { slots.map { $0! } }
+}

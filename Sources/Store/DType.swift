@@ -1,0 +1,49 @@
+/// Element types a stored tensor may have. Tensors are computed in Float32; F16 and BF16
+/// arrive in imported checkpoints and are widened on load.
+public enum DType: String, Sendable, CaseIterable {
+    case f32 = "F32"
+    case f16 = "F16"
+    case bf16 = "BF16"
+
+    /// Bytes per element.
+    public var size: Int { self == .f32 ? 4 : 2 }
+
+    /// Widens `count` little-endian elements at `source` (any alignment) into Float32.
+    public func widen(_ source: UnsafeRawPointer, count: Int, into out: UnsafeMutablePointer<Float>) {
+        switch self {
+        case .f32:
+            out.withMemoryRebound(to: UInt8.self, capacity: count * 4) { o in
+                o.update(from: source.assumingMemoryBound(to: UInt8.self), count: count * 4)
+            }
+        case .bf16:
+            // bfloat16 is the high half of a float32: widening is a shift.
+            for i in 0..<count {
+                let bits = UInt32(source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian)
+                out[i] = Float(bitPattern: bits << 16)
+            }
+        case .f16:
+            for i in 0..<count {
+                out[i] = DType.halfToFloat(source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian)
+            }
+        }
+    }
+
+    /// IEEE 754 binary16 → binary32, exact for every input (subnormals, ±0, ±inf, NaN payloads).
+    @inline(__always)
+    public static func halfToFloat(_ h: UInt16) -> Float {
+        let sign = UInt32(h & 0x8000) << 16
+        let exponent = UInt32(h >> 10) & 0x1f
+        var mantissa = UInt32(h) & 0x3ff
+        if exponent == 0x1f {                       // inf / NaN
+            return Float(bitPattern: sign | 0x7f80_0000 | mantissa << 13)
+        }
+        if exponent == 0 {
+            if mantissa == 0 { return Float(bitPattern: sign) }  // ±0
+            // Subnormal: shift the mantissa up until its leading 1 is the implicit bit.
+            var e: UInt32 = 127 - 15 + 1
+            while mantissa & 0x400 == 0 { mantissa <<= 1; e -= 1 }
+            return Float(bitPattern: sign | e << 23 | (mantissa & 0x3ff) << 13)
+        }
+        return Float(bitPattern: sign | (exponent + 127 - 15) << 23 | mantissa << 13)
+    }
+}

@@ -1,0 +1,86 @@
+/// The cache's tables, as a list of migrations. `PRAGMA user_version` records how many have
+/// been applied; opening an older cache applies the rest, and a cache written by a newer
+/// mergeflow is refused rather than misread.
+enum Schema {
+    /// Migration i brings the database from version i to i + 1.
+    static let migrations: [String] = [
+        // 1: content-addressed chunks, artifact manifests, the action cache, run records.
+        """
+        CREATE TABLE chunks(
+            id INTEGER PRIMARY KEY,
+            digest BLOB NOT NULL UNIQUE,          -- SHA-256 of data (32 bytes)
+            size INTEGER NOT NULL,
+            created REAL NOT NULL,                -- unix seconds; gc spares young orphans
+            data BLOB NOT NULL
+        );
+        CREATE TABLE artifacts(
+            digest TEXT PRIMARY KEY,              -- SHA-256 of the canonical manifest
+            kind TEXT NOT NULL,
+            metadata TEXT NOT NULL,               -- JSON object
+            byte_size INTEGER NOT NULL,
+            tensor_count INTEGER NOT NULL,
+            created REAL NOT NULL
+        );
+        CREATE TABLE tensors(
+            artifact TEXT NOT NULL REFERENCES artifacts(digest) ON DELETE CASCADE,
+            ordinal INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            dtype TEXT NOT NULL,
+            shape TEXT NOT NULL,                  -- JSON array of dimensions
+            byte_size INTEGER NOT NULL,
+            PRIMARY KEY(artifact, ordinal),
+            UNIQUE(artifact, name)
+        ) WITHOUT ROWID;
+        CREATE TABLE tensor_chunks(
+            artifact TEXT NOT NULL,
+            ordinal INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
+            chunk BLOB NOT NULL,                  -- chunks.digest
+            PRIMARY KEY(artifact, ordinal, seq),
+            FOREIGN KEY(artifact, ordinal) REFERENCES tensors(artifact, ordinal) ON DELETE CASCADE
+        ) WITHOUT ROWID;
+        CREATE INDEX tensor_chunks_by_chunk ON tensor_chunks(chunk);
+        CREATE TABLE actions(
+            key TEXT PRIMARY KEY,                 -- SHA-256 of the canonical action
+            artifact TEXT NOT NULL REFERENCES artifacts(digest),
+            created REAL NOT NULL
+        );
+        CREATE INDEX actions_by_artifact ON actions(artifact);
+        CREATE TABLE pins(
+            label TEXT PRIMARY KEY,               -- e.g. "import:/path/to/model"
+            artifact TEXT NOT NULL REFERENCES artifacts(digest),
+            created REAL NOT NULL
+        );
+        CREATE INDEX pins_by_artifact ON pins(artifact);
+        CREATE TABLE runs(
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            spec_name TEXT NOT NULL,
+            spec_digest TEXT NOT NULL,
+            command TEXT NOT NULL,
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            started REAL NOT NULL,
+            finished REAL,
+            status TEXT NOT NULL                  -- running | succeeded | failed | interrupted
+        );
+        CREATE TABLE node_runs(
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            run INTEGER NOT NULL REFERENCES runs(id),
+            node TEXT NOT NULL,                   -- instance id, e.g. merged[method=ties]
+            op TEXT NOT NULL,
+            action_key TEXT NOT NULL,
+            status TEXT NOT NULL,                 -- running | succeeded | failed | cached
+            started REAL NOT NULL,
+            finished REAL,
+            artifact TEXT,
+            error TEXT,
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL
+        );
+        CREATE INDEX node_runs_by_key ON node_runs(action_key);
+        CREATE INDEX node_runs_by_run ON node_runs(run);
+        """,
+    ]
+
+    static var currentVersion: Int { migrations.count }
+}

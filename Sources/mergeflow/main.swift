@@ -1,0 +1,60 @@
+// mergeflow: declarative experiment pipelines for "mix data or merge models?".
+import Checkpoint
+import Foundation
+import Store
+
+/// Every subcommand, in the order `--help` lists them.
+let commands: [Command] = [
+    importCommand, exportCommand, statusCommand, verifyCommand, gcCommand, benchCommand,
+]
+
+func printUsage() {
+    print("""
+    usage: mergeflow COMMAND [ARGS] [--cache PATH] [--threads N]
+
+    commands:
+    """)
+    for c in commands { print("  \(c.name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(c.summary)") }
+    print("""
+
+    The cache is --cache PATH, else $MERGEFLOW_CACHE, else cache/mergeflow.sqlite.
+    `mergeflow COMMAND --help` describes one command.
+    Exit codes: 0 success, 1 the work failed, 2 bad usage or input.
+    """)
+}
+
+func main() -> Int32 {
+    let argv = Array(CommandLine.arguments.dropFirst())
+    guard let name = argv.first, name != "--help", name != "-h", name != "help" else {
+        printUsage()
+        return argv.isEmpty ? 2 : 0
+    }
+    guard let command = commands.first(where: { $0.name == name }) else {
+        print("mergeflow: unknown command \"\(name)\" (see mergeflow --help)", to: &standardError)
+        return 2
+    }
+    let rest = Array(argv.dropFirst())
+    if rest.contains("--help") || rest.contains("-h") {
+        print(command.help)
+        return 0
+    }
+    do {
+        return try command.run(rest)
+    } catch let error as UsageError {
+        print("mergeflow \(name): \(error)", to: &standardError)
+        return 2
+    } catch let error as CheckpointError {
+        print("mergeflow \(name): \(error)", to: &standardError)
+        return 2
+    } catch let error as StoreError {
+        print("mergeflow \(name): \(error)", to: &standardError)
+        if case .notFound = error { return 2 }
+        if case .newerSchema = error { return 2 }
+        return 1
+    } catch {
+        print("mergeflow \(name): \(error)", to: &standardError)
+        return 1
+    }
+}
+
+exit(main())
