@@ -3,8 +3,6 @@
 // No package dependencies by design; system C libraries come in through .systemLibrary targets.
 import PackageDescription
 
-let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
-
 let package = Package(
     name: "mergeflow",
     products: [
@@ -18,15 +16,15 @@ let package = Package(
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         // JSON values with source positions, and the canonical encoding used for hashing.
-        .target(name: "JSON", swiftSettings: release),
+        .target(name: "JSON"),
         // Float32 tensors, BLAS, and core-parallel kernels.
-        .target(name: "Numerics", dependencies: ["COpenBLAS"], swiftSettings: release),
+        .target(name: "Numerics", dependencies: ["COpenBLAS"]),
         // The content-addressed SQLite cache: chunks, artifacts, actions, runs.
-        .target(name: "Store", dependencies: ["CSQLite", "CCrypto", "JSON", "Numerics"], swiftSettings: release),
+        .target(name: "Store", dependencies: ["CSQLite", "CCrypto", "JSON", "Numerics"]),
         // safetensors files and checkpoint folders, in and out of the store.
-        .target(name: "Checkpoint", dependencies: ["Store", "JSON"], swiftSettings: release),
+        .target(name: "Checkpoint", dependencies: ["Store", "JSON"]),
         // The command-line tool.
-        .executableTarget(name: "mergeflow", dependencies: ["JSON", "Numerics", "Store", "Checkpoint"], swiftSettings: release),
+        .executableTarget(name: "mergeflow", dependencies: ["JSON", "Numerics", "Store", "Checkpoint"]),
 
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "NumericsTests", dependencies: ["Numerics"]),

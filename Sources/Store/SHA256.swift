@@ -19,7 +19,8 @@ public struct SHA256: ~Copyable {
     /// Feeds `bytes` into the hash.
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count > 0 else { return }
-        precondition(EVP_DigestUpdate(context, bytes.baseAddress, bytes.count) == 1, "SHA-256 update failed")
+        let ok = EVP_DigestUpdate(context, bytes.baseAddress, bytes.count)
+        precondition(ok == 1, "SHA-256 update failed")
     }
 
     public mutating func update(_ bytes: [UInt8]) {
@@ -30,7 +31,8 @@ public struct SHA256: ~Copyable {
     public consuming func finalize() -> Digest {
         var out = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
-        precondition(EVP_DigestFinal_ex(context, &out, &length) == 1 && length == 32, "SHA-256 final failed")
+        let ok = EVP_DigestFinal_ex(context, &out, &length)
+        precondition(ok == 1 && length == 32, "SHA-256 final failed")
         return Digest(bytes: out)
     }
 

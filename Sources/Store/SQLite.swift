@@ -67,6 +67,13 @@ final class SQLiteConnection {
         return statement
     }
 
+    /// Resets every cached statement. A statement left on a row keeps its read snapshot
+    /// open, which would hide other processes' commits and block WAL checkpoints; `Store`
+    /// calls this whenever it releases the connection.
+    func resetAll() {
+        for statement in cache.values { statement.reset() }
+    }
+
     /// Runs `body` inside `BEGIN IMMEDIATE … COMMIT`; rolls back if it throws.
     ///
     /// IMMEDIATE takes the write lock up front, so two writers queue on the busy timeout
@@ -120,7 +127,6 @@ final class SQLiteStatement {
 
     func reset() {
         sqlite3_reset(stmt)
-        sqlite3_clear_bindings(stmt)
     }
 
     @discardableResult

@@ -36,7 +36,7 @@ extension Store {
     public func verify() throws -> VerifyReport {
         var report = VerifyReport()
         try locked {
-            let integrity = try db.prepare("PRAGMA quick_check")
+            let integrity = try db.prepare("PRAGMA integrity_check")
             while try integrity.step() {
                 let line = integrity.text(0)
                 if line != "ok" { report.problems.append("sqlite: \(line)") }
@@ -87,7 +87,8 @@ extension Store {
     }
 
     /// Deletes artifacts that no action or pin references, then chunks that no artifact
-    /// references and that are older than `grace` seconds.
+    /// references: those of the deleted artifacts at once, other orphans once they are older
+    /// than `grace` seconds.
     ///
     /// The grace period protects a writer in another process whose chunks are stored but
     /// whose artifact is not yet published.
@@ -95,27 +96,37 @@ extension Store {
         var report = GarbageReport()
         try locked {
             try db.transaction {
+                // Chunks of the artifacts about to go were published, so no writer is
+                // still adding them: they may go at once. (A writer that deduplicated
+                // against one of them fails its publish cleanly and can retry.)
                 try db.execute("""
+                    CREATE TEMP TABLE IF NOT EXISTS doomed(chunk BLOB PRIMARY KEY) WITHOUT ROWID;
+                    DELETE FROM temp.doomed;
+                    INSERT OR IGNORE INTO temp.doomed
+                        SELECT chunk FROM tensor_chunks WHERE artifact IN (
+                            SELECT digest FROM artifacts WHERE digest NOT IN (SELECT artifact FROM actions)
+                                                           AND digest NOT IN (SELECT artifact FROM pins));
                     DELETE FROM artifacts WHERE digest NOT IN (SELECT artifact FROM actions)
-                                            AND digest NOT IN (SELECT artifact FROM pins)
+                                            AND digest NOT IN (SELECT artifact FROM pins);
                     """)
                 report.artifactsRemoved = db.changes
                 let cutoff = Date().timeIntervalSince1970 - grace
-                let sizes = try db.prepare("""
-                    SELECT count(*), coalesce(sum(size), 0) FROM chunks
-                    WHERE created <= ? AND NOT EXISTS (SELECT 1 FROM tensor_chunks WHERE chunk = chunks.digest)
-                    """)
+                let unreferenced = """
+                    FROM chunks WHERE (created <= ? OR digest IN (SELECT chunk FROM temp.doomed))
+                    AND NOT EXISTS (SELECT 1 FROM tensor_chunks WHERE chunk = chunks.digest)
+                    """
+                let sizes = try db.prepare("SELECT count(*), coalesce(sum(size), 0) " + unreferenced)
                 sizes.bind(1, cutoff)
                 _ = try sizes.step()
                 report.chunksRemoved = Int(sizes.int(0))
                 report.bytesRemoved = Int(sizes.int(1))
-                let delete = try db.prepare("""
-                    DELETE FROM chunks WHERE created <= ? AND NOT EXISTS (SELECT 1 FROM tensor_chunks WHERE chunk = chunks.digest)
-                    """)
+                let delete = try db.prepare("DELETE " + unreferenced)
                 delete.bind(1, cutoff)
                 try delete.run()
+                try db.execute("DELETE FROM temp.doomed")
             }
             // Return freed pages to the file system and fold the WAL back in.
+            db.resetAll()
             try db.execute("PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);")
         }
         return report

@@ -41,7 +41,10 @@ public final class Store: @unchecked Sendable {
     /// Runs `body` holding the connection lock.
     func locked<T>(_ body: () throws -> T) rethrows -> T {
         lock.lock()
-        defer { lock.unlock() }
+        defer {
+            db.resetAll()
+            lock.unlock()
+        }
         return try body()
     }
 

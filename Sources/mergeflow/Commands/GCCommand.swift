@@ -9,6 +9,7 @@ let gcCommand = Command(
     Deletes artifacts that no action (cached node result) or pin (e.g. an import) refers
     to, then chunks that no remaining artifact uses. Orphan chunks younger than --grace
     seconds (default 600) are kept: another process may be about to publish them.
+    Chunks of the artifacts deleted in this run go at once.
     """,
     run: { words in
         let args = try Arguments(words, options: Arguments.cacheOptions.union(["--grace"]))

@@ -6,7 +6,7 @@ let verifyCommand = Command(
     help: """
     usage: mergeflow verify [--cache PATH] [--threads N]
 
-    Runs SQLite's quick_check, re-hashes every stored chunk against its digest, recomputes
+    Runs SQLite's integrity_check, re-hashes every stored chunk against its digest, recomputes
     every artifact's manifest digest, and checks that every action and pin points at an
     artifact whose chunks all exist. Prints each problem; exit code 1 if there is any.
     """,
