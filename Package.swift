@@ -23,13 +23,18 @@ let package = Package(
         .target(name: "Store", dependencies: ["CSQLite", "CCrypto", "JSON", "Numerics"]),
         // safetensors files and checkpoint folders, in and out of the store.
         .target(name: "Checkpoint", dependencies: ["Store", "JSON"]),
+        // The byte-level GPT-2 model.
+        .target(name: "Model", dependencies: ["JSON", "Numerics"]),
+        // Specs, grid expansion, action keys, plans and the scheduler; the built-in ops.
+        .target(name: "Engine", dependencies: ["JSON", "Numerics", "Store", "Checkpoint", "Model"]),
         // The command-line tool.
-        .executableTarget(name: "mergeflow", dependencies: ["JSON", "Numerics", "Store", "Checkpoint"]),
+        .executableTarget(name: "mergeflow", dependencies: ["JSON", "Numerics", "Store", "Checkpoint", "Engine"]),
 
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "NumericsTests", dependencies: ["Numerics"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "Store"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Store", "Checkpoint", "JSON"]),
         .testTarget(name: "MergeflowCLITests", dependencies: ["Store", "Checkpoint"]),
     ]
 )

@@ -15,6 +15,14 @@ extension Store {
     /// - Parameter progress: called after each tensor with (bytes done, bytes total).
     @discardableResult
     public func importCheckpoint(at path: String, progress: ((Int, Int) -> Void)? = nil) throws -> ArtifactManifest {
+        let writer = try checkpointWriter(reading: path, progress: progress)
+        let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+        return try writer.publish(pin: "import:\(absolute)")
+    }
+
+    /// Reads a checkpoint file or folder into an unpublished artifact (chunks stored, the
+    /// manifest not yet visible), for callers that publish it themselves.
+    public func checkpointWriter(reading path: String, progress: ((Int, Int) -> Void)? = nil) throws -> ArtifactWriter {
         let folder = try CheckpointFolder(path: path)
         var metadata = JSONObject()
         if let config = folder.config { metadata["config"] = config }
@@ -32,8 +40,7 @@ extension Store {
             done += location.entry.dataRange.count
             progress?(done, total)
         }
-        let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
-        return try writer.publish(pin: "import:\(absolute)")
+        return writer
     }
 
     /// Writes a checkpoint artifact as `model.safetensors` (+ `config.json` when it has one)

@@ -62,10 +62,33 @@ public final class ArtifactWriter {
 
     /// Publishes the artifact (and its action and pin, if given) in one transaction.
     /// Publishing content that already exists is a no-op that returns the same manifest.
+    ///
+    /// - Parameters:
+    ///   - actionKey: the action that produced it (the engine's cache entry).
+    ///   - pin: a label that keeps it alive through `gc`.
+    ///   - releasingLeaseOf: drops this owner's lease on `actionKey` in the same transaction.
+    ///   - clearingPartialState: forgets saved in-node progress of `actionKey` in the same transaction.
     @discardableResult
-    public func publish(actionKey: Digest? = nil, pin: String? = nil) throws -> ArtifactManifest {
+    public func publish(actionKey: Digest? = nil, pin: String? = nil, releasingLeaseOf owner: String? = nil,
+                        clearingPartialState: Bool = false) throws -> ArtifactManifest {
         let manifest = ArtifactManifest(kind: kind, metadata: metadata, tensors: entries)
-        try store.publish(manifest, actionKey: actionKey, pin: pin)
+        try store.publish(manifest, actionKey: actionKey, pin: pin) { [store] in
+            if let key = actionKey, let owner { try store.releaseLeaseUnlocked(key, owner: owner) }
+            if let key = actionKey, clearingPartialState {
+                try store.db.prepare("DELETE FROM partial_states WHERE key = ?").bind(1, key.hex).run()
+            }
+        }
+        return manifest
+    }
+
+    /// Publishes this artifact as the saved progress of an unfinished action at `step`
+    /// (replacing earlier progress), in one transaction.
+    @discardableResult
+    public func publishProgress(of actionKey: Digest, step: Int) throws -> ArtifactManifest {
+        let manifest = ArtifactManifest(kind: kind, metadata: metadata, tensors: entries)
+        try store.publish(manifest, actionKey: nil, pin: nil) { [store] in
+            try store.recordPartialStateUnlocked(actionKey, step: step, artifact: manifest.digest)
+        }
         return manifest
     }
 

@@ -80,6 +80,27 @@ enum Schema {
         CREATE INDEX node_runs_by_key ON node_runs(action_key);
         CREATE INDEX node_runs_by_run ON node_runs(run);
         """,
+        // 2: what the engine needs to resume, share a cache and explain itself.
+        """
+        CREATE TABLE action_descriptions(
+            key TEXT PRIMARY KEY,                 -- actions.key
+            description TEXT NOT NULL             -- canonical JSON: op, version, params, input digests
+        );
+        CREATE TABLE leases(
+            key TEXT PRIMARY KEY,                 -- action key being computed
+            owner TEXT NOT NULL,                  -- host:pid:nonce of the computing process
+            expires REAL NOT NULL                 -- unix seconds; renewed while the owner lives
+        );
+        CREATE TABLE partial_states(
+            key TEXT PRIMARY KEY,                 -- action key of the unfinished node
+            step INTEGER NOT NULL,                -- progress the state corresponds to
+            artifact TEXT NOT NULL REFERENCES artifacts(digest),
+            updated REAL NOT NULL
+        );
+        CREATE INDEX partial_states_by_artifact ON partial_states(artifact);
+        ALTER TABLE runs ADD COLUMN engine_version TEXT NOT NULL DEFAULT '';
+        ALTER TABLE node_runs ADD COLUMN detail TEXT;      -- e.g. "resumed from step 400"
+        """,
     ]
 
     static var currentVersion: Int { migrations.count }

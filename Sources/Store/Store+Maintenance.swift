@@ -86,7 +86,7 @@ extension Store {
         return report
     }
 
-    /// Deletes artifacts that no action or pin references, then chunks that no artifact
+    /// Deletes artifacts that no action, pin or saved in-node progress references, then chunks that no artifact
     /// references: those of the deleted artifacts at once, other orphans once they are older
     /// than `grace` seconds.
     ///
@@ -105,9 +105,11 @@ extension Store {
                     INSERT OR IGNORE INTO temp.doomed
                         SELECT chunk FROM tensor_chunks WHERE artifact IN (
                             SELECT digest FROM artifacts WHERE digest NOT IN (SELECT artifact FROM actions)
-                                                           AND digest NOT IN (SELECT artifact FROM pins));
+                                                           AND digest NOT IN (SELECT artifact FROM pins)
+                                                           AND digest NOT IN (SELECT artifact FROM partial_states));
                     DELETE FROM artifacts WHERE digest NOT IN (SELECT artifact FROM actions)
-                                            AND digest NOT IN (SELECT artifact FROM pins);
+                                            AND digest NOT IN (SELECT artifact FROM pins)
+                                            AND digest NOT IN (SELECT artifact FROM partial_states);
                     """)
                 report.artifactsRemoved = db.changes
                 let cutoff = Date().timeIntervalSince1970 - grace

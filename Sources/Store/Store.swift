@@ -120,7 +120,8 @@ public final class Store: @unchecked Sendable {
 
     /// Makes `manifest` visible, with its action and pin, in one transaction.
     /// - Throws: `StoreError.missingChunks` if a chunk vanished (a concurrent `gc`).
-    func publish(_ manifest: ArtifactManifest, actionKey: Digest?, pin: String?) throws {
+    func publish(_ manifest: ArtifactManifest, actionKey: Digest?, pin: String?,
+                 inTransaction extra: (() throws -> Void)? = nil) throws {
         let now = Date().timeIntervalSince1970
         try locked {
             try db.transaction {
@@ -158,6 +159,7 @@ public final class Store: @unchecked Sendable {
                     p.bind(1, pin).bind(2, manifest.digest.hex).bind(3, now)
                     try p.run()
                 }
+                try extra?()
             }
         }
     }

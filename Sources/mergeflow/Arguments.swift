@@ -11,7 +11,7 @@ struct UsageError: Error, CustomStringConvertible {
 /// against what the command accepts.
 struct Arguments {
     private(set) var positionals: [String] = []
-    private var values: [String: String] = [:]
+    private var values: [String: [String]] = [:]
     private var flags: Set<String> = []
 
     /// Options every cache-touching command takes.
@@ -39,9 +39,9 @@ struct Arguments {
                 inline = String(word[word.index(after: eq)...])
             }
             if options.contains(name) {
-                if let inline { values[name] = inline; continue }
+                if let inline { values[name, default: []].append(inline); continue }
                 guard i < words.count else { throw UsageError("\(name) needs a value") }
-                values[name] = words[i]
+                values[name, default: []].append(words[i])
                 i += 1
             } else if flags.contains(name), inline == nil {
                 self.flags.insert(name)
@@ -51,13 +51,16 @@ struct Arguments {
         }
     }
 
-    func value(_ name: String) -> String? { values[name] }
+    /// The last value given for an option.
+    func value(_ name: String) -> String? { values[name]?.last }
+    /// Every value given for a repeatable option, in order.
+    func all(_ name: String) -> [String] { values[name] ?? [] }
     func has(_ flag: String) -> Bool { flags.contains(flag) }
     var wantsHelp: Bool { flags.contains("--help") }
 
     /// An integer option within `range`, or `fallback` when absent.
     func integer(_ name: String, default fallback: Int, in range: ClosedRange<Int>) throws -> Int {
-        guard let text = values[name] else { return fallback }
+        guard let text = value(name) else { return fallback }
         guard let n = Int(text), range.contains(n) else {
             throw UsageError("\(name) expects an integer in \(range.lowerBound)...\(range.upperBound), got \"\(text)\"")
         }
@@ -66,7 +69,7 @@ struct Arguments {
 
     /// A number option, or `fallback` when absent.
     func number(_ name: String, default fallback: Double) throws -> Double {
-        guard let text = values[name] else { return fallback }
+        guard let text = value(name) else { return fallback }
         guard let n = Double(text), n.isFinite else { throw UsageError("\(name) expects a number, got \"\(text)\"") }
         return n
     }
@@ -82,7 +85,7 @@ struct Arguments {
 
     /// The cache path: `--cache`, else `$MERGEFLOW_CACHE`, else `cache/mergeflow.sqlite`.
     var cachePath: String {
-        if let p = values["--cache"] { return p }
+        if let p = value("--cache") { return p }
         if let p = ProcessInfo.processInfo.environment["MERGEFLOW_CACHE"], !p.isEmpty { return p }
         return "cache/mergeflow.sqlite"
     }

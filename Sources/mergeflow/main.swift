@@ -1,10 +1,12 @@
 // mergeflow: declarative experiment pipelines for "mix data or merge models?".
 import Checkpoint
+import Engine
 import Foundation
 import Store
 
 /// Every subcommand, in the order `--help` lists them.
 let commands: [Command] = [
+    runCommand, planCommand, explainCommand, graphCommand, runsCommand, showCommand,
     importCommand, exportCommand, statusCommand, verifyCommand, gcCommand, benchCommand,
 ]
 
@@ -41,6 +43,9 @@ func main() -> Int32 {
     do {
         return try command.run(rest)
     } catch let error as UsageError {
+        print("mergeflow \(name): \(error)", to: &standardError)
+        return 2
+    } catch let error as SpecError {
         print("mergeflow \(name): \(error)", to: &standardError)
         return 2
     } catch let error as CheckpointError {

@@ -1,0 +1,75 @@
+import Foundation
+import JSON
+import Numerics
+import Store
+
+/// What an op sees while it runs: its parameters, its input artifacts, the cache, a
+/// progress reporter, and the API to save and resume in-node progress.
+public final class OpContext: @unchecked Sendable {
+    public let store: Store
+    public let instanceID: String
+    public let params: JSONObject
+    /// Input name → manifests, in the order the spec lists them.
+    public let inputs: [String: [ArtifactManifest]]
+    public let actionKey: Digest
+    /// The spec's folder: relative paths in params are resolved against it.
+    public let directory: String
+    /// Threads this op may use (the scheduler's budget divided among parallel jobs).
+    public let threads: Int
+    let reportProgress: @Sendable (Double) -> Void
+
+    init(store: Store, instance: Instance, inputs: [String: [ArtifactManifest]], actionKey: Digest, directory: String,
+         threads: Int, reportProgress: @escaping @Sendable (Double) -> Void) {
+        self.directory = directory
+        self.store = store
+        self.instanceID = instance.id
+        self.params = instance.params
+        self.inputs = inputs
+        self.actionKey = actionKey
+        self.threads = threads
+        self.reportProgress = reportProgress
+    }
+
+    /// The single artifact of a one-artifact input, if given.
+    public func input(_ name: String) -> ArtifactManifest? { inputs[name]?.first }
+
+    /// Tells the scheduler how far along the op is (0…1), for the progress bar and ETA.
+    public func progress(_ fraction: Double) { reportProgress(min(1, max(0, fraction))) }
+
+    /// A writer for the op's output or for saved progress.
+    public func newArtifact(kind: String, metadata: JSONValue = .object(JSONObject())) -> ArtifactWriter {
+        store.newArtifact(kind: kind, metadata: metadata)
+    }
+
+    // MARK: In-node progress
+
+    /// Saves the op's state at `step` (call every K steps): weights, optimizer state, data
+    /// cursor, RNG, whatever makes the rest of the run bit-identical. Replaces older saves.
+    public func saveProgress(step: Int, state: ArtifactWriter) throws {
+        try state.publishProgress(of: actionKey, step: step)
+    }
+
+    /// The last saved state of this very action (same key), if a previous attempt was
+    /// interrupted after saving.
+    public func savedProgress() throws -> (step: Int, state: ArtifactManifest)? {
+        guard let saved = try store.partialState(actionKey) else { return nil }
+        return (saved.step, try store.manifest(saved.artifact))
+    }
+
+    // MARK: Parameter access
+
+    public func number(_ name: String) -> Double? { params[name]?.doubleValue }
+    public func integer(_ name: String) -> Int? { params[name]?.intValue }
+    public func string(_ name: String) -> String? { params[name]?.stringValue }
+    public func bool(_ name: String) -> Bool? { params[name]?.boolValue }
+
+    /// A path param resolved against the spec's folder.
+    public func path(_ name: String) -> String? {
+        guard let p = string(name) else { return nil }
+        return OpContext.resolve(p, in: directory)
+    }
+
+    static func resolve(_ path: String, in directory: String) -> String {
+        path.hasPrefix("/") ? path : URL(fileURLWithPath: directory).appendingPathComponent(path).standardizedFileURL.path
+    }
+}

@@ -1,0 +1,38 @@
+/// How `run` behaves.
+public struct RunOptions: Sendable {
+    /// Instances run at once (each gets threads / jobs numeric threads).
+    public var jobs: Int = 1
+    /// Instances recomputed even when cached.
+    public var force: Set<Int> = []
+    /// When set, only these instances (and what they need) are considered.
+    public var only: Set<Int>?
+    /// Numeric threads in all.
+    public var threads: Int = 1
+    /// How progress is shown.
+    public var progress: ProgressStyle = .lines
+    /// The command line, for the run record.
+    public var command: String = ""
+    /// How long a lease lives without renewal; a dead owner's lease expires after this.
+    public var leaseSeconds: Double = 30
+
+    public enum ProgressStyle: Sendable { case live, lines, quiet }
+
+    public init() {}
+}
+
+/// What a run did.
+public struct RunSummary: Sendable {
+    public let runID: Int64
+    public var executed = 0
+    public var cached = 0
+    public var failed: [(instance: String, error: String)] = []
+    public var skipped = 0
+    public var waitedForOthers = 0
+    public var seconds = 0.0
+    /// Instance index → artifact, for everything that finished.
+    public var artifacts: [Int: Digest] = [:]
+
+    public var succeeded: Bool { failed.isEmpty && skipped == 0 }
+}
+
+import Store

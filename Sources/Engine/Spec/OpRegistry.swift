@@ -1,0 +1,26 @@
+/// The ops a spec may name: a literal table, not a plugin system. Tests build their own
+/// registry by adding a fake op at the I/O edge.
+public struct OpRegistry: Sendable {
+    public private(set) var operations: [String: Operation]
+
+    public init(_ operations: [Operation]) {
+        var table: [String: Operation] = [:]
+        for op in operations { table[op.name] = op }
+        self.operations = table
+    }
+
+    /// Every op shipped with mergeflow.
+    public static let builtin = OpRegistry([ImportOp.operation, InitOp.operation, MergeOp.operation])
+
+    public subscript(name: String) -> Operation? { operations[name] }
+
+    /// Names, sorted, for messages.
+    public var names: [String] { operations.keys.sorted() }
+
+    /// This registry plus `op` (replacing one of the same name).
+    public func adding(_ op: Operation) -> OpRegistry {
+        var copy = self
+        copy.operations[op.name] = op
+        return copy
+    }
+}

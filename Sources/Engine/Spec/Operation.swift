@@ -1,0 +1,91 @@
+import JSON
+import Store
+
+/// One parameter an op accepts.
+public struct ParamSpec: Sendable {
+    public let name: String
+    public let type: ParamType
+    /// nil: the parameter is required.
+    public let defaultValue: JSONValue?
+    public let help: String
+
+    public init(_ name: String, _ type: ParamType, default defaultValue: JSONValue? = nil, help: String) {
+        self.name = name
+        self.type = type
+        self.defaultValue = defaultValue
+        self.help = help
+    }
+}
+
+/// One input an op takes: which artifact kind, and whether it is one artifact (a consumer
+/// of a gridded node fans out over it) or a gathered list (it collects every instance).
+public struct InputSpec: Sendable {
+    public enum Arity: Sendable { case one, many }
+    public let name: String
+    public let kind: String
+    public let arity: Arity
+    public let optional: Bool
+    public let help: String
+
+    public init(_ name: String, kind: String, arity: Arity = .one, optional: Bool = false, help: String) {
+        self.name = name
+        self.kind = kind
+        self.arity = arity
+        self.optional = optional
+        self.help = help
+    }
+}
+
+/// A kind of node: what it takes, what it produces, and the pure function that runs it.
+///
+/// Ops are functions from input artifacts + params to one output artifact: they never write
+/// run records (the scheduler does), so the same op can later run on another machine.
+public struct Operation: Sendable {
+    public let name: String
+    /// Bump when the op's output for the same inputs changes: it is part of every key.
+    public let version: Int
+    public let summary: String
+    public let inputs: [InputSpec]
+    public let params: [ParamSpec]
+    /// The artifact kind it publishes.
+    public let produces: String
+    /// Whether it draws random numbers (then its key includes the node's seed).
+    public let usesSeed: Bool
+    /// Extra key material read from outside the cache (e.g. an imported file's size and
+    /// modification time), so a changed file is a changed key.
+    /// Called with the params and the spec's folder.
+    public let externalFingerprint: (@Sendable (JSONObject, String) throws -> JSONValue)?
+    /// Checks that need several params at once; returns problems as (param, message).
+    public let crossCheck: (@Sendable (JSONObject) -> [(String, String)])?
+    /// Computes the output. Returns a writer holding the result's tensors; the scheduler
+    /// publishes it together with the action key.
+    public let run: @Sendable (OpContext) throws -> ArtifactWriter
+
+    public init(name: String, version: Int, summary: String, inputs: [InputSpec], params: [ParamSpec],
+                produces: String, usesSeed: Bool = false,
+                externalFingerprint: (@Sendable (JSONObject, String) throws -> JSONValue)? = nil,
+                crossCheck: (@Sendable (JSONObject) -> [(String, String)])? = nil,
+                run: @escaping @Sendable (OpContext) throws -> ArtifactWriter) {
+        self.name = name
+        self.version = version
+        self.summary = summary
+        self.inputs = inputs
+        self.params = params
+        self.produces = produces
+        self.usesSeed = usesSeed
+        self.externalFingerprint = externalFingerprint
+        self.crossCheck = crossCheck
+        self.run = run
+    }
+
+    public func param(_ name: String) -> ParamSpec? { params.first { $0.name == name } }
+    public func input(_ name: String) -> InputSpec? { inputs.first { $0.name == name } }
+}
+
+/// A failure inside an op that the user caused or can act on (bad data, mismatched
+/// models). The node fails; its dependents are skipped; the rest of the sweep goes on.
+public struct OpError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,267 @@
+import Foundation
+import JSON
+import Store
+
+/// Parses and validates a spec against the ops in a registry, collecting every problem
+/// with its JSON path: unknown keys, unknown ops, parameters of the wrong type or range,
+/// missing or unknown inputs, references to missing nodes, inputs of the wrong artifact
+/// kind, grids over non-parameters or with no values, and cycles.
+public struct SpecParser {
+    let registry: OpRegistry
+    private var issues: [SpecIssue] = []
+
+    public init(registry: OpRegistry = .builtin) {
+        self.registry = registry
+    }
+
+    /// Reads and validates the spec file at `path`.
+    public static func load(_ path: String, registry: OpRegistry = .builtin) throws(SpecError) -> Spec {
+        let value: JSONValue
+        do {
+            value = try JSONValue.parse(contentsOf: path)
+        } catch {
+            switch error {
+            case .unreadable(_, let reason): throw SpecError(file: path, issues: [SpecIssue(path: "(file)", message: reason)])
+            case .invalidJSON(_, let syntax):
+                throw SpecError(file: path, issues: [SpecIssue(path: "(root)", message: "invalid JSON at line \(syntax.line), column \(syntax.column): \(syntax.message)")])
+            }
+        }
+        var parser = SpecParser(registry: registry)
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL.path
+        return try parser.validate(value, file: path, directory: directory)
+    }
+
+    /// Validates an already-parsed document.
+    public mutating func validate(_ document: JSONValue, file: String, directory: String) throws(SpecError) -> Spec {
+        issues = []
+        let root = JSONPath.root
+        guard let top = document.objectValue else {
+            throw SpecError(file: file, issues: [SpecIssue(path: "(root)", message: "expected an object with \"name\", \"seed\" and \"nodes\", got \(document.typeName)")])
+        }
+        for key in top.keys where !["name", "seed", "nodes", "description"].contains(key) {
+            fail(root.appending(key), "unknown key (allowed: name, seed, nodes, description)")
+        }
+        var name = ""
+        if let n = top["name"] {
+            if let s = n.stringValue, !s.isEmpty { name = s } else { fail(root.appending("name"), "expected a non-empty string, got \(ParamType.describe(n))") }
+        } else {
+            fail(root.appending("name"), "missing (every spec has a name)")
+        }
+        var seed = 0
+        if let s = top["seed"] {
+            if let n = s.intValue, n >= 0, n <= Int(Int32.max) { seed = n } else { fail(root.appending("seed"), "expected an integer in [0, 2147483647], got \(ParamType.describe(s))") }
+        }
+        if let d = top["description"], d.stringValue == nil { fail(root.appending("description"), "expected a string") }
+        var nodes: [NodeSpec] = []
+        if let n = top["nodes"] {
+            if let object = n.objectValue {
+                if object.isEmpty { fail(root.appending("nodes"), "expected at least one node") }
+                for (id, value) in object {
+                    if let node = parseNode(id: id, value, path: root.appending("nodes").appending(id)) { nodes.append(node) }
+                }
+            } else {
+                fail(root.appending("nodes"), "expected an object of node id → node, got \(n.typeName)")
+            }
+        } else {
+            fail(root.appending("nodes"), "missing")
+        }
+        checkReferences(nodes)
+        checkCycles(nodes)
+        if !issues.isEmpty { throw SpecError(file: file, issues: issues) }
+        return Spec(name: name, seed: seed, nodes: nodes, digest: SHA256.hash(document.canonicalData()), directory: directory)
+    }
+
+    private mutating func fail(_ path: JSONPath, _ message: String) {
+        issues.append(SpecIssue(path: path.description, message: message))
+    }
+
+    static func isValidNodeID(_ id: String) -> Bool {
+        !id.isEmpty && id.utf8.allSatisfy { c in
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x5f || c == 0x2d
+        }
+    }
+
+    private mutating func parseNode(id: String, _ value: JSONValue, path: JSONPath) -> NodeSpec? {
+        if !SpecParser.isValidNodeID(id) { fail(path, "node ids use letters, digits, '_' and '-' only") }
+        guard let object = value.objectValue else { fail(path, "expected an object with \"op\", got \(value.typeName)"); return nil }
+        for key in object.keys where !["op", "inputs", "params", "grid", "description"].contains(key) {
+            fail(path.appending(key), "unknown key (allowed: op, inputs, params, grid, description)")
+        }
+        guard let opName = object["op"]?.stringValue else {
+            fail(path.appending("op"), object["op"] == nil ? "missing" : "expected a string")
+            return nil
+        }
+        guard let op = registry[opName] else {
+            fail(path.appending("op"), "unknown op \"\(opName)\" (known: \(registry.names.joined(separator: ", ")))")
+            return nil
+        }
+        // Inputs.
+        var inputs: [(name: String, references: [InputReference], isList: Bool)] = []
+        let inputObject: JSONObject
+        if let i = object["inputs"] {
+            if let o = i.objectValue { inputObject = o } else { fail(path.appending("inputs"), "expected an object of input name → node reference"); inputObject = JSONObject() }
+        } else {
+            inputObject = JSONObject()
+        }
+        for (name, ref) in inputObject {
+            let p = path.appending("inputs").appending(name)
+            guard let spec = op.input(name) else {
+                fail(p, "op \(op.name) has no input \"\(name)\"" + (op.inputs.isEmpty ? " (it takes none)" : " (inputs: \(op.inputs.map(\.name).joined(separator: ", ")))"))
+                continue
+            }
+            var refs: [InputReference] = []
+            var isList = false
+            if let s = ref.stringValue {
+                if let r = parseReference(s, path: p) { refs.append(r) }
+            } else if let list = ref.arrayValue {
+                isList = true
+                if spec.arity == .one { fail(p, "input \"\(name)\" takes one node reference, got a list"); continue }
+                if list.isEmpty { fail(p, "expected at least one node reference") }
+                for (k, item) in list.enumerated() {
+                    guard let s = item.stringValue else { fail(p.appending(k), "expected a node id, got \(item.typeName)"); continue }
+                    if let r = parseReference(s, path: p.appending(k)) { refs.append(r) }
+                }
+            } else {
+                fail(p, "expected a node id or a list of node ids, got \(ref.typeName)")
+                continue
+            }
+            inputs.append((name, refs, isList))
+        }
+        for spec in op.inputs where !spec.optional && inputObject[spec.name] == nil {
+            fail(path.appending("inputs").appending(spec.name), "missing (\(op.name) needs a \(spec.kind): \(spec.help))")
+        }
+        // Params.
+        var params = JSONObject()
+        if let p = object["params"] {
+            if let o = p.objectValue { params = o } else { fail(path.appending("params"), "expected an object, got \(p.typeName)") }
+        }
+        for (name, value) in params {
+            let p = path.appending("params").appending(name)
+            guard let spec = op.param(name) else {
+                fail(p, "op \(op.name) has no parameter \"\(name)\" (parameters: \(op.params.map(\.name).joined(separator: ", ")))")
+                continue
+            }
+            if let problem = spec.type.problem(with: value) { fail(p, problem) }
+        }
+        // Grid.
+        var grid: [(param: String, values: [JSONValue])] = []
+        if let g = object["grid"] {
+            if let o = g.objectValue {
+                for (name, values) in o {
+                    let p = path.appending("grid").appending(name)
+                    guard let spec = op.param(name) else {
+                        fail(p, "grid over \"\(name)\", which is not a parameter of \(op.name)")
+                        continue
+                    }
+                    if params[name] != nil { fail(p, "\"\(name)\" is both in params and in grid; keep one") }
+                    guard let list = values.arrayValue else { fail(p, "expected a list of values to sweep, got \(values.typeName)"); continue }
+                    if list.isEmpty { fail(p, "empty grid: give at least one value"); continue }
+                    for (k, v) in list.enumerated() {
+                        if let problem = spec.type.problem(with: v) { fail(p.appending(k), problem) }
+                    }
+                    grid.append((name, list))
+                }
+            } else {
+                fail(path.appending("grid"), "expected an object of parameter → list of values, got \(g.typeName)")
+            }
+        }
+        for spec in op.params where spec.defaultValue == nil && params[spec.name] == nil && !grid.contains(where: { $0.param == spec.name }) {
+            fail(path.appending("params").appending(spec.name), "missing (required: \(spec.help))")
+        }
+        if let check = op.crossCheck, grid.isEmpty {
+            for (param, message) in check(Instance.applyDefaults(params, op: op)) {
+                fail(path.appending("params").appending(param), message)
+            }
+        }
+        return NodeSpec(id: id, op: op.name, inputs: inputs, params: params, grid: grid)
+    }
+
+    /// `node` or `node[key=value,…]`; values are JSON where they parse, else strings.
+    private mutating func parseReference(_ text: String, path: JSONPath) -> InputReference? {
+        guard let open = text.firstIndex(of: "[") else {
+            return InputReference(node: text, selector: [])
+        }
+        guard text.hasSuffix("]") else { fail(path, "selector \"\(text)\" must end with ']'"); return nil }
+        let node = String(text[..<open])
+        let body = text[text.index(after: open)..<text.index(before: text.endIndex)]
+        var selector: [InputReference.Selector] = []
+        for part in SpecParser.splitTopLevel(String(body)) {
+            guard let eq = part.firstIndex(of: "="), eq != part.startIndex else {
+                fail(path, "selector part \"\(part)\" is not key=value"); return nil
+            }
+            let key = String(part[..<eq]).trimmingCharacters(in: .whitespaces)
+            let raw = String(part[part.index(after: eq)...]).trimmingCharacters(in: .whitespaces)
+            let value = (try? JSONValue.parse(raw)) ?? .string(raw)
+            selector.append(.init(key: key, value: value))
+        }
+        return InputReference(node: node, selector: selector)
+    }
+
+    /// Splits on commas outside brackets and quotes.
+    static func splitTopLevel(_ text: String) -> [String] {
+        var parts: [String] = [], current = "", depth = 0, quoted = false
+        for c in text {
+            if c == "\"" { quoted.toggle() }
+            if !quoted && (c == "[" || c == "{") { depth += 1 }
+            if !quoted && (c == "]" || c == "}") { depth -= 1 }
+            if c == "," && depth == 0 && !quoted { parts.append(current); current = "" } else { current.append(c) }
+        }
+        parts.append(current)
+        return parts
+    }
+
+    /// Every reference names a node, and that node produces the artifact kind the input wants.
+    private mutating func checkReferences(_ nodes: [NodeSpec]) {
+        var byID: [String: NodeSpec] = [:]
+        for n in nodes { byID[n.id] = n }
+        for node in nodes {
+            guard let op = registry[node.op] else { continue }
+            for input in node.inputs {
+                guard let spec = op.input(input.name) else { continue }
+                for (k, ref) in input.references.enumerated() {
+                    var p = JSONPath.root.appending("nodes").appending(node.id).appending("inputs").appending(input.name)
+                    if input.isList { p = p.appending(k) }
+                    guard let target = byID[ref.node] else {
+                        fail(p, "reference to a missing node \"\(ref.node)\"")
+                        continue
+                    }
+                    guard let targetOp = registry[target.op] else { continue }
+                    if targetOp.produces != spec.kind {
+                        fail(p, "input \"\(input.name)\" expects a \(spec.kind), but node \"\(ref.node)\" (\(target.op)) produces a \(targetOp.produces)")
+                    }
+                    if ref.node == node.id { fail(p, "a node cannot take its own output") }
+                }
+            }
+        }
+    }
+
+    /// Reports each cycle once, naming its nodes in order.
+    private mutating func checkCycles(_ nodes: [NodeSpec]) {
+        var edges: [String: [String]] = [:]
+        let ids = Set(nodes.map(\.id))
+        for n in nodes { edges[n.id] = n.inputs.flatMap { $0.references.map(\.node) }.filter { ids.contains($0) && $0 != n.id } }
+        var state: [String: Int] = [:]  // 1 visiting, 2 done
+        var stack: [String] = []
+        var reported = Set<String>()
+        func visit(_ id: String) {
+            state[id] = 1
+            stack.append(id)
+            for next in edges[id] ?? [] {
+                if state[next] == 1 {
+                    let cycle = Array(stack[stack.lastIndex(of: next)!...]) + [next]
+                    let key = Set(cycle).sorted().joined(separator: ",")
+                    if reported.insert(key).inserted {
+                        // Reported at the first node of the cycle, as it reads in the file.
+                        fail(JSONPath.root.appending("nodes").appending(next).appending("inputs"),
+                             "cycle: " + cycle.joined(separator: " → "))
+                    }
+                } else if state[next] == nil {
+                    visit(next)
+                }
+            }
+            stack.removeLast()
+            state[id] = 2
+        }
+        for n in nodes where state[n.id] == nil { visit(n.id) }
+    }
+}

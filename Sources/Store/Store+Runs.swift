@@ -1,0 +1,282 @@
+import Foundation
+
+/// One `mergeflow run` as recorded in the cache.
+public struct RunRecord: Sendable {
+    public let id: Int64
+    public let specName: String
+    public let specDigest: String
+    public let command: String
+    public let host: String
+    public let pid: Int
+    public let started: Double
+    public let finished: Double?
+    public let status: String
+    public let engineVersion: String
+    /// Node runs by status (succeeded, cached, failed, skipped, running).
+    public var counts: [String: Int] = [:]
+}
+
+/// One instance's execution (or cache hit) within a run.
+public struct NodeRunRecord: Sendable {
+    public let id: Int64
+    public let run: Int64
+    public let node: String
+    public let op: String
+    public let actionKey: String
+    public let status: String
+    public let started: Double
+    public let finished: Double?
+    public let artifact: String?
+    public let error: String?
+    public let host: String
+    public let pid: Int
+    public let detail: String?
+}
+
+/// The outcome of asking to compute an action.
+public enum LeaseOutcome: Sendable, Equatable {
+    /// This process now owns the key until the lease expires (renew it while working).
+    case acquired
+    /// Someone already published the result.
+    case cached(Digest)
+    /// Another live process is computing it.
+    case heldBy(String)
+}
+
+extension Store {
+    /// This machine's name, for run records and lease owners.
+    public static var hostName: String { ProcessInfo.processInfo.hostName }
+
+    // MARK: Runs
+
+    public func beginRun(specName: String, specDigest: String, command: String, engineVersion: String) throws -> Int64 {
+        try locked {
+            let s = try db.prepare("""
+                INSERT INTO runs(spec_name, spec_digest, command, host, pid, started, status, engine_version)
+                VALUES (?, ?, ?, ?, ?, ?, 'running', ?)
+                """)
+            s.bind(1, specName).bind(2, specDigest).bind(3, command).bind(4, Store.hostName)
+                .bind(5, Int(getpid())).bind(6, Date().timeIntervalSince1970).bind(7, engineVersion)
+            try s.run()
+            return db.lastInsertRowID
+        }
+    }
+
+    public func finishRun(_ id: Int64, status: String) throws {
+        try locked {
+            let s = try db.prepare("UPDATE runs SET finished = ?, status = ? WHERE id = ?")
+            s.bind(1, Date().timeIntervalSince1970).bind(2, status).bind(3, id)
+            try s.run()
+        }
+    }
+
+    /// Starts a node run record; returns its id.
+    public func beginNodeRun(run: Int64, node: String, op: String, actionKey: Digest, description: String) throws -> Int64 {
+        try locked {
+            try db.transaction {
+                let d = try db.prepare("INSERT OR IGNORE INTO action_descriptions(key, description) VALUES (?, ?)")
+                d.bind(1, actionKey.hex).bind(2, description)
+                try d.run()
+                let s = try db.prepare("""
+                    INSERT INTO node_runs(run, node, op, action_key, status, started, host, pid)
+                    VALUES (?, ?, ?, ?, 'running', ?, ?, ?)
+                    """)
+                s.bind(1, run).bind(2, node).bind(3, op).bind(4, actionKey.hex).bind(5, Date().timeIntervalSince1970)
+                    .bind(6, Store.hostName).bind(7, Int(getpid()))
+                try s.run()
+                return db.lastInsertRowID
+            }
+        }
+    }
+
+    public func finishNodeRun(_ id: Int64, status: String, artifact: Digest?, error: String?, detail: String? = nil) throws {
+        try locked {
+            let s = try db.prepare("UPDATE node_runs SET status = ?, finished = ?, artifact = ?, error = ?, detail = ? WHERE id = ?")
+            s.bind(1, status).bind(2, Date().timeIntervalSince1970).bind(3, artifact?.hex).bind(4, error).bind(5, detail).bind(6, id)
+            try s.run()
+        }
+    }
+
+    /// Records many finished node runs at once (cache hits, skips) in one transaction.
+    public func recordNodeRuns(run: Int64, _ rows: [(node: String, op: String, actionKey: Digest?, description: String?, status: String, artifact: Digest?, error: String?)]) throws {
+        guard !rows.isEmpty else { return }
+        let now = Date().timeIntervalSince1970
+        try locked {
+            try db.transaction {
+                let d = try db.prepare("INSERT OR IGNORE INTO action_descriptions(key, description) VALUES (?, ?)")
+                let s = try db.prepare("""
+                    INSERT INTO node_runs(run, node, op, action_key, status, started, finished, artifact, error, host, pid)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+                for r in rows {
+                    if let key = r.actionKey, let description = r.description {
+                        d.reset()
+                        d.bind(1, key.hex).bind(2, description)
+                        try d.run()
+                    }
+                    s.reset()
+                    s.bind(1, run).bind(2, r.node).bind(3, r.op).bind(4, r.actionKey?.hex ?? "").bind(5, r.status)
+                        .bind(6, now).bind(7, now).bind(8, r.artifact?.hex).bind(9, r.error)
+                        .bind(10, Store.hostName).bind(11, Int(getpid()))
+                    try s.run()
+                }
+            }
+        }
+    }
+
+    /// Recent runs, newest first, with per-status node counts.
+    public func runs(limit: Int = 20) throws -> [RunRecord] {
+        try locked {
+            let s = try db.prepare("""
+                SELECT id, spec_name, spec_digest, command, host, pid, started, finished, status, engine_version
+                FROM runs ORDER BY id DESC LIMIT ?
+                """)
+            s.bind(1, limit)
+            var out: [RunRecord] = []
+            while try s.step() {
+                out.append(RunRecord(id: s.int(0), specName: s.text(1), specDigest: s.text(2), command: s.text(3), host: s.text(4),
+                                     pid: Int(s.int(5)), started: s.double(6), finished: s.isNull(7) ? nil : s.double(7),
+                                     status: s.text(8), engineVersion: s.text(9)))
+            }
+            let c = try db.prepare("SELECT status, count(*) FROM node_runs WHERE run = ? GROUP BY status")
+            for i in out.indices {
+                c.reset()
+                c.bind(1, out[i].id)
+                while try c.step() { out[i].counts[c.text(0)] = Int(c.int(1)) }
+            }
+            return out
+        }
+    }
+
+    /// Node runs matching a condition, newest first.
+    private func nodeRuns(where condition: String, _ bind: (SQLiteStatement) -> Void, limit: Int) throws -> [NodeRunRecord] {
+        let s = try db.prepare("""
+            SELECT id, run, node, op, action_key, status, started, finished, artifact, error, host, pid, detail
+            FROM node_runs WHERE \(condition) ORDER BY id DESC LIMIT \(limit)
+            """)
+        bind(s)
+        var out: [NodeRunRecord] = []
+        while try s.step() {
+            out.append(NodeRunRecord(id: s.int(0), run: s.int(1), node: s.text(2), op: s.text(3), actionKey: s.text(4),
+                                     status: s.text(5), started: s.double(6), finished: s.isNull(7) ? nil : s.double(7),
+                                     artifact: s.optionalText(8), error: s.optionalText(9), host: s.text(10),
+                                     pid: Int(s.int(11)), detail: s.optionalText(12)))
+        }
+        return out
+    }
+
+    /// Every node run of a run, in the order they were recorded.
+    public func nodeRuns(ofRun run: Int64) throws -> [NodeRunRecord] {
+        try locked { try nodeRuns(where: "run = ?", { $0.bind(1, run) }, limit: 1_000_000).reversed() }
+    }
+
+    /// Every node run that executed (not a cache hit) for an action key.
+    public func executions(ofKey key: Digest) throws -> [NodeRunRecord] {
+        try locked { try nodeRuns(where: "action_key = ? AND status IN ('running', 'succeeded', 'failed')", { $0.bind(1, key.hex) }, limit: 1000) }
+    }
+
+    /// The run that computed an artifact, newest first.
+    public func producers(of artifact: Digest) throws -> [NodeRunRecord] {
+        try locked { try nodeRuns(where: "artifact = ? AND status = 'succeeded'", { $0.bind(1, artifact.hex) }, limit: 10) }
+    }
+
+    /// The latest successful or cached run of an instance of a spec, with its action description.
+    public func lastCompletion(specName: String, instance: String) throws -> (key: String, description: String)? {
+        try locked {
+            let s = try db.prepare("""
+                SELECT nr.action_key, d.description FROM node_runs nr
+                JOIN runs r ON nr.run = r.id
+                JOIN action_descriptions d ON d.key = nr.action_key
+                WHERE r.spec_name = ? AND nr.node = ? AND nr.status IN ('succeeded', 'cached')
+                ORDER BY nr.id DESC LIMIT 1
+                """)
+            s.bind(1, specName).bind(2, instance)
+            guard try s.step() else { return nil }
+            return (s.text(0), s.text(1))
+        }
+    }
+
+    /// The canonical description of an action, if it was ever started.
+    public func actionDescription(_ key: String) throws -> String? {
+        try locked {
+            let s = try db.prepare("SELECT description FROM action_descriptions WHERE key = ?")
+            s.bind(1, key)
+            return try s.step() ? s.text(0) : nil
+        }
+    }
+
+    // MARK: Leases
+
+    /// Takes the lease on `key` unless its result is published or a live owner holds it.
+    /// A lease whose owner stopped renewing it (a dead process) is taken over.
+    /// With `ignoringCache` (a forced rerun) a published result does not count.
+    public func acquireLease(_ key: Digest, owner: String, seconds: Double, ignoringCache: Bool = false) throws -> LeaseOutcome {
+        try locked {
+            try db.transaction {
+                let action = try db.prepare("SELECT artifact FROM actions WHERE key = ?")
+                action.bind(1, key.hex)
+                if !ignoringCache, try action.step(), let d = Digest(hex: action.text(0)) { return .cached(d) }
+                let now = Date().timeIntervalSince1970
+                let lease = try db.prepare("SELECT owner, expires FROM leases WHERE key = ?")
+                lease.bind(1, key.hex)
+                if try lease.step(), lease.text(0) != owner, lease.double(1) > now { return .heldBy(lease.text(0)) }
+                let take = try db.prepare("INSERT OR REPLACE INTO leases(key, owner, expires) VALUES (?, ?, ?)")
+                take.bind(1, key.hex).bind(2, owner).bind(3, now + seconds)
+                try take.run()
+                return .acquired
+            }
+        }
+    }
+
+    /// Extends every lease `owner` holds.
+    public func renewLeases(owner: String, seconds: Double) throws {
+        try locked {
+            let s = try db.prepare("UPDATE leases SET expires = ? WHERE owner = ?")
+            s.bind(1, Date().timeIntervalSince1970 + seconds).bind(2, owner)
+            try s.run()
+        }
+    }
+
+    public func releaseLease(_ key: Digest, owner: String) throws {
+        try locked {
+            let s = try db.prepare("DELETE FROM leases WHERE key = ? AND owner = ?")
+            s.bind(1, key.hex).bind(2, owner)
+            try s.run()
+        }
+    }
+
+    /// Deletes the lease inside a publish transaction. Caller holds the lock.
+    func releaseLeaseUnlocked(_ key: Digest, owner: String) throws {
+        let s = try db.prepare("DELETE FROM leases WHERE key = ? AND owner = ?")
+        s.bind(1, key.hex).bind(2, owner)
+        try s.run()
+    }
+
+    // MARK: In-node progress
+
+    /// The last saved progress of an unfinished action: (step, state artifact).
+    public func partialState(_ key: Digest) throws -> (step: Int, artifact: Digest)? {
+        try locked {
+            let s = try db.prepare("SELECT step, artifact FROM partial_states WHERE key = ?")
+            s.bind(1, key.hex)
+            guard try s.step(), let d = Digest(hex: s.text(1)) else { return nil }
+            return (Int(s.int(0)), d)
+        }
+    }
+
+    /// Forgets saved progress (the finished result replaces it; gc takes the state).
+    public func clearPartialState(_ key: Digest) throws {
+        try locked {
+            let s = try db.prepare("DELETE FROM partial_states WHERE key = ?")
+            s.bind(1, key.hex)
+            try s.run()
+        }
+    }
+
+    /// Saves progress for `key` at `step` in one transaction with the state artifact.
+    func recordPartialStateUnlocked(_ key: Digest, step: Int, artifact: Digest) throws {
+        let s = try db.prepare("INSERT OR REPLACE INTO partial_states(key, step, artifact, updated) VALUES (?, ?, ?, ?)")
+        s.bind(1, key.hex).bind(2, step).bind(3, artifact.hex).bind(4, Date().timeIntervalSince1970)
+        try s.run()
+    }
+}

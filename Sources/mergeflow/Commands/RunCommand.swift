@@ -1,0 +1,49 @@
+import Engine
+import Foundation
+import Numerics
+import Store
+
+let runCommand = Command(
+    name: "run",
+    summary: "run a pipeline spec: every instance not already in the cache",
+    help: """
+    usage: mergeflow run SPEC [--jobs N] [--force NODE]... [--only NODE]... [--quiet]
+                              [--cache PATH] [--threads N]
+
+    Validates SPEC (every problem reported at once, nothing runs if there is one), expands
+    its grids, and runs instances in dependency order. An instance whose action key (op,
+    op version, params, input digests) is in the cache is not run again. Independent
+    instances run in parallel, up to --jobs (default 1), sharing --threads. Each result is
+    published in one transaction: a run killed at any moment resumes with `run` again.
+    A failing instance fails its dependents only; the rest goes on.
+
+      --force NODE   rerun NODE (a node id or an instance id) even if cached; repeatable
+      --only NODE    run only NODE and what it needs; repeatable
+      --quiet        print only the summary
+
+    Progress: a live status line on a terminal, one line per instance otherwise.
+    Exit code 0 if everything succeeded, 1 if an instance failed, 2 if the spec is invalid.
+    """,
+    run: { words in
+        let args = try Arguments(words, options: Arguments.cacheOptions.union(["--jobs", "--force", "--only"]), flags: ["--quiet"])
+        let path = try args.positionals("SPEC")[0]
+        let graph = try SpecSupport.load(path)
+        let store = try CommandSupport.openStore(args)
+        var options = RunOptions()
+        options.jobs = try args.integer("--jobs", default: 1, in: 1...256)
+        options.threads = ComputeThreads.count
+        options.force = try SpecSupport.instances(args.all("--force"), in: graph)
+        let only = args.all("--only")
+        if !only.isEmpty { options.only = try SpecSupport.instances(only, in: graph) }
+        options.progress = args.has("--quiet") ? .quiet : (isatty(1) == 1 ? .live : .lines)
+        options.command = (["mergeflow"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+        let summary = try Scheduler(store: store, graph: graph, options: options).run()
+        var line = "\(graph.spec.name): \(summary.executed) ran, \(summary.cached) cached"
+        if !summary.failed.isEmpty { line += ", \(summary.failed.count) failed" }
+        if summary.skipped > 0 { line += ", \(summary.skipped) skipped" }
+        if summary.waitedForOthers > 0 { line += ", \(summary.waitedForOthers) computed by another process" }
+        print(line + " in \(SpecSupport.duration(summary.seconds)) (run \(summary.runID))")
+        for f in summary.failed { print("failed: \(f.instance): \(f.error)", to: &standardError) }
+        return summary.succeeded ? 0 : 1
+    }
+)

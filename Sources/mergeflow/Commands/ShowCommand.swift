@@ -1,0 +1,59 @@
+import Engine
+import Foundation
+import JSON
+import Store
+
+let showCommand = Command(
+    name: "show",
+    summary: "print an artifact's provenance: op, params, inputs, engine, host, duration",
+    help: """
+    usage: mergeflow show DIGEST [--cache PATH]
+           mergeflow show SPEC NODE [--cache PATH]
+
+    DIGEST is an artifact digest or a unique prefix; SPEC NODE names the cached result of
+    a node (each instance, if the node has a grid).
+    """,
+    run: { words in
+        let args = try Arguments(words, options: Arguments.cacheOptions)
+        let store = try CommandSupport.openStore(args)
+        var digests: [(String, Digest)] = []
+        switch args.positionals.count {
+        case 1:
+            digests = [("", try CommandSupport.resolveArtifact(args.positionals[0], in: store))]
+        case 2:
+            let graph = try SpecSupport.load(args.positionals[0])
+            let wanted = try SpecSupport.instances([args.positionals[1]], in: graph)
+            let plan = try Plan(graph: graph, store: store)
+            for e in plan.entries where wanted.contains(e.instance) {
+                guard case .cached(let d) = e.state else {
+                    print("\(graph.instances[e.instance].id): not in the cache (see mergeflow explain)")
+                    continue
+                }
+                digests.append((graph.instances[e.instance].id, d))
+            }
+        default:
+            throw UsageError("expected DIGEST, or SPEC NODE")
+        }
+        for (name, digest) in digests {
+            let m = try store.manifest(digest)
+            if !name.isEmpty { print("\(name)") }
+            print("artifact  \(digest.hex)")
+            print("kind      \(m.kind), \(m.tensors.count) tensors, \(CommandSupport.bytes(m.byteCount))")
+            guard let producer = try store.producers(of: digest).first else {
+                print("provenance: not produced by a run (imported with `mergeflow import`)")
+                continue
+            }
+            let run = try store.runs(limit: 100_000).first { $0.id == producer.run }
+            print("node      \(producer.node) (op \(producer.op)) in run \(producer.run)\(run.map { " of \($0.specName)" } ?? "")")
+            print("engine    mergeflow \(run?.engineVersion ?? "?") on \(producer.host), pid \(producer.pid)")
+            if let f = producer.finished {
+                print("when      \(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: producer.started))), took \(SpecSupport.duration(f - producer.started))")
+            }
+            print("key       \(producer.actionKey)")
+            if let d = try store.actionDescription(producer.actionKey), let action = try? JSONValue.parse(d) {
+                print("action    " + action.serialized(pretty: true).replacingOccurrences(of: "\n", with: "\n          "))
+            }
+        }
+        return 0
+    }
+)
