@@ -5,7 +5,7 @@ import Store
 
 /// `import`: brings a safetensors checkpoint from disk into the DAG.
 enum ImportOp {
-    static let operation = Operation(
+    static let operation = OpDefinition(
         name: "import", version: 1,
         summary: "read a safetensors file or Hugging Face folder into the cache",
         inputs: [],

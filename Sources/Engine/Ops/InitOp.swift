@@ -6,7 +6,7 @@ import Store
 /// `init`: a freshly initialised GPT-2 checkpoint (GPT-2's scheme: weights N(0, 0.02),
 /// residual projections scaled by 1/√(2·layers), biases 0, LayerNorm weight 1), seeded.
 enum InitOp {
-    static let operation = Operation(
+    static let operation = OpDefinition(
         name: "init", version: 1,
         summary: "a randomly initialised GPT-2 checkpoint of a preset size",
         inputs: [],

@@ -8,7 +8,7 @@ import Store
 enum MergeOp {
     static let methods = ["linear"]
 
-    static let operation = Operation(
+    static let operation = OpDefinition(
         name: "merge", version: 1,
         summary: "merge checkpoints (mergekit semantics)",
         inputs: [

@@ -22,7 +22,9 @@ public struct ExpandedGraph: Sendable {
             let path = JSONPath.root.appending("nodes").appending(node.id)
             // Partial instances: coordinates so far and the inputs chosen.
             var partials: [(coords: [Coordinate], inputs: [(String, [Int], Bool)])] = [([], [])]
-            for input in node.inputs {
+            // Fan-out inputs first, so gathers see the coordinates they must agree with.
+            let fanOutFirst = node.inputs.filter { op.input($0.name)?.arity == .one } + node.inputs.filter { op.input($0.name)?.arity == .many }
+            for input in fanOutFirst {
                 guard let inputSpec = op.input(input.name) else { continue }
                 let inputPath = path.appending("inputs").appending(input.name)
                 var next: [(coords: [Coordinate], inputs: [(String, [Int], Bool)])] = []
@@ -72,8 +74,9 @@ public struct ExpandedGraph: Sendable {
                         }
                     }
                     let index = instances.count
+                    let inputs = node.inputs.compactMap { spec in p.inputs.first { $0.0 == spec.name } }
                     instances.append(Instance(index: index, id: id, node: node.id, op: op, params: params,
-                                              coordinates: coords, inputs: p.inputs.map { ($0.0, $0.1, $0.2) }))
+                                              coordinates: coords, inputs: inputs.map { ($0.0, $0.1, $0.2) }))
                     byNode[node.id, default: []].append(index)
                 }
             }

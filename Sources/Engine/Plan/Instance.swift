@@ -18,7 +18,7 @@ public struct Instance: Sendable {
     /// Readable and unique: `merged[method=ties,weights=0.5,0.5]`.
     public let id: String
     public let node: String
-    public let op: Operation
+    public let op: OpDefinition
     /// Every parameter, defaults applied, grid bindings in place.
     public let params: JSONObject
     public let coordinates: [Coordinate]
@@ -29,7 +29,7 @@ public struct Instance: Sendable {
     public var dependencies: [Int] { inputs.flatMap(\.instances) }
 
     /// Params with every default filled in (nil defaults are left out).
-    static func applyDefaults(_ params: JSONObject, op: Operation) -> JSONObject {
+    static func applyDefaults(_ params: JSONObject, op: OpDefinition) -> JSONObject {
         var out = JSONObject()
         for spec in op.params {
             if let v = params[spec.name] { out[spec.name] = v } else if let d = spec.defaultValue, !d.isNull { out[spec.name] = d }

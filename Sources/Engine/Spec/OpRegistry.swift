@@ -1,10 +1,10 @@
 /// The ops a spec may name: a literal table, not a plugin system. Tests build their own
 /// registry by adding a fake op at the I/O edge.
 public struct OpRegistry: Sendable {
-    public private(set) var operations: [String: Operation]
+    public private(set) var operations: [String: OpDefinition]
 
-    public init(_ operations: [Operation]) {
-        var table: [String: Operation] = [:]
+    public init(_ operations: [OpDefinition]) {
+        var table: [String: OpDefinition] = [:]
         for op in operations { table[op.name] = op }
         self.operations = table
     }
@@ -12,13 +12,13 @@ public struct OpRegistry: Sendable {
     /// Every op shipped with mergeflow.
     public static let builtin = OpRegistry([ImportOp.operation, InitOp.operation, MergeOp.operation])
 
-    public subscript(name: String) -> Operation? { operations[name] }
+    public subscript(name: String) -> OpDefinition? { operations[name] }
 
     /// Names, sorted, for messages.
     public var names: [String] { operations.keys.sorted() }
 
     /// This registry plus `op` (replacing one of the same name).
-    public func adding(_ op: Operation) -> OpRegistry {
+    public func adding(_ op: OpDefinition) -> OpRegistry {
         var copy = self
         copy.operations[op.name] = op
         return copy

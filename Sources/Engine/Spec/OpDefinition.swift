@@ -40,7 +40,7 @@ public struct InputSpec: Sendable {
 ///
 /// Ops are functions from input artifacts + params to one output artifact: they never write
 /// run records (the scheduler does), so the same op can later run on another machine.
-public struct Operation: Sendable {
+public struct OpDefinition: Sendable {
     public let name: String
     /// Bump when the op's output for the same inputs changes: it is part of every key.
     public let version: Int
