@@ -74,9 +74,7 @@ public final class ArtifactWriter {
         let manifest = ArtifactManifest(kind: kind, metadata: metadata, tensors: entries)
         try store.publish(manifest, actionKey: actionKey, pin: pin) { [store] in
             if let key = actionKey, let owner { try store.releaseLeaseUnlocked(key, owner: owner) }
-            if let key = actionKey, clearingPartialState {
-                try store.db.prepare("DELETE FROM partial_states WHERE key = ?").bind(1, key.hex).run()
-            }
+            if let key = actionKey, clearingPartialState { try store.clearPartialStateUnlocked(key) }
         }
         return manifest
     }

@@ -273,10 +273,49 @@ extension Store {
         }
     }
 
-    /// Saves progress for `key` at `step` in one transaction with the state artifact.
+    /// Saves progress for `key` at `step` in one transaction with the state artifact; the
+    /// state it replaces is deleted at once, so a long run keeps one state, not one per save.
     func recordPartialStateUnlocked(_ key: Digest, step: Int, artifact: Digest) throws {
+        let previous = try partialStateArtifactUnlocked(key)
         let s = try db.prepare("INSERT OR REPLACE INTO partial_states(key, step, artifact, updated) VALUES (?, ?, ?, ?)")
         s.bind(1, key.hex).bind(2, step).bind(3, artifact.hex).bind(4, Date().timeIntervalSince1970)
         try s.run()
+        if let previous, previous != artifact { try dropIfUnreferencedUnlocked(previous) }
+    }
+
+    /// Forgets saved progress inside a publish transaction, deleting the state.
+    func clearPartialStateUnlocked(_ key: Digest) throws {
+        let previous = try partialStateArtifactUnlocked(key)
+        try db.prepare("DELETE FROM partial_states WHERE key = ?").bind(1, key.hex).run()
+        if let previous { try dropIfUnreferencedUnlocked(previous) }
+    }
+
+    private func partialStateArtifactUnlocked(_ key: Digest) throws -> Digest? {
+        let s = try db.prepare("SELECT artifact FROM partial_states WHERE key = ?")
+        s.bind(1, key.hex)
+        return try s.step() ? Digest(hex: s.text(0)) : nil
+    }
+
+    /// Deletes an artifact and its chunks if nothing (action, pin, saved state, other
+    /// artifact) still uses them. Caller holds the lock, inside a transaction.
+    func dropIfUnreferencedUnlocked(_ artifact: Digest) throws {
+        let used = try db.prepare("""
+            SELECT (SELECT count(*) FROM actions WHERE artifact = ?1) + (SELECT count(*) FROM pins WHERE artifact = ?1)
+                 + (SELECT count(*) FROM partial_states WHERE artifact = ?1)
+            """)
+        used.bind(1, artifact.hex)
+        _ = try used.step()
+        guard used.int(0) == 0 else { return }
+        var chunks: [[UInt8]] = []
+        let list = try db.prepare("SELECT chunk FROM tensor_chunks WHERE artifact = ?")
+        list.bind(1, artifact.hex)
+        while try list.step() { chunks.append(list.blob(0)) }
+        try db.prepare("DELETE FROM artifacts WHERE digest = ?").bind(1, artifact.hex).run()
+        let orphan = try db.prepare("DELETE FROM chunks WHERE digest = ?1 AND NOT EXISTS (SELECT 1 FROM tensor_chunks WHERE chunk = ?1)")
+        for c in chunks {
+            orphan.reset()
+            orphan.bind(1, c)
+            try orphan.run()
+        }
     }
 }
