@@ -12,6 +12,11 @@ public final class ArtifactWriter {
     public var metadata: JSONValue
     private var entries: [TensorEntry] = []
     private var names: Set<String> = []
+    /// Small tensors' chunks, held back to be written in the publish transaction: an
+    /// artifact of small tensors then costs one transaction, not one per tensor.
+    private var deferred: [(digest: Digest, bytes: [UInt8])] = []
+    private var deferredBytes = 0
+    static let deferLimit = 1 << 20
 
     /// Bytes per chunk transaction: bounds the WAL's growth during a large write.
     static let transactionBytes = 64 << 20
@@ -37,6 +42,13 @@ public final class ArtifactWriter {
             throw StoreError.invalidTensor(name: name, reason: "shape \(shape) × \(dtype.rawValue) needs \(expected) bytes, got \(bytes.count)")
         }
         let digests = ArtifactWriter.hashChunks(bytes)
+        if bytes.count <= ArtifactWriter.deferLimit - deferredBytes {
+            deferred.append((digests[0], Array(bytes)))
+            deferredBytes += bytes.count
+            names.insert(name)
+            entries.append(TensorEntry(name: name, dtype: dtype, shape: shape, byteCount: bytes.count, chunks: digests))
+            return
+        }
         var pieces: [(digest: Digest, bytes: UnsafeRawBufferPointer)] = []
         var pending = 0
         for (i, d) in digests.enumerated() {
@@ -69,12 +81,14 @@ public final class ArtifactWriter {
     ///   - releasingLeaseOf: drops this owner's lease on `actionKey` in the same transaction.
     ///   - clearingPartialState: forgets saved in-node progress of `actionKey` in the same transaction.
     @discardableResult
+    ///   - finishing: marks this node run succeeded, in the same transaction.
     public func publish(actionKey: Digest? = nil, pin: String? = nil, releasingLeaseOf owner: String? = nil,
-                        clearingPartialState: Bool = false) throws -> ArtifactManifest {
+                        clearingPartialState: Bool = false, finishing: (id: Int64, detail: String?)? = nil) throws -> ArtifactManifest {
         let manifest = ArtifactManifest(kind: kind, metadata: metadata, tensors: entries)
-        try store.publish(manifest, actionKey: actionKey, pin: pin) { [store] in
+        try store.publish(manifest, actionKey: actionKey, pin: pin, smallChunks: deferred) { [store] in
             if let key = actionKey, let owner { try store.releaseLeaseUnlocked(key, owner: owner) }
             if let key = actionKey, clearingPartialState { try store.clearPartialStateUnlocked(key) }
+            if let finishing { try store.finishNodeRunUnlocked(finishing.id, status: "succeeded", artifact: manifest.digest, error: nil, detail: finishing.detail) }
         }
         return manifest
     }
@@ -84,7 +98,7 @@ public final class ArtifactWriter {
     @discardableResult
     public func publishProgress(of actionKey: Digest, step: Int) throws -> ArtifactManifest {
         let manifest = ArtifactManifest(kind: kind, metadata: metadata, tensors: entries)
-        try store.publish(manifest, actionKey: nil, pin: nil) { [store] in
+        try store.publish(manifest, actionKey: nil, pin: nil, smallChunks: deferred) { [store] in
             try store.recordPartialStateUnlocked(actionKey, step: step, artifact: manifest.digest)
         }
         return manifest

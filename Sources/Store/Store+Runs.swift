@@ -35,8 +35,9 @@ public struct NodeRunRecord: Sendable {
 
 /// The outcome of asking to compute an action.
 public enum LeaseOutcome: Sendable, Equatable {
-    /// This process now owns the key until the lease expires (renew it while working).
-    case acquired
+    /// This process now owns the key until the lease expires (renew it while working);
+    /// with the id of the node run record started with it, if one was asked for.
+    case acquired(nodeRun: Int64?)
     /// Someone already published the result.
     case cached(Digest)
     /// Another live process is computing it.
@@ -73,47 +74,46 @@ extension Store {
     /// Starts a node run record; returns its id.
     public func beginNodeRun(run: Int64, node: String, op: String, actionKey: Digest, description: String) throws -> Int64 {
         try locked {
-            try db.transaction {
-                let d = try db.prepare("INSERT OR IGNORE INTO action_descriptions(key, description) VALUES (?, ?)")
-                d.bind(1, actionKey.hex).bind(2, description)
-                try d.run()
-                let s = try db.prepare("""
-                    INSERT INTO node_runs(run, node, op, action_key, status, started, host, pid)
-                    VALUES (?, ?, ?, ?, 'running', ?, ?, ?)
-                    """)
-                s.bind(1, run).bind(2, node).bind(3, op).bind(4, actionKey.hex).bind(5, Date().timeIntervalSince1970)
-                    .bind(6, Store.hostName).bind(7, Int(getpid()))
-                try s.run()
-                return db.lastInsertRowID
-            }
+            try db.transaction { try beginNodeRunUnlocked(run: run, node: node, op: op, actionKey: actionKey, description: description) }
         }
+    }
+
+    func beginNodeRunUnlocked(run: Int64, node: String, op: String, actionKey: Digest, description: String) throws -> Int64 {
+        let d = try db.prepare("INSERT OR IGNORE INTO action_descriptions(key, description) VALUES (?, ?)")
+        d.bind(1, actionKey.hex).bind(2, description)
+        try d.run()
+        let s = try db.prepare("""
+            INSERT INTO node_runs(run, node, op, action_key, status, started, host, pid)
+            VALUES (?, ?, ?, ?, 'running', ?, ?, ?)
+            """)
+        s.bind(1, run).bind(2, node).bind(3, op).bind(4, actionKey.hex).bind(5, Date().timeIntervalSince1970)
+            .bind(6, Store.hostName).bind(7, Int(getpid()))
+        try s.run()
+        return db.lastInsertRowID
     }
 
     public func finishNodeRun(_ id: Int64, status: String, artifact: Digest?, error: String?, detail: String? = nil) throws {
-        try locked {
-            let s = try db.prepare("UPDATE node_runs SET status = ?, finished = ?, artifact = ?, error = ?, detail = ? WHERE id = ?")
-            s.bind(1, status).bind(2, Date().timeIntervalSince1970).bind(3, artifact?.hex).bind(4, error).bind(5, detail).bind(6, id)
-            try s.run()
-        }
+        try locked { try finishNodeRunUnlocked(id, status: status, artifact: artifact, error: error, detail: detail) }
+    }
+
+    func finishNodeRunUnlocked(_ id: Int64, status: String, artifact: Digest?, error: String?, detail: String?) throws {
+        let s = try db.prepare("UPDATE node_runs SET status = ?, finished = ?, artifact = ?, error = ?, detail = ? WHERE id = ?")
+        s.bind(1, status).bind(2, Date().timeIntervalSince1970).bind(3, artifact?.hex).bind(4, error).bind(5, detail).bind(6, id)
+        try s.run()
     }
 
     /// Records many finished node runs at once (cache hits, skips) in one transaction.
-    public func recordNodeRuns(run: Int64, _ rows: [(node: String, op: String, actionKey: Digest?, description: String?, status: String, artifact: Digest?, error: String?)]) throws {
+    /// (A cache hit's action description was stored when it was computed.)
+    public func recordNodeRuns(run: Int64, _ rows: [(node: String, op: String, actionKey: Digest?, status: String, artifact: Digest?, error: String?)]) throws {
         guard !rows.isEmpty else { return }
         let now = Date().timeIntervalSince1970
         try locked {
             try db.transaction {
-                let d = try db.prepare("INSERT OR IGNORE INTO action_descriptions(key, description) VALUES (?, ?)")
                 let s = try db.prepare("""
                     INSERT INTO node_runs(run, node, op, action_key, status, started, finished, artifact, error, host, pid)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
                 for r in rows {
-                    if let key = r.actionKey, let description = r.description {
-                        d.reset()
-                        d.bind(1, key.hex).bind(2, description)
-                        try d.run()
-                    }
                     s.reset()
                     s.bind(1, run).bind(2, r.node).bind(3, r.op).bind(4, r.actionKey?.hex ?? "").bind(5, r.status)
                         .bind(6, now).bind(7, now).bind(8, r.artifact?.hex).bind(9, r.error)
@@ -210,7 +210,10 @@ extension Store {
     /// Takes the lease on `key` unless its result is published or a live owner holds it.
     /// A lease whose owner stopped renewing it (a dead process) is taken over.
     /// With `ignoringCache` (a forced rerun) a published result does not count.
-    public func acquireLease(_ key: Digest, owner: String, seconds: Double, ignoringCache: Bool = false) throws -> LeaseOutcome {
+    /// With `starting`, the node run record (status running) is written in the same
+    /// transaction as the lease.
+    public func acquireLease(_ key: Digest, owner: String, seconds: Double, ignoringCache: Bool = false,
+                             starting: (run: Int64, node: String, op: String, description: String)? = nil) throws -> LeaseOutcome {
         try locked {
             try db.transaction {
                 let action = try db.prepare("SELECT artifact FROM actions WHERE key = ?")
@@ -223,7 +226,9 @@ extension Store {
                 let take = try db.prepare("INSERT OR REPLACE INTO leases(key, owner, expires) VALUES (?, ?, ?)")
                 take.bind(1, key.hex).bind(2, owner).bind(3, now + seconds)
                 try take.run()
-                return .acquired
+                guard let starting else { return .acquired(nodeRun: nil) }
+                return .acquired(nodeRun: try beginNodeRunUnlocked(run: starting.run, node: starting.node, op: starting.op,
+                                                                   actionKey: key, description: starting.description))
             }
         }
     }

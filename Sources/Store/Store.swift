@@ -33,7 +33,7 @@ public final class Store: @unchecked Sendable {
         if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
         db = try SQLiteConnection(path: path)
         // page_size and auto_vacuum only take effect on a new, empty database.
-        try db.execute("PRAGMA page_size = 65536; PRAGMA auto_vacuum = INCREMENTAL;")
+        try db.execute("PRAGMA page_size = 16384; PRAGMA auto_vacuum = INCREMENTAL;")
         try db.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
         try migrate()
     }
@@ -81,21 +81,22 @@ public final class Store: @unchecked Sendable {
     /// Stores the pieces whose digests are not yet present, in one transaction.
     func putChunks(_ pieces: [(digest: Digest, bytes: UnsafeRawBufferPointer)]) throws {
         guard !pieces.isEmpty else { return }
+        try locked { try db.transaction { try putChunksUnlocked(pieces) } }
+    }
+
+    /// Inserts the pieces not yet stored. Caller holds the lock, inside a transaction.
+    func putChunksUnlocked(_ pieces: [(digest: Digest, bytes: UnsafeRawBufferPointer)]) throws {
         let now = Date().timeIntervalSince1970
-        try locked {
-            try db.transaction {
-                let exists = try db.prepare("SELECT 1 FROM chunks WHERE digest = ?")
-                let insert = try db.prepare("INSERT INTO chunks(digest, size, created, data) VALUES (?, ?, ?, ?)")
-                for piece in pieces {
-                    exists.reset()
-                    exists.bind(1, piece.digest.bytes)
-                    if try exists.step() { continue }
-                    insert.reset()
-                    insert.bind(1, piece.digest.bytes).bind(2, piece.bytes.count).bind(3, now)
-                    insert.bindNoCopy(4, piece.bytes)
-                    try insert.run()
-                }
-            }
+        let exists = try db.prepare("SELECT 1 FROM chunks WHERE digest = ?")
+        let insert = try db.prepare("INSERT INTO chunks(digest, size, created, data) VALUES (?, ?, ?, ?)")
+        for piece in pieces {
+            exists.reset()
+            exists.bind(1, piece.digest.bytes)
+            if try exists.step() { continue }
+            insert.reset()
+            insert.bind(1, piece.digest.bytes).bind(2, piece.bytes.count).bind(3, now)
+            insert.bindNoCopy(4, piece.bytes)
+            try insert.run()
         }
     }
 
@@ -121,10 +122,14 @@ public final class Store: @unchecked Sendable {
     /// Makes `manifest` visible, with its action and pin, in one transaction.
     /// - Throws: `StoreError.missingChunks` if a chunk vanished (a concurrent `gc`).
     func publish(_ manifest: ArtifactManifest, actionKey: Digest?, pin: String?,
+                 smallChunks: [(digest: Digest, bytes: [UInt8])] = [],
                  inTransaction extra: (() throws -> Void)? = nil) throws {
         let now = Date().timeIntervalSince1970
         try locked {
             try db.transaction {
+                for piece in smallChunks {
+                    try piece.bytes.withUnsafeBytes { try putChunksUnlocked([(piece.digest, $0)]) }
+                }
                 let missing = try missingChunkCount(manifest.tensors.lazy.flatMap(\.chunks))
                 if missing > 0 { throw StoreError.missingChunks(artifact: manifest.digest.hex, count: missing) }
                 let insert = try db.prepare("""

@@ -7,7 +7,7 @@ import Store
 /// Every subcommand, in the order `--help` lists them.
 let commands: [Command] = [
     runCommand, planCommand, explainCommand, graphCommand, runsCommand, showCommand,
-    importCommand, exportCommand, statusCommand, verifyCommand, gcCommand, benchCommand,
+    importCommand, exportCommand, statusCommand, verifyCommand, gcCommand, benchCommand, schemaCommand,
 ]
 
 func printUsage() {

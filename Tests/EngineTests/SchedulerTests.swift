@@ -118,7 +118,7 @@ final class SchedulerTests: XCTestCase {
         let spec = #"{"name": "x", "nodes": {"a": {"op": "const"}}}"#
         let g = try h.graph(spec)
         let key = try Action(instance: g.instances[0], inputDigests: [:], directory: h.folder.path).key
-        XCTAssertEqual(try h.store.acquireLease(key, owner: "other:1", seconds: 0.5), .acquired)
+        XCTAssertEqual(try h.store.acquireLease(key, owner: "other:1", seconds: 0.5), .acquired(nodeRun: nil))
         XCTAssertEqual(try h.store.acquireLease(key, owner: "me:2", seconds: 30), .heldBy("other:1"))
         // The other owner "dies" (stops renewing); its lease expires and the run takes over.
         let (r, _) = try h.run(spec) { o, _ in o.leaseSeconds = 30 }

@@ -98,7 +98,8 @@ final class StoreTests: XCTestCase {
         let cache = try TemporaryCache()
         let store = try cache.open()
         let w = store.newArtifact(kind: "checkpoint")
-        try w.add(name: "w", tensor: Tensor(shape: [4], repeating: 3))
+        // Large enough to be written at once rather than with the publish.
+        try w.add(name: "w", tensor: Tensor(shape: [ArtifactWriter.deferLimit / 4 + 1], repeating: 3))
         try store.executeForTest("DELETE FROM chunks")  // as if a concurrent gc took them
         XCTAssertThrowsError(try w.publish()) { XCTAssertTrue("\($0)".contains("1 chunk(s) missing"), "\($0)") }
         XCTAssertEqual(try store.integerForTest("SELECT count(*) FROM artifacts"), 0)
@@ -115,9 +116,10 @@ final class StoreTests: XCTestCase {
         let kept1 = try publish(1, action: "k1")
         let kept2 = try publish(2, pin: "import:x")
         let dropped = try publish(3)
-        // An orphan chunk from an interrupted writer.
+        // An orphan chunk from an interrupted writer (large tensors are written at once).
         let orphan = store.newArtifact(kind: "checkpoint")
-        try orphan.add(name: "w", tensor: Tensor(shape: [8], repeating: 4))
+        let orphanCount = ArtifactWriter.deferLimit / 4 + 1
+        try orphan.add(name: "w", tensor: Tensor(shape: [orphanCount], repeating: 4))
 
         var r = try store.collectGarbage(grace: 600)
         XCTAssertEqual(r.artifactsRemoved, 1)
@@ -129,12 +131,26 @@ final class StoreTests: XCTestCase {
 
         r = try store.collectGarbage(grace: 0)
         XCTAssertEqual(r.chunksRemoved, 1)
-        XCTAssertEqual(r.bytesRemoved, 32)
+        XCTAssertEqual(r.bytesRemoved, orphanCount * 4)
         XCTAssertTrue(try store.unpin(label: "import:x"))
         r = try store.collectGarbage(grace: 0)
         XCTAssertEqual(r.artifactsRemoved, 1)
         XCTAssertFalse(try store.contains(kept2))
         XCTAssertTrue(try store.verify().isClean)
+    }
+
+    func testSmallTensorsAreWrittenWithThePublishOnly() throws {
+        let cache = try TemporaryCache()
+        let store = try cache.open()
+        let abandoned = store.newArtifact(kind: "checkpoint")
+        try abandoned.add(name: "w", tensor: Tensor(shape: [8], repeating: 1))
+        XCTAssertEqual(try store.status().chunkCount, 0, "an unpublished small artifact leaves nothing behind")
+        let w = store.newArtifact(kind: "checkpoint")
+        for i in 0..<5 { try w.add(name: "t\(i)", tensor: Tensor(shape: [8], repeating: Float(i))) }
+        XCTAssertEqual(try store.status().chunkCount, 0)
+        let m = try w.publish()
+        XCTAssertEqual(try store.status().chunkCount, 5)
+        XCTAssertEqual(try store.loadTensor(m.tensor(named: "t3")!).storage, [Float](repeating: 3, count: 8))
     }
 
     func testVerifyFindsCorruptedChunksAndDanglingReferences() throws {

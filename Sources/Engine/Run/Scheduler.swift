@@ -63,8 +63,9 @@ public final class Scheduler: @unchecked Sendable {
         ComputeThreads.set(threadsPerJob)
         defer { ComputeThreads.set(previousThreads) }
 
-        var cachedRows: [(node: String, op: String, actionKey: Digest?, description: String?, status: String, artifact: Digest?, error: String?)] = []
+        var cachedRows: [(node: String, op: String, actionKey: Digest?, status: String, artifact: Digest?, error: String?)] = []
         var lastHeartbeat = Date().timeIntervalSince1970
+        var actions: [Int: Action] = [:]
         condition.lock()
         defer { condition.unlock() }
         while true {
@@ -90,49 +91,57 @@ public final class Scheduler: @unchecked Sendable {
                     changed = true
                     status[i] = .skipped
                     summary.skipped += 1
-                    cachedRows.append((instance.id, instance.op.name, nil, nil, "skipped", nil, "an input failed"))
+                    cachedRows.append((instance.id, instance.op.name, nil, "skipped", nil, "an input failed"))
                     reporter.finished(instance.id, outcome: "skipped", detail: "an input failed")
                     continue
                 }
                 if blocked { continue }
+                // Each instance is keyed and looked up once, when it becomes ready; after a
+                // miss it only waits for a free job (or for another process's lease).
                 let action: Action
-                do {
-                    action = try Action(instance: instance, inputDigests: inputDigests, directory: graph.spec.directory)
-                } catch {
-                    changed = true
-                    fail(i, "cannot compute its key: \(error)", reporter: reporter)
-                    cachedRows.append((instance.id, instance.op.name, nil, nil, "failed", nil, "\(error)"))
-                    continue
+                if let known = actions[i] {
+                    action = known
+                } else {
+                    do {
+                        action = try Action(instance: instance, inputDigests: inputDigests, directory: graph.spec.directory)
+                    } catch {
+                        changed = true
+                        fail(i, "cannot compute its key: \(error)", reporter: reporter)
+                        cachedRows.append((instance.id, instance.op.name, nil, "failed", nil, "\(error)"))
+                        continue
+                    }
+                    actions[i] = action
+                    if !options.force.contains(i), let hit = try store.lookupAction(action.key) {
+                        changed = true
+                        status[i] = .done(hit)
+                        summary.cached += 1
+                        summary.artifacts[i] = hit
+                        cachedRows.append((instance.id, instance.op.name, action.key, "cached", hit, nil))
+                        reporter.finished(instance.id, outcome: "cached")
+                        continue
+                    }
                 }
                 let forced = options.force.contains(i)
-                if !forced, let hit = try store.lookupAction(action.key) {
-                    changed = true
-                    status[i] = .done(hit)
-                    summary.cached += 1
-                    summary.artifacts[i] = hit
-                    cachedRows.append((instance.id, instance.op.name, action.key, action.description.canonicalString, "cached", hit, nil))
-                    reporter.finished(instance.id, outcome: "cached")
-                    continue
-                }
                 if running >= options.jobs { continue }
-                switch try store.acquireLease(action.key, owner: owner, seconds: options.leaseSeconds, ignoringCache: forced) {
+                let start = (summary.runID, instance.id, instance.op.name, action.description.canonicalString)
+                switch try store.acquireLease(action.key, owner: owner, seconds: options.leaseSeconds, ignoringCache: forced, starting: start) {
                 case .cached(let hit):
                     // Another process finished it between our lookup and the lease.
                     changed = true
                     status[i] = .done(hit)
                     summary.cached += 1
                     summary.artifacts[i] = hit
-                    cachedRows.append((instance.id, instance.op.name, action.key, action.description.canonicalString, "cached", hit, nil))
+                    cachedRows.append((instance.id, instance.op.name, action.key, "cached", hit, nil))
                     reporter.finished(instance.id, outcome: "cached", detail: "computed by another process")
                 case .heldBy:
                     if case .pending = status[i] { summary.waitedForOthers += 1 }
                     status[i] = .waiting
-                case .acquired:
+                case .acquired(let nodeRun):
                     status[i] = .running
                     running += 1
                     reporter.started(instance.id)
                     let thread = Thread { [self, inputDigests] in
-                        execute(instance, action: action, inputDigests: inputDigests, threads: threadsPerJob, reporter: reporter)
+                        execute(instance, action: action, nodeRun: nodeRun!, inputDigests: inputDigests, threads: threadsPerJob, reporter: reporter)
                     }
                     thread.stackSize = 16 << 20
                     thread.start()
@@ -158,13 +167,11 @@ public final class Scheduler: @unchecked Sendable {
     }
 
     /// Runs one instance on its own thread and publishes the result. Caller holds no lock.
-    private func execute(_ instance: Instance, action: Action, inputDigests: [Int: Digest], threads: Int, reporter: ProgressReporter) {
+    private func execute(_ instance: Instance, action: Action, nodeRun: Int64, inputDigests: [Int: Digest], threads: Int,
+                         reporter: ProgressReporter) {
         var outcome: Status
-        var nodeRun: Int64?
         var detail = ""
         do {
-            nodeRun = try store.beginNodeRun(run: summary.runID, node: instance.id, op: instance.op.name,
-                                             actionKey: action.key, description: action.description.canonicalString)
             var inputs: [String: [ArtifactManifest]] = [:]
             for input in instance.inputs {
                 inputs[input.name] = try input.instances.map { try store.manifest(inputDigests[$0]!) }
@@ -175,12 +182,13 @@ public final class Scheduler: @unchecked Sendable {
             }
             if let saved = try store.partialState(action.key) { detail = "resumed from step \(saved.step)" }
             let writer = try instance.op.run(context)
-            let manifest = try writer.publish(actionKey: action.key, releasingLeaseOf: owner, clearingPartialState: true)
-            try store.finishNodeRun(nodeRun!, status: "succeeded", artifact: manifest.digest, error: nil, detail: detail.isEmpty ? nil : detail)
+            // Result, action, lease release and run record: one transaction.
+            let manifest = try writer.publish(actionKey: action.key, releasingLeaseOf: owner, clearingPartialState: true,
+                                              finishing: (nodeRun, detail.isEmpty ? nil : detail))
             outcome = .done(manifest.digest)
         } catch {
             try? store.releaseLease(action.key, owner: owner)
-            if let nodeRun { try? store.finishNodeRun(nodeRun, status: "failed", artifact: nil, error: "\(error)") }
+            try? store.finishNodeRun(nodeRun, status: "failed", artifact: nil, error: "\(error)")
             outcome = .failed("\(error)")
         }
         condition.lock()

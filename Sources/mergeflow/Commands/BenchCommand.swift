@@ -10,7 +10,9 @@ let benchCommand = Command(
     Prints each figure beside the ceiling measured in the same run: sgemm GFLOPS at sizes
     64…2048 against the best of them (the sgemm peak), memory bandwidth, SHA-256 on one core,
     and importing / loading / exporting an N-MiB checkpoint (default 1024) through a fresh
-    cache against plain file write and read. Scratch files go to --dir (default: a folder
+    cache against plain file write and read. Then the orchestrator's overhead on a generated
+    1,000-instance grid of trivial nodes: first run, no-op rerun and plan, timed through the
+    binary (process start included). Scratch files go to --dir (default: a folder
     under the system temporary directory) and are removed afterwards.
     """,
     run: { words in
@@ -21,6 +23,10 @@ let benchCommand = Command(
         let dir = args.value("--dir") ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("mergeflow-bench-\(getpid())")
         print("mergeflow bench: \(ComputeThreads.count) threads, OpenBLAS \(BLAS.configuration)")
         _ = try FoundationBenchmark.run(sizeMB: size, directory: dir)
+        print("engine: 1,000-instance grid of trivial merges (process start included)")
+        for (name, seconds) in try EngineBenchmark.run(directory: dir + "-engine") {
+            print("\("  " + name)".padding(toLength: 44, withPad: " ", startingAt: 0) + String(format: " %9.3f s", seconds))
+        }
         return 0
     }
 )
