@@ -36,13 +36,10 @@ main_job() {
     build_release
     local mf=.build/release/mergeflow
     export MERGEFLOW_CACHE="${MERGEFLOW_CACHE:-cache/mergeflow.sqlite}"
-    # Until the pipeline engine lands, the main job exercises the cache end to end on the
-    # shipped Hugging Face-style checkpoint: import, verify, export, status.
-    local digest
-    digest=$($mf import Tests/CheckpointTests/Fixtures/sharded)
-    echo "imported checkpoint $digest"
-    $mf verify
-    $mf export "$digest" cache/export
+    # Until training and evaluation land, the main job is the engine demo: seeded GPT-2
+    # initialisations merged over a weight grid. A second run is a no-op.
+    $mf run pipelines/demo-merge.json --jobs 2
+    $mf runs --limit 3
     $mf status
 }
 

@@ -4,7 +4,8 @@ import JSON
 
 /// The orchestrator's own overhead on a generated 1,000-instance grid of trivial nodes:
 /// a one-tensor checkpoint imported once, merged with 999 different weights. Timed through
-/// the binary as a user runs it (process start included): first run, no-op rerun, plan.
+/// the binary as a user runs it (process start included): first run, then the median of
+/// seven no-op reruns and of seven plans.
 enum EngineBenchmark {
     static func run(directory: String, instances: Int = 1000) throws -> [(String, Double)] {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -47,8 +48,10 @@ enum EngineBenchmark {
             return seconds
         }
         let first = try time(["run", specPath, "--quiet"])
-        let noop = try time(["run", specPath, "--quiet"])
-        let plan = try time(["plan", specPath])
+        // Medians of 7: single runs of a 0.1 s command swing with the machine's other load.
+        func median(_ args: [String]) throws -> Double { try (0..<7).map { _ in try time(args) }.sorted()[3] }
+        let noop = try median(["run", specPath, "--quiet"])
+        let plan = try median(["plan", specPath])
         try? FileManager.default.removeItem(atPath: directory)
         return [("first run", first), ("no-op rerun", noop), ("plan", plan)]
     }
