@@ -25,8 +25,10 @@ let package = Package(
         .target(name: "Checkpoint", dependencies: ["Store", "JSON"]),
         // The byte-level GPT-2 model.
         .target(name: "Model", dependencies: ["JSON", "Numerics"]),
+        // Model merging with mergekit's semantics, streamed tensor by tensor.
+        .target(name: "Merge", dependencies: ["JSON", "Numerics"]),
         // Specs, grid expansion, action keys, plans and the scheduler; the built-in ops.
-        .target(name: "Engine", dependencies: ["JSON", "Numerics", "Store", "Checkpoint", "Model"]),
+        .target(name: "Engine", dependencies: ["JSON", "Numerics", "Store", "Checkpoint", "Model", "Merge"]),
         // The command-line tool.
         .executableTarget(name: "mergeflow", dependencies: ["JSON", "Numerics", "Store", "Checkpoint", "Engine"]),
 
@@ -34,6 +36,7 @@ let package = Package(
         .testTarget(name: "NumericsTests", dependencies: ["Numerics"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "Store"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MergeTests", dependencies: ["Merge", "Checkpoint", "Numerics", "JSON", "Store"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Store", "Checkpoint", "JSON"]),
         .testTarget(name: "MergeflowCLITests", dependencies: ["Store", "Checkpoint"]),
     ]

@@ -69,7 +69,7 @@ public struct ExpandedGraph: Sendable {
                     let coords = p.coords + b.map { Coordinate(origin: node.id, param: $0.0, value: $0.1) }
                     let id = Instance.makeID(node: node.id, coordinates: coords)
                     if let check = op.crossCheck, !node.grid.isEmpty {
-                        for (param, message) in check(params) {
+                        for (param, message) in check(params, Set(node.inputs.map(\.name))) {
                             issues.append(SpecIssue(path: path.appending("grid").appending(param).description, message: "\(id): \(message)"))
                         }
                     }

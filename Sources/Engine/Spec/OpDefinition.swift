@@ -55,8 +55,9 @@ public struct OpDefinition: Sendable {
     /// modification time), so a changed file is a changed key.
     /// Called with the params and the spec's folder.
     public let externalFingerprint: (@Sendable (JSONObject, String) throws -> JSONValue)?
-    /// Checks that need several params at once; returns problems as (param, message).
-    public let crossCheck: (@Sendable (JSONObject) -> [(String, String)])?
+    /// Checks that need several params at once (and which inputs the node connects);
+    /// returns problems as (param, message).
+    public let crossCheck: (@Sendable (JSONObject, Set<String>) -> [(String, String)])?
     /// Computes the output. Returns a writer holding the result's tensors; the scheduler
     /// publishes it together with the action key.
     public let run: @Sendable (OpContext) throws -> ArtifactWriter
@@ -64,7 +65,7 @@ public struct OpDefinition: Sendable {
     public init(name: String, version: Int, summary: String, inputs: [InputSpec], params: [ParamSpec],
                 produces: String, usesSeed: Bool = false,
                 externalFingerprint: (@Sendable (JSONObject, String) throws -> JSONValue)? = nil,
-                crossCheck: (@Sendable (JSONObject) -> [(String, String)])? = nil,
+                crossCheck: (@Sendable (JSONObject, Set<String>) -> [(String, String)])? = nil,
                 run: @escaping @Sendable (OpContext) throws -> ArtifactWriter) {
         self.name = name
         self.version = version

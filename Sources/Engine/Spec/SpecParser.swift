@@ -169,7 +169,7 @@ public struct SpecParser {
             fail(path.appending("params").appending(spec.name), "missing (required: \(spec.help))")
         }
         if let check = op.crossCheck, grid.isEmpty {
-            for (param, message) in check(Instance.applyDefaults(params, op: op)) {
+            for (param, message) in check(Instance.applyDefaults(params, op: op), Set(inputs.map(\.name))) {
                 fail(path.appending("params").appending(param), message)
             }
         }

@@ -1,0 +1,49 @@
+import Numerics
+
+extension MergeMethod {
+    /// linear: Σ wᵢxᵢ / Σ wᵢ (`normalize`, default true; a sum below 1e-8 is not divided by).
+    static let linear = MergeMethod(
+        name: "linear", base: .optional, modelCount: 1...Int.max,
+        modelParameters: [("weight", nil)], parameters: [("normalize", 1)], isRandom: false
+    ) { input in
+        // mergekit merges the base like any other model here when it has a weight.
+        var out = Tensor(shape: input.models[0].shape)
+        var total = 0.0
+        for (i, x) in input.models.enumerated() {
+            let w = input.model(i, "weight")
+            total += w
+            x.withUnsafeBufferPointer { px in out.withUnsafeMutableBufferPointer { po in Kernels.axpy(Float(w), px, po) } }
+        }
+        if input.flag("normalize") && abs(total) >= 1e-8 {
+            out.withUnsafeMutableBufferPointer { po in Kernels.scale(UnsafeBufferPointer(po), by: Float(1 / total), into: po) }
+        }
+        return out
+    }
+
+    /// passthrough: one model, optionally multiplied by `scale`.
+    static let passthrough = MergeMethod(
+        name: "passthrough", base: .none, modelCount: 1...1,
+        modelParameters: [], parameters: [("scale", 1)], isRandom: false
+    ) { input in
+        let s = input.param("scale")
+        if s == 1 { return input.models[0] }
+        var out = input.models[0]
+        out.withUnsafeMutableBufferPointer { po in Kernels.scale(UnsafeBufferPointer(po), by: Float(s), into: po) }
+        return out
+    }
+
+    /// nearswap: w = clamp(t / |a − b|, 0, 1); out = w·b + (1 − w)·a, with a the base.
+    static let nearswap = MergeMethod(
+        name: "nearswap", base: .required, modelCount: 1...1,
+        modelParameters: [], parameters: [("t", nil)], isRandom: false
+    ) { input in
+        let a = input.base!, b = input.models[0], t = Float(input.param("t"))
+        var out = Tensor(shape: a.shape)
+        for i in 0..<a.count {
+            let d = abs(a.storage[i] - b.storage[i])
+            let w = d == 0 ? 1 : min(1, max(0, t / d))
+            out.storage[i] = w * b.storage[i] + (1 - w) * a.storage[i]
+        }
+        return out
+    }
+}
