@@ -3,10 +3,9 @@ import Numerics
 extension MergeMethod {
     /// linear: Σ wᵢxᵢ / Σ wᵢ (`normalize`, default true; a sum below 1e-8 is not divided by).
     static let linear = MergeMethod(
-        name: "linear", base: .optional, modelCount: 1...Int.max,
+        name: "linear", base: .none, modelCount: 1...Int.max,
         modelParameters: [("weight", nil)], parameters: [("normalize", 1)], isRandom: false
     ) { input in
-        // mergekit merges the base like any other model here when it has a weight.
         var out = Tensor(shape: input.models[0].shape)
         var total = 0.0
         for (i, x) in input.models.enumerated() {

@@ -6,7 +6,7 @@ import Store
 
 /// Every subcommand, in the order `--help` lists them.
 let commands: [Command] = [
-    runCommand, planCommand, explainCommand, graphCommand, runsCommand, showCommand,
+    runCommand, planCommand, explainCommand, graphCommand, runsCommand, showCommand, mergeCommand,
     importCommand, exportCommand, statusCommand, verifyCommand, gcCommand, benchCommand, schemaCommand,
 ]
 

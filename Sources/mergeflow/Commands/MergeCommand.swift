@@ -1,0 +1,43 @@
+import Checkpoint
+import Engine
+import Foundation
+import Numerics
+import Store
+
+let mergeCommand = Command(
+    name: "merge",
+    summary: "merge checkpoints from a mergekit config written as JSON",
+    help: """
+    usage: mergeflow merge CONFIG.json OUT_DIR [--cache PATH] [--threads N]
+
+    CONFIG is mergekit's own config schema as JSON: merge_method, base_model,
+    models: [{model, parameters}], parameters, dtype (float32). Parameter values are
+    scalars, gradient lists or [{filter, value}] lists, as in mergekit. Model paths are
+    safetensors folders, relative to the config's folder. Unknown keys are errors.
+    Writes OUT_DIR/model.safetensors and the base's config.json. Results are cached:
+    repeating a merge is instant.
+    """,
+    run: { words in
+        let args = try Arguments(words, options: Arguments.cacheOptions)
+        let p = try args.positionals("CONFIG", "OUT_DIR")
+        let (document, directory) = try MergekitConfig.spec(from: p[0])
+        var parser = SpecParser()
+        let spec = try parser.validate(document, file: p[0], directory: directory)
+        let graph = try ExpandedGraph(spec: spec, file: p[0])
+        let store = try CommandSupport.openStore(args)
+        var options = RunOptions()
+        options.threads = ComputeThreads.count
+        options.progress = .quiet
+        options.command = (["mergeflow"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+        let summary = try Scheduler(store: store, graph: graph, options: options).run()
+        if let failure = summary.failed.first {
+            print("mergeflow merge: \(failure.instance): \(failure.error)", to: &standardError)
+            return 1
+        }
+        let merged = graph.byNode["merged"]![0]
+        guard let digest = summary.artifacts[merged] else { return 1 }
+        try store.exportCheckpoint(digest, to: p[1])
+        print("\(summary.executed == 0 ? "cached" : "merged") \(digest.hex) → \(p[1])/model.safetensors")
+        return 0
+    }
+)
