@@ -22,7 +22,7 @@ final class ExpansionTests: XCTestCase {
         XCTAssertEqual(g.instances[0].params["model"], "gpt-tiny", "default applied")
         XCTAssertEqual(g.instances[0].params["seed"], 9, "seeded ops get the spec's seed")
         XCTAssertEqual(ids(g, "w"), ["w[weights=0.5,0.5]"])
-        XCTAssertEqual(g.instances[1].params["normalize"], true)
+        XCTAssertNil(g.instances[1].params["normalize"], "method defaults are the merge's business, not the node's")
         XCTAssertEqual(g.instances[1].params["method"], "linear")
     }
 

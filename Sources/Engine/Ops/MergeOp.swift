@@ -29,10 +29,10 @@ enum MergeOp {
         ],
         params: [
             ParamSpec("method", .string(choices: MergeMethod.names), default: "linear", help: "merge method (mergekit's names)"),
-            ParamSpec("weights", .any, default: .null, help: "one weight per model: a number, a gradient list or [{filter, value}] (default 1 each)"),
-            ParamSpec("model_parameters", .any, default: .null, help: "one object of per-model parameters per model"),
+            ParamSpec("weights", .mergeValuePerModel, default: .null, help: "one weight per model: a number, a gradient list or [{filter, value}] (default 1 each)"),
+            ParamSpec("model_parameters", .mergeParametersPerModel, default: .null, help: "one object of per-model parameters per model"),
             ParamSpec("seed", .integer(0...Int(Int32.max)), default: .null, help: "seed of random methods (default: the spec's seed)"),
-        ] + methodParameters.map { ParamSpec($0, .any, default: .null, help: "mergekit's \($0): a number, a gradient list or [{filter, value}]") },
+        ] + methodParameters.map { ParamSpec($0, .mergeValue, default: .null, help: "mergekit's \($0): a number, a gradient list or [{filter, value}]") },
         produces: Store.checkpointKind,
         usesSeed: true,
         crossCheck: { params, inputs in

@@ -1,4 +1,5 @@
 import JSON
+import Merge
 
 /// The type of an op parameter, and how a spec value is checked against it.
 public enum ParamType: Sendable {
@@ -17,6 +18,13 @@ public enum ParamType: Sendable {
     case stringList(choices: [String]? = nil)
     /// An object of string → number (e.g. a data mix: {"general": 0.85, "safety": 0.15}).
     case weights
+    /// A mergekit parameter value: a number or boolean, a gradient list, or a list of
+    /// `{filter, value}`.
+    case mergeValue
+    /// One mergekit value per model (e.g. `weights`).
+    case mergeValuePerModel
+    /// One object of mergekit parameters per model.
+    case mergeParametersPerModel
     /// Any JSON value; the op checks it.
     case any
 
@@ -31,6 +39,9 @@ public enum ParamType: Sendable {
         case .numberOrGradient(let r): return "a number or a non-empty list of numbers" + (r.map { " in [\(fmt($0.lowerBound)), \(fmt($0.upperBound))]" } ?? "")
         case .stringList(let c): return "a list of strings" + (c.map { " from " + $0.joined(separator: ", ") } ?? "")
         case .weights: return "an object of name → number ≥ 0"
+        case .mergeValue: return "a number, a list of numbers (gradient) or a list of {filter, value}"
+        case .mergeValuePerModel: return "a non-empty list with one value per model (number, gradient or [{filter, value}])"
+        case .mergeParametersPerModel: return "a non-empty list with one object of parameters per model"
         case .any: return "any JSON value"
         }
     }
@@ -64,6 +75,21 @@ public enum ParamType: Sendable {
             guard let object = value.objectValue, !object.isEmpty,
                   object.allSatisfy({ ($0.value.doubleValue ?? -1) >= 0 }) else {
                 return "expected \(summary), got \(got)"
+            }
+        case .mergeValue:
+            if case .failure(let e) = MergeParameter.parse(value) { return "expected \(summary): \(e.message)" }
+        case .mergeValuePerModel:
+            guard let list = value.arrayValue, !list.isEmpty else { return "expected \(summary), got \(got)" }
+            for (i, item) in list.enumerated() {
+                if case .failure(let e) = MergeParameter.parse(item) { return "value \(i): \(e.message)" }
+            }
+        case .mergeParametersPerModel:
+            guard let list = value.arrayValue, !list.isEmpty else { return "expected \(summary), got \(got)" }
+            for (i, item) in list.enumerated() {
+                guard let o = item.objectValue else { return "entry \(i): expected an object of parameters, got \(ParamType.describe(item))" }
+                for (k, v) in o {
+                    if case .failure(let e) = MergeParameter.parse(v) { return "entry \(i).\(k): \(e.message)" }
+                }
             }
         case .any:
             return nil
