@@ -1,32 +1,38 @@
 import Numerics
 
 extension MergeMethod {
-    /// model_stock: with base w₀ and N ≥ 2 models, c = mean pairwise cosine of (wᵢ − w₀);
-    /// t = N·c / (1 + (N − 1)·c); out = t·mean(wᵢ) + (1 − t)·w₀ (the base when the
-    /// denominator is ≈ 0).
+    /// model_stock: with base w₀ and N ≥ 2 models, c = mean pairwise cosine of (wᵢ − w₀)
+    /// (each clamped to [−1, 1], norms' product at least 1e-6); t = N·c / (1 + (N − 1)·c),
+    /// or 0 when that denominator is below 1e-6; out = t·mean(wᵢ) + (1 − t)·w₀. With
+    /// `filter_wise` each row of a matrix (a vector as one row) gets its own t.
     static let modelStock = MergeMethod(
         name: "model_stock", base: .required, modelCount: 2...Int.max,
-        modelParameters: [], parameters: [], isRandom: false
+        modelParameters: [], parameters: [("filter_wise", 0)], isRandom: false
     ) { input in
         let base = input.base!
-        let n = input.models.count
-        let deltas: [[Float]] = input.models.map { x in (0..<base.count).map { x.storage[$0] - base.storage[$0] } }
-        var cosines: [Double] = []
-        for i in 0..<n { for j in (i + 1)..<n {
-            let (d, a, b) = deltas[i].withUnsafeBufferPointer { p in deltas[j].withUnsafeBufferPointer { q in
-                (Kernels.dot(p, q), Kernels.norm(p), Kernels.norm(q)) } }
-            cosines.append(a * b < 1e-12 ? 0 : d / (a * b))
-        } }
-        let c = cosines.reduce(0, +) / Double(cosines.count)
-        let denominator = 1 + Double(n - 1) * c
-        if abs(denominator) < 1e-8 { return base }
-        let t = Double(n) * c / denominator
+        let width = input.flag("filter_wise") && base.rank >= 2 ? base.shape.last! : base.count
         var out = Tensor(shape: base.shape)
-        for k in 0..<base.count {
-            var mean: Float = 0
-            for x in input.models { mean += x.storage[k] }
-            mean /= Float(n)
-            out.storage[k] = Float(t) * mean + Float(1 - t) * base.storage[k]
+        let n = input.models.count
+        guard width > 0 else { return out }
+        for start in stride(from: 0, to: base.count, by: width) {
+            let row = start..<(start + width)
+            let deltas: [[Double]] = input.models.map { x in row.map { Double(x.storage[$0]) - Double(base.storage[$0]) } }
+            var cosines = 0.0, pairs = 0
+            for i in 0..<n { for j in (i + 1)..<n {
+                var dot = 0.0, a = 0.0, b = 0.0
+                for k in 0..<width { dot += deltas[i][k] * deltas[j][k]; a += deltas[i][k] * deltas[i][k]; b += deltas[j][k] * deltas[j][k] }
+                cosines += min(1, max(-1, dot / max(a.squareRoot() * b.squareRoot(), 1e-6)))
+                pairs += 1
+            } }
+            let c = cosines / Double(pairs)
+            let denominator = 1 + Double(n - 1) * c
+            let t = abs(denominator) < 1e-6 ? 0 : Double(n) * c / denominator
+            for k in row {
+                var mean: Float = 0
+                for x in input.models { mean += x.storage[k] }
+                mean /= Float(n)
+                out.storage[k] = Float(t) * mean + Float(1 - t) * base.storage[k]
+            }
         }
         return out
     }

@@ -32,6 +32,25 @@ enum Sparsify {
         for i in delta.indices where random.uniform() >= density { delta[i] = 0 }
     }
 
+    /// della_magprune (DELLA): per row (a 1-D tensor is one row), rank |δ| ascending
+    /// (1…n), rank_norm = (rank − 1)/(n − 1), keep with probability
+    /// (density − ε) + 2ε·rank_norm.
+    static func dellaMagprune(_ delta: inout [Float], columns: Int, rank: Int, density: Double, epsilon: Double,
+                              random: inout SeededRandom) {
+        let width = rank >= 2 ? columns : delta.count
+        guard width > 0 else { return }
+        for start in stride(from: 0, to: delta.count, by: width) {
+            let row = start..<min(delta.count, start + width)
+            let order = row.sorted { abs(delta[$0]) < abs(delta[$1]) || (abs(delta[$0]) == abs(delta[$1]) && $0 < $1) }
+            let n = order.count
+            for (r, i) in order.enumerated() {
+                let rankNorm = n > 1 ? Double(r) / Double(n - 1) : 0
+                let p = (density - epsilon) + rankNorm * 2 * epsilon
+                if random.uniform() >= p { delta[i] = 0 }
+            }
+        }
+    }
+
     /// mergekit's rescale: multiply the kept entries by ‖δ‖₁ / ‖kept‖₁, skipped when
     /// either norm is below 1e-7 (not 1/density).
     static func rescale(_ kept: inout [Float], original: [Float]) {

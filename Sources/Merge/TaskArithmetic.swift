@@ -5,16 +5,18 @@ import Numerics
 /// entries that agree with the weighted majority; the mix is optionally divided by the sum
 /// of the weights that contributed, scaled by `lambda`, and added back to the base.
 enum TaskArithmetic {
-    enum Thinning { case none, magnitude, random, magnitudeOutliers }
+    enum Thinning { case none, magnitude, random, magnitudeOutliers, dellaMagprune }
 
     static func method(_ name: String, thinning: Thinning, consensus: Bool, normalize: Bool, rescale: Bool) -> MergeMethod {
-        var modelParameters: [(String, Double?)] = [("weight", nil)]
-        if thinning != .none { modelParameters.append(("density", 1)) }
+        // As mergekit: every method of the family accepts density (unused without thinning)
+        // and int8_mask (a memory option with no effect on the result).
+        var modelParameters: [(String, Double?)] = [("weight", nil), ("density", 1)]
         if thinning == .magnitudeOutliers { modelParameters.append(("gamma", 0.01)) }
+        if thinning == .dellaMagprune { modelParameters.append(("epsilon", 0.15)) }
         return MergeMethod(
             name: name, base: .required, modelCount: 1...Int.max, modelParameters: modelParameters,
-            parameters: [("normalize", normalize ? 1 : 0), ("lambda", 1), ("rescale", rescale ? 1 : 0)],
-            isRandom: thinning == .random
+            parameters: [("int8_mask", 0), ("normalize", normalize ? 1 : 0), ("rescale", rescale ? 1 : 0), ("lambda", 1)],
+            isRandom: thinning == .random || thinning == .dellaMagprune
         ) { input in
             try merge(&input, thinning: thinning, consensus: consensus)
         }
@@ -27,6 +29,8 @@ enum TaskArithmetic {
         method("dare_linear", thinning: .random, consensus: false, normalize: false, rescale: true),
         method("breadcrumbs", thinning: .magnitudeOutliers, consensus: false, normalize: false, rescale: false),
         method("breadcrumbs_ties", thinning: .magnitudeOutliers, consensus: true, normalize: false, rescale: false),
+        method("della", thinning: .dellaMagprune, consensus: true, normalize: true, rescale: true),
+        method("della_linear", thinning: .dellaMagprune, consensus: false, normalize: false, rescale: true),
     ]
 
     static func merge(_ input: inout TensorMergeInput, thinning: Thinning, consensus: Bool) throws -> Tensor {
@@ -40,13 +44,23 @@ enum TaskArithmetic {
             let original = delta
             let density = input.modelParams[i]["density"] ?? 1
             guard density > 0, density <= 1 else { throw MergeError("\(input.name): density \(density) for model \(i) is outside (0, 1]") }
-            switch thinning {
-            case .none: break
-            case .magnitude: Sparsify.magnitude(&delta, density: density)
-            case .random: Sparsify.random(&delta, density: density, random: &input.random)
-            case .magnitudeOutliers: Sparsify.magnitudeOutliers(&delta, density: density, gamma: input.model(i, "gamma"))
+            // Density 1 leaves a delta untouched (and unrescaled), as in mergekit.
+            if density < 1 {
+                switch thinning {
+                case .none: break
+                case .magnitude: Sparsify.magnitude(&delta, density: density)
+                case .random: Sparsify.random(&delta, density: density, random: &input.random)
+                case .magnitudeOutliers: Sparsify.magnitudeOutliers(&delta, density: density, gamma: input.model(i, "gamma"))
+                case .dellaMagprune:
+                    let epsilon = input.model(i, "epsilon")
+                    guard density - epsilon > 0, density + epsilon < 1 else {
+                        throw MergeError("\(input.name): epsilon \(epsilon) must keep density ± epsilon within (0, 1) (density \(density))")
+                    }
+                    Sparsify.dellaMagprune(&delta, columns: input.base!.shape.last ?? 1, rank: input.base!.rank,
+                                           density: density, epsilon: epsilon, random: &input.random)
+                }
+                if thinning != .none && input.flag("rescale") { Sparsify.rescale(&delta, original: original) }
             }
-            if thinning != .none && input.flag("rescale") { Sparsify.rescale(&delta, original: original) }
             let w = input.model(i, "weight")
             for j in 0..<n { delta[j] *= Float(w) }
             weighted.append(delta)

@@ -15,14 +15,14 @@ final class RecipeTests: XCTestCase {
     }
 
     func testRecipeValidation() {
-        expect("unknown merge method \"frankenmerge\" (known: breadcrumbs, breadcrumbs_ties, dare_linear, dare_ties, linear, model_stock, nearswap, passthrough, slerp, task_arithmetic, ties)") { try self.recipe("frankenmerge") }
+        expect("unknown merge method \"frankenmerge\" (known: arcee_fusion, breadcrumbs, breadcrumbs_ties, dare_linear, dare_ties, della, della_linear, karcher, linear, model_stock, multislerp, nearswap, nuslerp, passthrough, sce, slerp, task_arithmetic, ties)") { try self.recipe("frankenmerge") }
         expect("ties needs a base model") { try self.recipe("ties", base: false) }
         expect("linear takes no base model") { try self.recipe("linear") }
         expect("slerp merges exactly 1 model besides the base, got 2") { try self.recipe("slerp", ["t": .scalar(0.5)], perModel: [[:], [:]]) }
         expect("slerp needs \"t\"") { try self.recipe("slerp", models: 1, perModel: [[:]]) }
         expect("model 1: density 1.5 is outside (0, 1]") { try self.recipe("ties", perModel: [["weight": .scalar(1)], ["weight": .scalar(1), "density": .scalar(1.5)]]) }
         expect("model 0: density 0.0 is outside (0, 1]") { try self.recipe("dare_ties", ["density": .scalar(0)]) }
-        expect("ties has no parameter \"t\" (parameters: weight, density, normalize, lambda, rescale)") { try self.recipe("ties", ["t": .scalar(1)]) }
+        expect("ties has no parameter \"t\" (parameters: weight, density, int8_mask, normalize, rescale, lambda)") { try self.recipe("ties", ["t": .scalar(1)]) }
         expect("model 0: ties has no per-model parameter \"lambda\" (\"lambda\" is shared: set it once, outside the models)") {
             try self.recipe("ties", perModel: [["weight": .scalar(1), "lambda": .scalar(1)], ["weight": .scalar(1)]])
         }

@@ -1,0 +1,39 @@
+import Foundation
+import Numerics
+
+extension MergeMethod {
+    /// arcee_fusion: importance = |b − a| × KL(softmax(b) ‖ softmax(a)) per row (softmax
+    /// over the last dimension, +1e-8); entries at or above median + 1.5·IQR of the
+    /// importance take the model's value, the rest keep the base's. (mergekit samples one
+    /// million entries for the quantiles of larger tensors; mergeflow uses them all, which
+    /// agrees exactly up to that size.)
+    static let arceeFusion = MergeMethod(
+        name: "arcee_fusion", base: .required, modelCount: 1...1,
+        modelParameters: [], parameters: [], isRandom: false
+    ) { input in
+        let a = input.base!, b = input.models[0]
+        let width = a.shape.last ?? 1
+        let n = a.count
+        guard n > 0, width > 0 else { return a }
+        var importance = [Float](repeating: 0, count: n)
+        for start in stride(from: 0, to: n, by: width) {
+            let row = start..<(start + width)
+            func softmax(_ t: Tensor) -> [Double] {
+                let m = row.map { Double(t.storage[$0]) }.max()!
+                let e = row.map { exp(Double(t.storage[$0]) - m) }
+                let s = e.reduce(0, +)
+                return e.map { $0 / s + 1e-8 }
+            }
+            let p = softmax(b), q = softmax(a)
+            var kl = 0.0
+            for k in 0..<width { kl += p[k] * log(p[k] / q[k]) }
+            for i in row { importance[i] = abs(b.storage[i] - a.storage[i]) * Float(kl) }
+        }
+        let sorted = importance.sorted()
+        func quantile(_ q: Double) -> Float { sorted[Int(q * Double(n - 1))] }
+        let threshold = quantile(0.5) + 1.5 * (quantile(0.75) - quantile(0.25))
+        var out = a
+        for i in 0..<n where importance[i] >= threshold { out.storage[i] = a.storage[i] + (b.storage[i] - a.storage[i]) }
+        return out
+    }
+}
