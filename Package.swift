@@ -14,6 +14,8 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // glibc's malloc tuning (mallopt), which Swift's Glibc module does not export.
+        .systemLibrary(name: "CMalloc"),
 
         // JSON values with source positions, and the canonical encoding used for hashing.
         .target(name: "JSON"),
@@ -30,7 +32,7 @@ let package = Package(
         // Specs, grid expansion, action keys, plans and the scheduler; the built-in ops.
         .target(name: "Engine", dependencies: ["JSON", "Numerics", "Store", "Checkpoint", "Model", "Merge"]),
         // The command-line tool.
-        .executableTarget(name: "mergeflow", dependencies: ["JSON", "Numerics", "Store", "Checkpoint", "Engine"]),
+        .executableTarget(name: "mergeflow", dependencies: ["JSON", "Numerics", "Store", "Checkpoint", "Engine", "Merge", "CMalloc"]),
 
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "NumericsTests", dependencies: ["Numerics"]),

@@ -151,15 +151,18 @@ public final class SafetensorsFile {
         file.prefetch((dataStart + entry.dataRange.lowerBound)..<(dataStart + entry.dataRange.upperBound))
     }
 
+    /// Releases a tensor's pages from this process once it has been read.
+    public func release(_ entry: SafetensorsEntry) {
+        file.release((dataStart + entry.dataRange.lowerBound)..<(dataStart + entry.dataRange.upperBound))
+    }
+
     /// Loads one tensor as Float32.
     public func loadTensor(_ entry: SafetensorsEntry) -> Tensor {
-        var t = Tensor(shape: entry.shape)
         let source = bytes(of: entry)
-        t.withUnsafeMutableBufferPointer { out in
+        return Tensor(shape: entry.shape) { out in
             if let src = source.baseAddress, let dst = out.baseAddress {
                 entry.dtype.widen(src, count: out.count, into: dst)
             }
         }
-        return t
     }
 }

@@ -6,7 +6,8 @@ extension MergeMethod {
     /// over the last dimension, +1e-8); entries at or above median + 1.5·IQR of the
     /// importance take the model's value, the rest keep the base's. (mergekit samples one
     /// million entries for the quantiles of larger tensors; mergeflow uses them all, which
-    /// agrees exactly up to that size.)
+    /// agrees exactly up to that size.) The KL term is ill-conditioned: entries within
+    /// about 0.1% of the threshold can fall on the other side of it than in mergekit.
     static let arceeFusion = MergeMethod(
         name: "arcee_fusion", base: .required, modelCount: 1...1,
         modelParameters: [], parameters: [], isRandom: false
@@ -18,6 +19,9 @@ extension MergeMethod {
         var importance = [Float](repeating: 0, count: n)
         for start in stride(from: 0, to: n, by: width) {
             let row = start..<(start + width)
+            // The KL of two nearly equal distributions is a sum of tiny terms of both signs:
+            // computed in Double here. mergekit's float32 sum (in torch's order) is off by
+            // ~0.1%, which decides entries whose importance is that close to the threshold.
             func softmax(_ t: Tensor) -> [Double] {
                 let m = row.map { Double(t.storage[$0]) }.max()!
                 let e = row.map { exp(Double(t.storage[$0]) - m) }

@@ -5,7 +5,8 @@ import Numerics
 /// this tensor (so random methods do not depend on the order tensors are merged in).
 public struct TensorMergeInput {
     public let name: String
-    public let models: [Tensor]
+    /// Methods may overwrite these in place (task-vector methods turn them into deltas).
+    public var models: [Tensor]
     public let base: Tensor?
     /// Per model: parameter → value (per-model scope, then global, then the method's default).
     public let modelParams: [[String: Double]]

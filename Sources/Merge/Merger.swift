@@ -92,6 +92,16 @@ public enum Merger {
     public static func run(_ recipe: MergeRecipe, models: [TensorSource], base: TensorSource?, layers: Int,
                            progress: (Double) -> Void = { _ in },
                            write: (String, Tensor) throws -> Void) throws {
+        let names = try check(models: models, base: base)
+        for (k, name) in names.enumerated() {
+            try write(name, try mergeTensor(name, recipe, models: models, base: base, layers: layers))
+            progress(Double(k + 1) / Double(names.count))
+        }
+    }
+
+    /// Checks that every model has the same tensor names and shapes as the reference (the
+    /// base, else the first model); returns the names, sorted.
+    public static func check(models: [TensorSource], base: TensorSource?) throws -> [String] {
         let reference = base ?? models[0]
         let names = reference.tensorNames
         for source in models + (base.map { [$0] } ?? []) where source !== reference {
@@ -106,19 +116,26 @@ public enum Merger {
                 throw MergeError("tensor \(name): shape \(source.shape(of: name)!) in \(source.label) differs from \(reference.shape(of: name)!) in \(reference.label)")
             }
         }
-        for (k, name) in names.enumerated() {
-            let layer = layerIndex(name)
-            let (perModel, shared) = try recipe.resolve(tensor: name, layer: layer, layers: layers)
-            var input = TensorMergeInput(
-                name: name, models: try models.map { try $0.load(name) }, base: try base?.load(name),
-                modelParams: perModel, params: shared, random: SeededRandom(seed: recipe.seed, stream: name))
-            let out = try recipe.method.merge(&input)
-            guard out.storage.allSatisfy({ $0.isFinite }) || input.models.contains(where: { !$0.storage.allSatisfy(\.isFinite) }) else {
-                throw MergeError("tensor \(name): the merge produced NaN or infinity")
-            }
-            try write(name, out)
-            progress(Double(k + 1) / Double(names.count))
+        return names
+    }
+
+    /// Merges one tensor: loads it from every input, resolves the parameters for it, and
+    /// runs the method with a random stream private to this tensor.
+    public static func mergeTensor(_ name: String, _ recipe: MergeRecipe, models: [TensorSource], base: TensorSource?,
+                                   layers: Int) throws -> Tensor {
+        let (perModel, shared) = try recipe.resolve(tensor: name, layer: layerIndex(name), layers: layers)
+        var input = TensorMergeInput(
+            name: name, models: try models.map { try $0.load(name) }, base: try base?.load(name),
+            modelParams: perModel, params: shared, random: SeededRandom(seed: recipe.seed, stream: name))
+        let out = try recipe.method.merge(&input)
+        // NaN/inf out of finite inputs is a merge error (e.g. weights summing to zero). The
+        // inputs are reloaded and checked only in that rare case (methods may have
+        // overwritten their copies).
+        func allFinite(_ t: Tensor) -> Bool { t.withUnsafeBufferPointer { !Kernels.sum($0).isNaN && Kernels.maxMagnitude($0).isFinite } }
+        if !allFinite(out), try models.allSatisfy({ allFinite(try $0.load(name)) }), try base.map({ allFinite(try $0.load(name)) }) ?? true {
+            throw MergeError("tensor \(name): the merge produced NaN or infinity (check the weights: do they sum to zero?)")
         }
+        return out
     }
 
     /// The N of `….h.N.…` / `….layers.N.…`, if the tensor is in the layer stack.

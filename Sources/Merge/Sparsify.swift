@@ -3,19 +3,62 @@ import Numerics
 /// The ways the task-vector methods thin a delta before mixing (mergekit's `sparsify.py`).
 enum Sparsify {
     /// magnitude (TIES): keep the k = max(1, ⌊density·n⌋) entries of largest |δ|.
-    static func magnitude(_ delta: inout [Float], density: Double) {
+    ///
+    /// The k-th largest magnitude is found by radix selection over the bit patterns (three
+    /// branch-light passes, no sort, no copy); entries equal to it are kept in index order
+    /// until k are kept (torch's argsort leaves the order of ties unspecified).
+    static func magnitude(_ delta: UnsafeMutableBufferPointer<Float>, density: Double) {
         let n = delta.count
         guard density < 1, n > 0 else { return }
         let k = max(1, Int(density * Double(n)))
-        // Order by magnitude, largest first; equal magnitudes keep index order (a stable rule
-        // where torch's topk leaves ties unspecified).
-        let order = (0..<n).sorted { abs(delta[$0]) > abs(delta[$1]) || (abs(delta[$0]) == abs(delta[$1]) && $0 < $1) }
-        for i in order[k...] { delta[i] = 0 }
+        if k >= n { return }
+        let threshold = kthLargestMagnitude(UnsafeBufferPointer(delta), k)
+        // Branch-free: keep everything at or above the threshold, counting as we go …
+        var kept = 0
+        for i in 0..<n {
+            let keep = delta[i].bitPattern & 0x7FFF_FFFF >= threshold
+            kept += keep ? 1 : 0
+            delta[i] = keep ? delta[i] : 0
+        }
+        // … then, if ties at the threshold overshoot k, drop the last of them.
+        var surplus = kept - k
+        var i = n - 1
+        while surplus > 0 && i >= 0 {
+            if delta[i].bitPattern & 0x7FFF_FFFF == threshold { delta[i] = 0; surplus -= 1 }
+            i -= 1
+        }
+    }
+
+    /// The bit pattern of the k-th largest |value| (1-based). For non-negative floats the
+    /// bit patterns order like the values, so the k-th largest is found digit by digit:
+    /// 11 bits, then 11, then 10, each from a histogram of the candidates still in play.
+    static func kthLargestMagnitude(_ values: UnsafeBufferPointer<Float>, _ k: Int) -> UInt32 {
+        var prefix: UInt32 = 0, prefixMask: UInt32 = 0, remaining = k
+        var histogram = [Int](repeating: 0, count: 1 << 11)
+        for (shift, width) in [(UInt32(21), 11), (UInt32(10), 11), (UInt32(0), 10)] {
+            let digits = 1 << width, digitMask = UInt32(digits - 1)
+            histogram.withUnsafeMutableBufferPointer { h in
+                for d in 0..<digits { h[d] = 0 }
+                for v in values {
+                    let bits = v.bitPattern & 0x7FFF_FFFF
+                    if bits & prefixMask == prefix { h[Int((bits >> shift) & digitMask)] += 1 }
+                }
+                var above = 0, chosen = 0
+                for d in stride(from: digits - 1, through: 0, by: -1) {
+                    if above + h[d] >= remaining { chosen = d; break }
+                    above += h[d]
+                }
+                remaining -= above
+                prefix |= UInt32(chosen) << shift
+                prefixMask |= digitMask << shift
+            }
+        }
+        return prefix
     }
 
     /// magnitude_outliers (breadcrumbs): drop the ⌊γ·n⌋ largest and the smallest, keeping
     /// ⌊density·n⌋ entries in between (by |δ| ascending: indices [n_bot, n_bot + target)).
-    static func magnitudeOutliers(_ delta: inout [Float], density: Double, gamma: Double) {
+    static func magnitudeOutliers(_ delta: UnsafeMutableBufferPointer<Float>, density: Double, gamma: Double) {
         let n = delta.count
         guard n > 0 else { return }
         let top = Int(gamma * Double(n)), target = Int(density * Double(n))
@@ -27,7 +70,7 @@ enum Sparsify {
     }
 
     /// random (DARE): keep each entry with probability `density`.
-    static func random(_ delta: inout [Float], density: Double, random: inout SeededRandom) {
+    static func random(_ delta: UnsafeMutableBufferPointer<Float>, density: Double, random: inout SeededRandom) {
         guard density < 1 else { return }
         for i in delta.indices where random.uniform() >= density { delta[i] = 0 }
     }
@@ -35,7 +78,7 @@ enum Sparsify {
     /// della_magprune (DELLA): per row (a 1-D tensor is one row), rank |δ| ascending
     /// (1…n), rank_norm = (rank − 1)/(n − 1), keep with probability
     /// (density − ε) + 2ε·rank_norm.
-    static func dellaMagprune(_ delta: inout [Float], columns: Int, rank: Int, density: Double, epsilon: Double,
+    static func dellaMagprune(_ delta: UnsafeMutableBufferPointer<Float>, columns: Int, rank: Int, density: Double, epsilon: Double,
                               random: inout SeededRandom) {
         let width = rank >= 2 ? columns : delta.count
         guard width > 0 else { return }
@@ -51,13 +94,4 @@ enum Sparsify {
         }
     }
 
-    /// mergekit's rescale: multiply the kept entries by ‖δ‖₁ / ‖kept‖₁, skipped when
-    /// either norm is below 1e-7 (not 1/density).
-    static func rescale(_ kept: inout [Float], original: [Float]) {
-        let before = original.withUnsafeBufferPointer { Kernels.sumOfMagnitudes($0) }
-        let after = kept.withUnsafeBufferPointer { Kernels.sumOfMagnitudes($0) }
-        guard before >= 1e-7, after >= 1e-7 else { return }
-        let factor = Float(before / after)
-        for i in kept.indices { kept[i] *= factor }
-    }
 }

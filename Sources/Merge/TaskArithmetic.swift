@@ -33,64 +33,82 @@ enum TaskArithmetic {
         method("della_linear", thinning: .dellaMagprune, consensus: false, normalize: false, rescale: true),
     ]
 
+    /// Memory: each loaded model is replaced by its delta in one buffer (so the peak is the
+    /// inputs plus the output); elementwise passes run across cores.
     static func merge(_ input: inout TensorMergeInput, thinning: Thinning, consensus: Bool) throws -> Tensor {
         let base = input.base!
-        let n = base.count
-        var weighted: [[Float]] = []
-        var weights: [Double] = []
-        for (i, x) in input.models.enumerated() {
-            var delta = [Float](repeating: 0, count: n)
-            for j in 0..<n { delta[j] = x.storage[j] - base.storage[j] }
-            let original = delta
+        let n = base.count, m = input.models.count
+        let deltas = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(1, m * n))
+        defer { deltas.deallocate() }
+        var weights: [Float] = []
+        for i in 0..<m {
+            let delta = UnsafeMutableBufferPointer(rebasing: deltas[(i * n)..<((i + 1) * n)])
+            input.models[i].withUnsafeBufferPointer { px in base.withUnsafeBufferPointer { pb in Kernels.subtract(px, pb, into: delta) } }
+            input.models[i] = Tensor(shape: [0])  // its memory now holds the delta
             let density = input.modelParams[i]["density"] ?? 1
             guard density > 0, density <= 1 else { throw MergeError("\(input.name): density \(density) for model \(i) is outside (0, 1]") }
             // Density 1 leaves a delta untouched (and unrescaled), as in mergekit.
-            if density < 1 {
+            if density < 1 && thinning != .none {
+                let rescale = input.flag("rescale")
+                let before = rescale ? Kernels.sumOfMagnitudes(UnsafeBufferPointer(delta)) : 0
                 switch thinning {
                 case .none: break
-                case .magnitude: Sparsify.magnitude(&delta, density: density)
-                case .random: Sparsify.random(&delta, density: density, random: &input.random)
-                case .magnitudeOutliers: Sparsify.magnitudeOutliers(&delta, density: density, gamma: input.model(i, "gamma"))
+                case .magnitude: Sparsify.magnitude(delta, density: density)
+                case .random: Sparsify.random(delta, density: density, random: &input.random)
+                case .magnitudeOutliers: Sparsify.magnitudeOutliers(delta, density: density, gamma: input.model(i, "gamma"))
                 case .dellaMagprune:
                     let epsilon = input.model(i, "epsilon")
                     guard density - epsilon > 0, density + epsilon < 1 else {
                         throw MergeError("\(input.name): epsilon \(epsilon) must keep density ± epsilon within (0, 1) (density \(density))")
                     }
-                    Sparsify.dellaMagprune(&delta, columns: input.base!.shape.last ?? 1, rank: input.base!.rank,
+                    Sparsify.dellaMagprune(delta, columns: base.shape.last ?? 1, rank: base.rank,
                                            density: density, epsilon: epsilon, random: &input.random)
                 }
-                if thinning != .none && input.flag("rescale") { Sparsify.rescale(&delta, original: original) }
+                if rescale {
+                    // mergekit's rescale: × ‖δ‖₁ / ‖kept‖₁, skipped when either is below 1e-7.
+                    let after = Kernels.sumOfMagnitudes(UnsafeBufferPointer(delta))
+                    if before >= 1e-7 && after >= 1e-7 {
+                        Kernels.scale(UnsafeBufferPointer(delta), by: Float(before / after), into: delta)
+                    }
+                }
             }
-            let w = input.model(i, "weight")
-            for j in 0..<n { delta[j] *= Float(w) }
-            weighted.append(delta)
+            let w = Float(input.model(i, "weight"))
+            Kernels.scale(UnsafeBufferPointer(delta), by: w, into: delta)
             weights.append(w)
         }
-        var mixed = [Float](repeating: 0, count: n)
-        var divisor = [Float](repeating: 0, count: n)
-        if consensus {
-            // Majority sign of the weighted sum (≥ 0 counts as +); an entry votes with the
-            // majority only if its sign matches (a zeroed entry never does).
-            for j in 0..<n {
-                var sum: Float = 0
-                for d in weighted { sum += d[j] }
-                let majority: Float = sum >= 0 ? 1 : -1
-                for (k, d) in weighted.enumerated() where d[j] != 0 && (d[j] > 0 ? 1 : -1) == majority {
-                    mixed[j] += d[j]
-                    divisor[j] += Float(weights[k])
-                }
-                if divisor[j] == 0 { divisor[j] = 1 }
-            }
-        } else {
-            for d in weighted { for j in 0..<n { mixed[j] += d[j] } }
-            var total = Float(weights.reduce(0, +))
-            if abs(total) < 1e-8 { total = 1 }
-            for j in 0..<n { divisor[j] = total }
-        }
-        if input.flag("normalize") { for j in 0..<n { mixed[j] /= divisor[j] } }
+        let normalize = input.flag("normalize")
         let lambda = Float(input.param("lambda"))
+        let sum = weights.reduce(0, +)
+        let total = abs(sum) < 1e-8 ? 1 : sum
+        let all = SharedFloats(deltas)
+        let w = weights
         var out = base
-        for j in 0..<n { out.storage[j] += mixed[j] * lambda }
+        out.withUnsafeMutableBufferPointer { po in
+            let o = SharedFloats(po)
+            Parallel.forEachRange(n) { range in
+                for j in range {
+                    var mixed: Float = 0, divisor: Float = 0
+                    if consensus {
+                        // Majority sign of the weighted sum (≥ 0 counts as +); only entries of
+                        // that sign count (a zeroed entry has sign 0 and never does).
+                        var s: Float = 0
+                        for k in 0..<m { s += all.base[k * n + j] }
+                        let positive = s >= 0
+                        for k in 0..<m {
+                            let v = all.base[k * n + j]
+                            if v != 0 && (v > 0) == positive { mixed += v; divisor += w[k] }
+                        }
+                        if divisor == 0 { divisor = 1 }
+                    } else {
+                        for k in 0..<m { mixed += all.base[k * n + j] }
+                        divisor = total
+                    }
+                    if normalize { mixed /= divisor }
+                    if lambda != 1 { mixed *= lambda }
+                    o.base[j] += mixed
+                }
+            }
+        }
         return out
     }
 }

@@ -24,6 +24,18 @@ public struct Tensor: Equatable, Sendable {
         self.storage = storage
     }
 
+    /// A tensor whose values `fill` writes (every element, exactly once): no zeroing pass
+    /// before the real values arrive.
+    public init(shape: [Int], unsafeUninitialized fill: (UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
+        let count = Tensor.elementCount(shape)
+        self.shape = shape
+        self.storage = try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            try fill(buffer)
+            initialized = count
+        }
+    }
+
     /// Number of elements.
     public var count: Int { storage.count }
     /// Number of dimensions.

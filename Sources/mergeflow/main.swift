@@ -1,4 +1,5 @@
 // mergeflow: declarative experiment pipelines for "mix data or merge models?".
+import CMalloc
 import Checkpoint
 import Engine
 import Foundation
@@ -26,6 +27,10 @@ func printUsage() {
 }
 
 func main() -> Int32 {
+    // Tensors of many sizes come and go: with glibc's adaptive threshold, freed blocks of
+    // up to 32 MiB would stay in the heap and inflate resident memory. Map every block
+    // from 1 MiB up directly, so it goes back to the system when freed.
+    _ = mallopt(M_MMAP_THRESHOLD, 1 << 20)
     let argv = Array(CommandLine.arguments.dropFirst())
     guard let name = argv.first, name != "--help", name != "-h", name != "help" else {
         printUsage()

@@ -46,7 +46,13 @@ Run (from the repo root; the venv lives outside the repo):
   /tmp/mk/bin/python scripts/reference/make_merge_fixtures.py
 
 mergekit is run on the CPU, offline (HF_HUB_OFFLINE=1), with absolute paths,
---no-copy-tokenizer, one torch thread and `dtype: float32` in every config.
+--no-copy-tokenizer, one torch thread and `dtype: float32` in every config
+except arcee_fusion_f64 (`dtype: float64`, `out_dtype: float32`: arcee_fusion's
+KL term is rounding noise in float32 at these magnitudes, see the README).
+Every output is checked against the float64 numpy re-implementation below
+(max abs difference < 1e-5, in practice <= 3e-7) and the script fails if
+mergekit's output and that reading of its source disagree. Running it twice
+gives byte-identical files.
 Random methods (dare_ties, dare_linear, della, della_linear) are not fixtured:
 see scripts/reference/README-merge.md. The script prints the versions used;
 record them in README-merge.md if they change.
@@ -352,6 +358,17 @@ CASES = [
         "base_model": "base",
         "models": [mdl("base"), mdl("m1")],
         "dtype": "float32",
+    }),
+    # torch computes arcee_fusion's KL in the working dtype; in float32 it is
+    # dominated by rounding noise for deltas this small, so a few mask
+    # decisions flip (counted in the manifest). The float64 twin is the
+    # well-conditioned reference: inputs upcast, output cast back to float32.
+    ("arcee_fusion_f64", {
+        "merge_method": "arcee_fusion",
+        "base_model": "base",
+        "models": [mdl("base"), mdl("m1")],
+        "dtype": "float64",
+        "out_dtype": "float32",
     }),
     ("passthrough", {
         "merge_method": "passthrough",
@@ -682,14 +699,14 @@ def ref_karcher(config, name, x, margins):
             tangent += a * (th / math.sin(th)) * (u - dot * mean)
         tn = np.linalg.norm(tangent)
         iters += 1
+        # the stop test ||tangent|| < tol; in float32 a test this close can go
+        # either way (one more step of ~tol radians: a ~1e-5 relative change)
+        margins.add("karcher: |tangent norm / tol - 1| at stop tests", abs(tn / tol - 1))
         if tn < tol:
-            margins.add("karcher: tol / final tangent norm (>1 = converged)", tol / max(tn, 1e-300))
             break
         mean = math.cos(tn) * mean + math.sin(tn) * (tangent / tn)
         mean = mean / np.linalg.norm(mean)
-    else:
-        margins.add("karcher: hit max_iter (count of tensors negated)", 0)
-    margins.add("karcher: iterations (min)", iters)
+    margins.add("karcher: -(iterations) (min = -max iterations)", -iters)
     return sum(a * n for a, n in zip(alphas, norms)) * mean
 
 
@@ -820,6 +837,25 @@ def sig(v, digits=6):
     return float(f"{float(v):.{digits}g}")
 
 
+def compact_json(manifest):
+    """Indented JSON, but each per-tensor table on one line (keeps the file small)."""
+    inline = {}
+
+    def mark(obj):
+        key = f"@@{len(inline)}@@"
+        inline[key] = json.dumps(obj, separators=(",", ":"))
+        return key
+
+    m = copy.deepcopy(manifest)
+    m["tensors"] = [mark(t) for t in m["tensors"]]
+    for c in m["cases"]:
+        c["max_abs"] = mark(c["max_abs"])
+    text = json.dumps(m, indent=1)
+    for key, value in inline.items():
+        text = text.replace(json.dumps(key), value)
+    return text + "\n"
+
+
 def versions():
     import importlib.metadata as md
     out = {"python": sys.version.split()[0]}
@@ -877,13 +913,23 @@ def main():
 
             margins = Margins()
             max_diff, max_rel = 0.0, 0.0
+            noisy = method == "arcee_fusion" and config["dtype"] == "float32"
+            flips = {}
             for n in names:
-                ref = REFERENCE[method](config, n, x, margins)
+                ref = REFERENCE[method](config, n, {m: x[m][n] for m in MODEL_NAMES}, margins)
                 diff = np.abs(ref - f64(merged[n]))
+                if noisy:
+                    # elements are either base or m1: a disagreement is a mask flip
+                    k = int((diff > 1e-6).sum())
+                    if k:
+                        flips[n] = k
+                    diff = np.where(diff > 1e-6, 0.0, diff)
                 max_diff = max(max_diff, float(diff.max()))
                 max_rel = max(max_rel, float((diff / np.maximum(np.abs(ref), 1e-3)).max()))
-            print(f"{case_name:26s} {method:17s} max|mergekit - numpy f64| = {max_diff:.3g}")
+            print(f"{case_name:26s} {method:17s} max|mergekit - numpy f64| = {max_diff:.3g}"
+                  + (f" (excluding {sum(flips.values())} float32 mask flips)" if flips else ""))
             assert max_diff < 1e-5, f"{case_name}: reference disagrees with mergekit ({max_diff})"
+            assert sum(flips.values()) <= 20, flips
 
             manifest_cases.append({
                 "name": case_name,
@@ -895,6 +941,7 @@ def main():
                     "max_abs_diff": sig(max_diff, 3),
                     "max_rel_diff": sig(max_rel, 3),
                     "min_decision_margins": {k: sig(v, 3) for k, v in sorted(margins.m.items())},
+                    **({"float32_mask_flips_vs_float64": flips} if noisy else {}),
                 },
                 "max_abs": {n: sig(np.abs(merged[n]).max()) for n in names},
             })
@@ -925,8 +972,7 @@ def main():
         "not_fixtured": skipped,
     }
     with open(os.path.join(FIX, "manifest.json"), "w") as f:
-        json.dump(manifest, f, indent=1)
-        f.write("\n")
+        f.write(compact_json(manifest))
 
     # Sanity: reload one output and show a few values next to the inputs.
     out = load_file(os.path.join(CASES_DIR, "task_arithmetic", "model.safetensors"))

@@ -9,11 +9,43 @@ import Merge
 public enum MergekitConfig {
     static let supportedKeys: Set<String> = ["merge_method", "base_model", "models", "parameters", "dtype", "out_dtype"]
 
+    /// A config read and checked: the folders to merge and the merge node's params.
+    public struct Parsed {
+        /// Model paths as written (relative to `directory`), base excluded.
+        public let models: [String]
+        public let base: String?
+        /// The params of the equivalent `merge` node.
+        public let mergeParams: JSONObject
+        public let directory: String
+        public let name: String
+
+        /// A path resolved against the config's folder.
+        public func resolve(_ path: String) -> String { OpContext.resolve(path, in: directory) }
+    }
+
     /// Reads the config at `path` and returns the equivalent spec document. Model paths are
     /// resolved against the config's folder.
     /// - Throws: `SpecError` with every problem: unknown keys, unsupported features, bad
     ///   parameters (checked by the same rules as a spec's merge node).
     public static func spec(from path: String) throws -> (document: JSONValue, directory: String) {
+        let parsed = try parse(path)
+        var nodes = JSONObject()
+        var ids: [String: String] = [:]
+        func importNode(_ p: String) -> String {
+            if let id = ids[p] { return id }
+            let id = "model\(ids.count)"
+            ids[p] = id
+            nodes[id] = .object(JSONObject([("op", "import"), ("params", .object(JSONObject([("path", .string(p))])))]))
+            return id
+        }
+        var inputs = JSONObject([("models", .array(parsed.models.map { .string(importNode($0)) }))])
+        if let base = parsed.base { inputs["base"] = .string(importNode(base)) }
+        nodes["merged"] = .object(JSONObject([("op", "merge"), ("inputs", .object(inputs)), ("params", .object(parsed.mergeParams))]))
+        return (.object(JSONObject([("name", .string(parsed.name)), ("nodes", .object(nodes))])), parsed.directory)
+    }
+
+    /// Reads and checks the config at `path`.
+    public static func parse(_ path: String) throws -> Parsed {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL.path
         let config: JSONValue
         do { config = try JSONValue.parse(contentsOf: path) } catch {
@@ -80,16 +112,6 @@ public enum MergekitConfig {
         }
         if !issues.isEmpty { throw SpecError(file: path, issues: issues) }
 
-        // The spec: one import per distinct folder, one merge.
-        var nodes = JSONObject()
-        var ids: [String: String] = [:]
-        func importNode(_ p: String) -> String {
-            if let id = ids[p] { return id }
-            let id = "model\(ids.count)"
-            ids[p] = id
-            nodes[id] = .object(JSONObject([("op", "import"), ("params", .object(JSONObject([("path", .string(p))])))]))
-            return id
-        }
         var params = JSONObject([("method", .string(method))])
         for (k, v) in shared {
             if k == "weight" {
@@ -101,10 +123,7 @@ public enum MergekitConfig {
         if models.contains(where: { !$0.parameters.isEmpty }) {
             params["model_parameters"] = .array(models.map { .object($0.parameters) })
         }
-        var inputs = JSONObject([("models", .array(models.map { .string(importNode($0.path)) }))])
-        if let base { inputs["base"] = .string(importNode(base)) }
-        nodes["merged"] = .object(JSONObject([("op", "merge"), ("inputs", .object(inputs)), ("params", .object(params))]))
-        let name = "merge:" + (path as NSString).lastPathComponent
-        return (.object(JSONObject([("name", .string(name)), ("nodes", .object(nodes))])), directory)
+        return Parsed(models: models.map(\.path), base: base, mergeParams: params, directory: directory,
+                      name: "merge:" + (path as NSString).lastPathComponent)
     }
 }

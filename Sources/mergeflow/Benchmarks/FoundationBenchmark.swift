@@ -103,6 +103,15 @@ enum FoundationBenchmark {
         return lines
     }
 
+    /// One-thread memcpy bandwidth (read + write) on 256 MiB.
+    static func memcpyBandwidth() -> Double {
+        let count = 64 << 20
+        let x = [Float](repeating: 1, count: count)
+        var out = [Float](repeating: 0, count: count)
+        let seconds = Stopwatch.best { x.withUnsafeBytes { s in out.withUnsafeMutableBytes { d in d.copyMemory(from: s) } } }
+        return 2 * Double(count * 4) / seconds / 1e9
+    }
+
     /// Reads a file front to back with read(2) into a 16 MiB buffer: the plain-file ceiling
     /// for loading.
     static func readWholeFile(_ path: String) throws {

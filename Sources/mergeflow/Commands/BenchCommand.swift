@@ -3,29 +3,56 @@ import Numerics
 
 let benchCommand = Command(
     name: "bench",
-    summary: "measure sgemm, memory, SHA-256 and cache throughput on this machine",
+    summary: "measure sgemm, memory, SHA-256, cache, engine and merge throughput on this machine",
     help: """
-    usage: mergeflow bench [--size-mb N] [--dir PATH] [--threads N]
+    usage: mergeflow bench [--only PART]... [--size-mb N] [--dir PATH] [--keep] [--threads N]
 
-    Prints each figure beside the ceiling measured in the same run: sgemm GFLOPS at sizes
-    64…2048 against the best of them (the sgemm peak), memory bandwidth, SHA-256 on one core,
-    and importing / loading / exporting an N-MiB checkpoint (default 1024) through a fresh
-    cache against plain file write and read. Then the orchestrator's overhead on a generated
-    1,000-instance grid of trivial nodes: first run, no-op rerun and plan, timed through the
-    binary (process start included). Scratch files go to --dir (default: a folder
-    under the system temporary directory) and are removed afterwards.
+    Prints each figure beside the ceiling measured in the same run. Parts (all by default):
+      foundation  sgemm GFLOPS at sizes 64…2048 against the best of them (the sgemm peak),
+                  memory bandwidth, SHA-256 on one core, and importing / loading / exporting
+                  an N-MiB checkpoint (default 1024) through a fresh cache against plain file
+                  write and read
+      engine      the orchestrator's overhead on a generated 1,000-instance grid of trivial
+                  nodes: first run, no-op rerun and plan, timed through the binary
+      merge       linear, TIES and SLERP on three GPT-2-shaped checkpoints of ~0.5 GB each
+                  (`merge --direct` in a child process): GB/s of input read against memory
+                  bandwidth, and the child's peak RSS against 2 × the largest tensor + 256 MB
+    Scratch files go to --dir (default: a folder under the system temporary directory) and
+    are removed afterwards unless --keep is given (to time mergekit on the same files).
     """,
     run: { words in
-        let args = try Arguments(words, options: ["--size-mb", "--dir", "--threads"])
+        let args = try Arguments(words, options: ["--size-mb", "--dir", "--threads", "--only"], flags: ["--keep"])
         _ = try args.positionals()
         let size = try args.integer("--size-mb", default: 1024, in: 16...65536)
         ComputeThreads.set(try args.integer("--threads", default: ComputeThreads.available, in: 1...1024))
+        let parts = Set(args.all("--only").isEmpty ? ["foundation", "engine", "merge"] : args.all("--only"))
+        for p in parts where !["foundation", "engine", "merge"].contains(p) { throw UsageError("unknown benchmark part \"\(p)\"") }
         let dir = args.value("--dir") ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("mergeflow-bench-\(getpid())")
         print("mergeflow bench: \(ComputeThreads.count) threads, OpenBLAS \(BLAS.configuration)")
-        _ = try FoundationBenchmark.run(sizeMB: size, directory: dir)
-        print("engine: 1,000-instance grid of trivial merges (process start included)")
-        for (name, seconds) in try EngineBenchmark.run(directory: dir + "-engine") {
-            print("\("  " + name)".padding(toLength: 44, withPad: " ", startingAt: 0) + String(format: " %9.3f s", seconds))
+        var memoryBandwidth = 0.0
+        if parts.contains("foundation") {
+            let lines = try FoundationBenchmark.run(sizeMB: size, directory: dir)
+            memoryBandwidth = lines.filter { $0.unit == "GB/s" && $0.name.hasPrefix("memcpy") }.map(\.value).max() ?? 0
+        }
+        if parts.contains("engine") {
+            print("engine: 1,000-instance grid of trivial merges (process start included)")
+            for (name, seconds) in try EngineBenchmark.run(directory: dir + "-engine") {
+                print("\("  " + name)".padding(toLength: 44, withPad: " ", startingAt: 0) + String(format: " %9.3f s", seconds))
+            }
+        }
+        if parts.contains("merge") {
+            if memoryBandwidth == 0 { memoryBandwidth = FoundationBenchmark.memcpyBandwidth() }
+            let budget = 2 * MergeBenchmark.largestTensorBytes + 256 << 20
+            print(String(format: "merge: 3 checkpoints of %.2f GB (largest tensor %d MB), memcpy %.1f GB/s, RSS budget %d MB",
+                         Double(MergeBenchmark.shapes.reduce(0) { $0 + $1.1.reduce(4, *) }) / 1e9,
+                         MergeBenchmark.largestTensorBytes >> 20, memoryBandwidth, budget >> 20))
+            for f in try MergeBenchmark.run(directory: dir + "-merge", keepFiles: args.has("--keep")) {
+                let gbps = Double(f.inputBytes) / f.seconds / 1e9
+                print(String(format: "  %-8@ %6.2f s  %6.2f GB/s (%4.1f%% of memcpy)  peak RSS %5d MB (%3.0f%% of budget)",
+                             f.method as NSString, f.seconds, gbps, 100 * gbps / memoryBandwidth, f.peakRSS >> 20,
+                             100 * Double(f.peakRSS) / Double(budget)))
+            }
+            if args.has("--keep") { print("  files kept in \(dir)-merge") }
         }
         return 0
     }

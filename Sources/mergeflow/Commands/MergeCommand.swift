@@ -1,4 +1,5 @@
 import Checkpoint
+import Merge
 import Engine
 import Foundation
 import Numerics
@@ -8,7 +9,7 @@ let mergeCommand = Command(
     name: "merge",
     summary: "merge checkpoints from a mergekit config written as JSON",
     help: """
-    usage: mergeflow merge CONFIG.json OUT_DIR [--cache PATH] [--threads N]
+    usage: mergeflow merge CONFIG.json OUT_DIR [--direct] [--cache PATH] [--threads N]
 
     CONFIG is mergekit's own config schema as JSON: merge_method, base_model,
     models: [{model, parameters}], parameters, dtype (float32). Parameter values are
@@ -16,10 +17,24 @@ let mergeCommand = Command(
     safetensors folders, relative to the config's folder. Unknown keys are errors.
     Writes OUT_DIR/model.safetensors and the base's config.json. Results are cached:
     repeating a merge is instant.
+
+      --direct   merge straight from the folders to OUT_DIR without the cache (no import
+                 copy, no caching): one tensor per input in memory at a time
     """,
     run: { words in
-        let args = try Arguments(words, options: Arguments.cacheOptions)
+        let args = try Arguments(words, options: Arguments.cacheOptions, flags: ["--direct"])
         let p = try args.positionals("CONFIG", "OUT_DIR")
+        if args.has("--direct") {
+            ComputeThreads.set(try args.integer("--threads", default: ComputeThreads.available, in: 1...1024))
+            do {
+                try DirectMerge.run(config: p[0], output: p[1])
+            } catch let e as MergeError {
+                print("mergeflow merge: \(e)", to: &standardError)
+                return 1
+            }
+            print("merged → \(p[1])/model.safetensors")
+            return 0
+        }
         let (document, directory) = try MergekitConfig.spec(from: p[0])
         var parser = SpecParser()
         let spec = try parser.validate(document, file: p[0], directory: directory)
