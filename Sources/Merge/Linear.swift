@@ -1,7 +1,8 @@
 import Numerics
 
 extension MergeMethod {
-    /// linear: Σ wᵢxᵢ / Σ wᵢ (`normalize`, default true; a sum below 1e-8 is not divided by).
+    /// linear: Σ wᵢxᵢ / Σ wᵢ (`normalize`, default true). Weights summing to zero with
+    /// `normalize` are an error (mergekit divides anyway and writes inf/NaN).
     static let linear = MergeMethod(
         name: "linear", base: .none, modelCount: 1...Int.max,
         modelParameters: [("weight", nil)], parameters: [("normalize", 1)], isRandom: false
@@ -13,7 +14,10 @@ extension MergeMethod {
             total += w
             x.withUnsafeBufferPointer { px in out.withUnsafeMutableBufferPointer { po in Kernels.axpy(Float(w), px, po) } }
         }
-        if input.flag("normalize") && abs(total) >= 1e-8 {
+        if input.flag("normalize") {
+            guard abs(total) >= 1e-8 else {
+                throw MergeError("\(input.name): the weights sum to \(total); with normalize they must not sum to zero")
+            }
             out.withUnsafeMutableBufferPointer { po in Kernels.scale(UnsafeBufferPointer(po), by: Float(1 / total), into: po) }
         }
         return out

@@ -40,7 +40,7 @@ public struct MergeMethod: Sendable {
     /// mergekit 0.1.5's registry, by name.
     public static let registry: [String: MergeMethod] = {
         var table: [String: MergeMethod] = [:]
-        for m in [linear, passthrough, nearswap, slerp, modelStock, nuslerp, multislerp, karcher, sce, arceeFusion] + TaskArithmetic.methods { table[m.name] = m }
+        for m in [linear, passthrough, nearswap, slerp, modelStock, nuslerp, multislerp, karcher, sce, arceeFusion, ram, ramPlus] + TaskArithmetic.methods { table[m.name] = m }
         return table
     }()
 

@@ -63,10 +63,11 @@ public indirect enum MergeParameter: Sendable, Equatable {
         }
     }
 
-    /// Piecewise-linear interpolation of a gradient at t = layer / (layers − 1).
+    /// Piecewise-linear interpolation of a gradient at t = layer / (layers − 1) (t = 1 in a
+    /// one-layer model, as mergekit).
     static func interpolate(_ list: [Double], layer: Int?, layers: Int) -> Double {
-        guard list.count > 1, let layer, layers > 1 else { return list[0] }
-        let t = Double(layer) / Double(layers - 1)
+        guard list.count > 1, let layer else { return list[0] }
+        let t = layers > 1 ? Double(layer) / Double(layers - 1) : 1
         let position = t * Double(list.count - 1)
         let i = min(Int(position), list.count - 2)
         let frac = position - Double(i)

@@ -12,7 +12,7 @@ final class ParameterTests: XCTestCase {
         let values = (0..<4).map { g.value(tensor: "transformer.h.\($0).mlp.c_fc.weight", layer: $0, layers: 4)! }
         for (got, want) in zip(values, [0, 0.4333333, 0.5666667, 1.0]) { XCTAssertEqual(got, want, accuracy: 1e-6) }
         XCTAssertEqual(g.value(tensor: "transformer.wte.weight", layer: nil, layers: 4), 0, "outside the layers: first value")
-        XCTAssertEqual(try parse("[2, 4]").value(tensor: "x", layer: 0, layers: 1), 2, "one layer: first value")
+        XCTAssertEqual(try parse("[2, 4]").value(tensor: "x", layer: 0, layers: 1), 4, "one layer: t = 1, as mergekit")
     }
 
     func testFirstMatchingFilterWins() throws {

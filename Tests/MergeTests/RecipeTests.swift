@@ -15,7 +15,7 @@ final class RecipeTests: XCTestCase {
     }
 
     func testRecipeValidation() {
-        expect("unknown merge method \"frankenmerge\" (known: arcee_fusion, breadcrumbs, breadcrumbs_ties, dare_linear, dare_ties, della, della_linear, karcher, linear, model_stock, multislerp, nearswap, nuslerp, passthrough, sce, slerp, task_arithmetic, ties)") { try self.recipe("frankenmerge") }
+        expect("unknown merge method \"frankenmerge\" (known: arcee_fusion, breadcrumbs, breadcrumbs_ties, dare_linear, dare_ties, della, della_linear, karcher, linear, model_stock, multislerp, nearswap, nuslerp, passthrough, ram, ramplus_tl, sce, slerp, task_arithmetic, ties)") { try self.recipe("frankenmerge") }
         expect("ties needs a base model") { try self.recipe("ties", base: false) }
         expect("linear takes no base model") { try self.recipe("linear") }
         expect("slerp merges exactly 1 model besides the base, got 2") { try self.recipe("slerp", ["t": .scalar(0.5)], perModel: [[:], [:]]) }
@@ -77,5 +77,18 @@ final class RecipeTests: XCTestCase {
         let parallel = MemorySource("p", ["w": Tensor(shape: [2], storage: [2, 0])])
         let lerp = try MemorySource.merge(recipe("slerp", models: 1, ["t": .scalar(0.25)], perModel: [[:]]), [parallel], base: base)["w"]!.storage
         XCTAssertEqual(lerp, [1.25, 0])
+    }
+}
+
+/// Linear with normalize refuses weights that sum to zero (mergekit writes inf/NaN).
+final class LinearZeroSumTests: XCTestCase {
+    func testWeightsSummingToZeroAreAnError() throws {
+        let a = MemorySource("a", ["w": Tensor(shape: [2], storage: [1, 2])])
+        let b = MemorySource("b", ["w": Tensor(shape: [2], storage: [3, 4])])
+        let r = try MergeRecipe(method: "linear", modelCount: 2, hasBase: false,
+                                modelParameters: [["weight": .scalar(1)], ["weight": .scalar(-1)]], parameters: [:], seed: 0)
+        XCTAssertThrowsError(try MemorySource.merge(r, [a, b])) {
+            XCTAssertEqual("\($0)", "w: the weights sum to 0.0; with normalize they must not sum to zero")
+        }
     }
 }

@@ -346,6 +346,20 @@ CASES = [
         "parameters": {"select_topk": 0.5},
         "dtype": "float32",
     }),
+    ("ram", {
+        "merge_method": "ram",
+        "base_model": "base",
+        "models": [mdl("m1"), mdl("m2"), mdl("m3")],
+        "parameters": {"epsilon": 0.005},
+        "dtype": "float32",
+    }),
+    ("ramplus_tl", {
+        "merge_method": "ramplus_tl",
+        "base_model": "base",
+        "models": [mdl("m1"), mdl("m2"), mdl("m3")],
+        "parameters": {"epsilon": 0.005, "r": 0.3, "alpha": 0.5},
+        "dtype": "float32",
+    }),
     ("nearswap", {
         "merge_method": "nearswap",
         "base_model": "base",
@@ -799,6 +813,28 @@ def ref_arcee_fusion(config, name, x, margins):
     return a + (b - a) * mask
 
 
+def ref_ram(config, name, x, margins, plus=False):
+    # RAM / RAM+ (tensor-local), from mergekit/merge_methods/ram.py.
+    base_name = config["base_model"]
+    others = [m for m in input_order(config) if m != base_name]
+    eps = param(config, name, "epsilon", None, 1e-5)
+    tv = np.stack([f64((x[m] - x[base_name]).astype(np.float32)) for m in others]).reshape(len(others), -1)
+    nonzero = np.abs(tv) > eps
+    counts = nonzero.sum(0, keepdims=True)
+    overlap, unique = counts > 1, counts == 1
+    lam = np.ones((len(others), 1))
+    if plus:
+        r = param(config, name, "r", None, 0.1)
+        alpha = param(config, name, "alpha", None, 0.2)
+        shared_counts = (nonzero & overlap).sum(1)
+        unique_counts = (nonzero & unique).sum(1)
+        rho = shared_counts / np.maximum(unique_counts, eps)
+        lam = (1 + r * np.clip(rho, 0, alpha))[:, None]
+    tvz = tv * nonzero
+    merged = (tvz * unique * lam + tvz * overlap / np.maximum(counts, 1)).sum(0)
+    return f64(x[base_name]) + merged.reshape(x[base_name].shape)
+
+
 def ref_passthrough(config, name, x, margins):
     m = input_order(config)[0]
     s = param(config, name, "scale", m, None)
@@ -820,6 +856,8 @@ REFERENCE = {
     "nearswap": ref_nearswap,
     "arcee_fusion": ref_arcee_fusion,
     "passthrough": ref_passthrough,
+    "ram": ref_ram,
+    "ramplus_tl": lambda config, name, x, margins: ref_ram(config, name, x, margins, plus=True),
 }
 
 
