@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Times mergekit on the very checkpoints `mergeflow bench --only merge` uses, for the
+# speed ratio in the README. Not run by CI.
+#
+#   python3 -m venv /tmp/mk && /tmp/mk/bin/pip install mergekit==0.1.5
+#   .build/release/mergeflow bench --only merge --keep --dir /tmp/mb
+#   scripts/reference/time_mergekit.sh /tmp/mb-merge [/tmp/mk]
+#
+# For each of linear, ties, slerp it rewrites the benchmark's config with absolute model
+# paths (JSON is valid YAML), runs mergekit-yaml (CPU, all threads it wants), and prints
+# wall time and peak RSS from GNU time, then the same for `mergeflow merge --direct`.
+set -euo pipefail
+dir=${1:?usage: time_mergekit.sh BENCH_MERGE_DIR [VENV]}
+venv=${2:-/tmp/mk}
+here=$(cd "$(dirname "$0")/../.." && pwd)
+for m in linear ties slerp; do
+    sed -e "s#\"model\": \"\([a-z]*\)\"#\"model\": \"$dir/\1\"#g" \
+        -e "s#\"base_model\": \"\([a-z]*\)\"#\"base_model\": \"$dir/\1\"#" "$dir/$m.json" > "$dir/mk-$m.yml"
+    rm -rf "$dir/mk-out-$m" "$dir/mf-out-$m"
+    HF_HUB_OFFLINE=1 /usr/bin/time -f "mergekit  $m %e s, peak RSS %M KB" \
+        "$venv/bin/mergekit-yaml" "$dir/mk-$m.yml" "$dir/mk-out-$m" --no-copy-tokenizer > /dev/null 2> "$dir/mk-$m.log" || true
+    tail -1 "$dir/mk-$m.log"
+    /usr/bin/time -f "mergeflow $m %e s, peak RSS %M KB" \
+        "$here/.build/release/mergeflow" merge "$dir/$m.json" "$dir/mf-out-$m" --direct > /dev/null
+done
