@@ -20,9 +20,11 @@ let mergeCommand = Command(
 
       --direct   merge straight from the folders to OUT_DIR without the cache (no import
                  copy, no caching): one tensor per input in memory at a time
+      --peak-rss print this process's peak resident memory (VmHWM) when done
     """,
     run: { words in
-        let args = try Arguments(words, options: Arguments.cacheOptions, flags: ["--direct"])
+        let args = try Arguments(words, options: Arguments.cacheOptions, flags: ["--direct", "--peak-rss"])
+        defer { if args.has("--peak-rss") { print("peak RSS \(PeakMemory.residentHighWaterMark()) bytes") } }
         let p = try args.positionals("CONFIG", "OUT_DIR")
         if args.has("--direct") {
             ComputeThreads.set(try args.integer("--threads", default: ComputeThreads.available, in: 1...1024))
