@@ -50,6 +50,23 @@ public enum SafetensorsWriter {
         to path: String, items: [Item], metadata: JSONObject = JSONObject(),
         bytes fill: (Int, UnsafeMutableRawBufferPointer) throws -> Void
     ) throws {
+        let largest = items.map(\.byteCount).max() ?? 0
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(largest, 1), alignment: 64)
+        defer { buffer.deallocate() }
+        try writeStreaming(to: path, items: items, metadata: metadata) { i, emit in
+            let slice = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<items[i].byteCount])
+            try fill(i, slice)
+            try emit(UnsafeRawBufferPointer(slice))
+        }
+    }
+
+    /// Writes `items` to `path`, asking `provide(i, emit)` for each tensor in turn; the
+    /// provider hands its own bytes (exactly the tensor's byte count) to `emit`, so no
+    /// staging buffer is needed.
+    public static func writeStreaming(
+        to path: String, items: [Item], metadata: JSONObject = JSONObject(),
+        provide: (Int, (UnsafeRawBufferPointer) throws -> Void) throws -> Void
+    ) throws {
         var seen = Set<String>()
         for item in items where !seen.insert(item.name).inserted {
             throw CheckpointError(file: path, tensor: item.name, "duplicate tensor name")
@@ -74,13 +91,16 @@ public enum SafetensorsWriter {
             }
         }
         try header(items: items, metadata: metadata).withUnsafeBytes { try writeAll($0) }
-        let largest = items.map(\.byteCount).max() ?? 0
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(largest, 1), alignment: 64)
-        defer { buffer.deallocate() }
         for (i, item) in items.enumerated() where item.byteCount > 0 {
-            let slice = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<item.byteCount])
-            try fill(i, slice)
-            try writeAll(UnsafeRawBufferPointer(slice))
+            var emitted = false
+            try provide(i) { bytes in
+                guard bytes.count == item.byteCount, !emitted else {
+                    throw CheckpointError(file: path, tensor: item.name, "provided \(bytes.count) bytes for a \(item.byteCount)-byte tensor")
+                }
+                emitted = true
+                try writeAll(bytes)
+            }
+            guard emitted else { throw CheckpointError(file: path, tensor: item.name, "no data provided") }
         }
         guard fsync(fd) == 0 else { throw CheckpointError(file: path, "fsync failed: \(String(cString: strerror(errno)))") }
         close(fd)

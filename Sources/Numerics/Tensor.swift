@@ -1,3 +1,5 @@
+import Foundation
+
 /// A dense, row-major Float32 tensor: a shape and a contiguous buffer.
 ///
 /// Value semantics (copy-on-write through `Array`). Hot code reaches the storage with
@@ -31,9 +33,21 @@ public struct Tensor: Equatable, Sendable {
         let count = Tensor.elementCount(shape)
         self.shape = shape
         self.storage = try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            Tensor.adviseHugePages(UnsafeMutableRawBufferPointer(buffer))
             try fill(buffer)
             initialized = count
         }
+    }
+
+    /// Asks for 2 MiB pages on the untouched interior of a large buffer: one page fault per
+    /// 2 MiB instead of per 4 KiB when a multi-megabyte tensor is first written (the kernel
+    /// here hands out transparent huge pages only on request).
+    static func adviseHugePages(_ buffer: UnsafeMutableRawBufferPointer) {
+        let huge = 2 << 20
+        guard buffer.count >= 2 * huge, let base = buffer.baseAddress else { return }
+        let start = (Int(bitPattern: base) + huge - 1) / huge * huge
+        let end = (Int(bitPattern: base) + buffer.count) / huge * huge
+        if end > start { madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_HUGEPAGE) }
     }
 
     /// Number of elements.

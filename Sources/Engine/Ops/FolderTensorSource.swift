@@ -2,9 +2,8 @@ import Checkpoint
 import Merge
 import Numerics
 
-/// A checkpoint file or Hugging Face folder on disk, read one tensor at a time from its
-/// memory mapping; each tensor's pages are released after loading so resident memory
-/// stays near the tensors in flight.
+/// A checkpoint file or Hugging Face folder on disk, read one tensor at a time with pread
+/// (the mapping is never touched, so resident memory stays near the tensors in flight).
 public final class FolderTensorSource: TensorSource {
     public let folder: CheckpointFolder
     public let label: String
@@ -19,8 +18,6 @@ public final class FolderTensorSource: TensorSource {
 
     public func load(_ name: String) throws -> Tensor {
         guard let location = folder.tensor(named: name) else { throw MergeError("tensor \(name): not in \(label)") }
-        let tensor = location.file.loadTensor(location.entry)
-        location.file.release(location.entry)
-        return tensor
+        return try location.file.readTensor(location.entry)
     }
 }
