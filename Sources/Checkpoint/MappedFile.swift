@@ -51,16 +51,6 @@ final class MappedFile {
         madvise(UnsafeMutableRawPointer(mutating: base + start), range.upperBound - start, MADV_WILLNEED)
     }
 
-    /// Drops a range's pages from this process's mapping once read (the kernel keeps them
-    /// in its page cache), so streaming through a large file does not grow resident memory.
-    func release(_ range: Range<Int>) {
-        guard let base = bytes.baseAddress, !range.isEmpty else { return }
-        let page = Int(getpagesize())
-        let start = (range.lowerBound + page - 1) / page * page
-        let end = range.upperBound / page * page
-        if end > start { madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED) }
-    }
-
     deinit {
         if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
         close(descriptor)

@@ -151,11 +151,6 @@ public final class SafetensorsFile {
         file.prefetch((dataStart + entry.dataRange.lowerBound)..<(dataStart + entry.dataRange.upperBound))
     }
 
-    /// Releases a tensor's pages from this process once it has been read.
-    public func release(_ entry: SafetensorsEntry) {
-        file.release((dataStart + entry.dataRange.lowerBound)..<(dataStart + entry.dataRange.upperBound))
-    }
-
     /// Loads one tensor as Float32.
     public func loadTensor(_ entry: SafetensorsEntry) -> Tensor {
         let source = bytes(of: entry)
