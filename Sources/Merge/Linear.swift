@@ -22,31 +22,4 @@ extension MergeMethod {
         }
         return out
     }
-
-    /// passthrough: one model, optionally multiplied by its `scale`.
-    static let passthrough = MergeMethod(
-        name: "passthrough", base: .none, modelCount: 1...1,
-        modelParameters: [("scale", 1)], parameters: [], isRandom: false
-    ) { input in
-        let s = input.model(0, "scale")
-        if s == 1 { return input.models[0] }
-        var out = input.models[0]
-        out.withUnsafeMutableBufferPointer { po in Kernels.scale(UnsafeBufferPointer(po), by: Float(s), into: po) }
-        return out
-    }
-
-    /// nearswap: w = clamp(t / max(|a − b|, 1e-6), 0, 1); out = w·b + (1 − w)·a, with a the base.
-    static let nearswap = MergeMethod(
-        name: "nearswap", base: .required, modelCount: 1...1,
-        modelParameters: [], parameters: [("t", nil)], isRandom: false
-    ) { input in
-        let a = input.base!, b = input.models[0], t = Float(input.param("t"))
-        var out = Tensor(shape: a.shape)
-        for i in 0..<a.count {
-            let d = max(abs(a.storage[i] - b.storage[i]), 1e-6)
-            let w = min(1, max(0, t / d))
-            out.storage[i] = w * b.storage[i] + (1 - w) * a.storage[i]
-        }
-        return out
-    }
 }
