@@ -13,15 +13,22 @@ enum Sparsify {
         let k = max(1, Int(density * Double(n)))
         if k >= n { return }
         let threshold = kthLargestMagnitude(UnsafeBufferPointer(delta), k)
-        // Branch-free: keep everything at or above the threshold, counting as we go …
-        var kept = 0
-        for i in 0..<n {
-            let keep = delta[i].bitPattern & 0x7FFF_FFFF >= threshold
-            kept += keep ? 1 : 0
-            delta[i] = keep ? delta[i] : 0
+        // Branch-free and split across cores: keep everything at or above the threshold,
+        // counting per chunk …
+        let chunks = chunkRanges(n)
+        let counts = Counts(chunks.count)
+        let d = SharedFloats(delta)
+        Parallel.forEach(chunks.count) { c in
+            var kept = 0
+            for i in chunks[c] {
+                let keep = d.base[i].bitPattern & 0x7FFF_FFFF >= threshold
+                kept += keep ? 1 : 0
+                d.base[i] = keep ? d.base[i] : 0
+            }
+            counts.set(c, kept)
         }
         // … then, if ties at the threshold overshoot k, drop the last of them.
-        var surplus = kept - k
+        var surplus = counts.total - k
         var i = n - 1
         while surplus > 0 && i >= 0 {
             if delta[i].bitPattern & 0x7FFF_FFFF == threshold { delta[i] = 0; surplus -= 1 }
@@ -29,29 +36,46 @@ enum Sparsify {
         }
     }
 
+    /// One contiguous range per thread (fixed by the thread budget, so results that depend
+    /// on the split — none here — could not vary).
+    static func chunkRanges(_ n: Int) -> [Range<Int>] {
+        let parts = max(1, min(ComputeThreads.count, n / (1 << 16)))
+        let size = (n + parts - 1) / parts
+        return (0..<parts).map { ($0 * size)..<min(n, ($0 + 1) * size) }.filter { !$0.isEmpty }
+    }
+
     /// The bit pattern of the k-th largest |value| (1-based). For non-negative floats the
     /// bit patterns order like the values, so the k-th largest is found digit by digit:
     /// 11 bits, then 11, then 10, each from a histogram of the candidates still in play.
     static func kthLargestMagnitude(_ values: UnsafeBufferPointer<Float>, _ k: Int) -> UInt32 {
         var prefix: UInt32 = 0, prefixMask: UInt32 = 0, remaining = k
-        var histogram = [Int](repeating: 0, count: 1 << 11)
+        let chunks = chunkRanges(values.count)
+        let source = SharedFloats(values)
         for (shift, width) in [(UInt32(21), 11), (UInt32(10), 11), (UInt32(0), 10)] {
             let digits = 1 << width, digitMask = UInt32(digits - 1)
-            histogram.withUnsafeMutableBufferPointer { h in
-                for d in 0..<digits { h[d] = 0 }
-                for v in values {
-                    let bits = v.bitPattern & 0x7FFF_FFFF
-                    if bits & prefixMask == prefix { h[Int((bits >> shift) & digitMask)] += 1 }
+            // One histogram per chunk, summed afterwards (integer counts: order-free).
+            let histograms = Counts(chunks.count * digits)
+            let (p, pm) = (prefix, prefixMask)
+            Parallel.forEach(chunks.count) { c in
+                var h = [Int](repeating: 0, count: digits)
+                h.withUnsafeMutableBufferPointer { h in
+                    for i in chunks[c] {
+                        let bits = source.base[i].bitPattern & 0x7FFF_FFFF
+                        if bits & pm == p { h[Int((bits >> shift) & digitMask)] += 1 }
+                    }
                 }
-                var above = 0, chosen = 0
-                for d in stride(from: digits - 1, through: 0, by: -1) {
-                    if above + h[d] >= remaining { chosen = d; break }
-                    above += h[d]
-                }
-                remaining -= above
-                prefix |= UInt32(chosen) << shift
-                prefixMask |= digitMask << shift
+                for dgt in 0..<digits { histograms.set(c * digits + dgt, h[dgt]) }
             }
+            var above = 0, chosen = 0
+            for dgt in stride(from: digits - 1, through: 0, by: -1) {
+                var count = 0
+                for c in 0..<chunks.count { count += histograms.get(c * digits + dgt) }
+                if above + count >= remaining { chosen = dgt; break }
+                above += count
+            }
+            remaining -= above
+            prefix |= UInt32(chosen) << shift
+            prefixMask |= digitMask << shift
         }
         return prefix
     }
@@ -94,4 +118,19 @@ enum Sparsify {
         }
     }
 
+}
+
+/// Integer slots written by parallel workers, each to its own indices. Raw memory, not
+/// an array property: concurrent mutating access to a class's array would break Swift's
+/// exclusivity rule even on disjoint indices.
+final class Counts: @unchecked Sendable {
+    private let slots: UnsafeMutableBufferPointer<Int>
+    init(_ count: Int) {
+        slots = .allocate(capacity: max(1, count))
+        slots.initialize(repeating: 0)
+    }
+    deinit { slots.deallocate() }
+    func set(_ i: Int, _ v: Int) { slots[i] = v }
+    func get(_ i: Int) -> Int { slots[i] }
+    var total: Int { slots.reduce(0, +) }
 }

@@ -138,10 +138,19 @@ struct SendableBytes: @unchecked Sendable {
     init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 }
 
-/// One slot per worker result; workers write disjoint slots.
+/// One slot per worker result; workers write disjoint slots. Raw memory, not an array
+/// property: concurrent mutating access to a class's array would break Swift's
+/// exclusivity rule even on disjoint indices.
 final class DigestSlots: @unchecked Sendable {
-    private var slots: [Digest?]
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ d: Digest) { slots.withUnsafeMutableBufferPointer { $0[i] = d } }
+    private let slots: UnsafeMutableBufferPointer<Digest?>
+    init(count: Int) {
+        slots = .allocate(capacity: count)
+        slots.initialize(repeating: nil)
+    }
+    deinit {
+        slots.deinitialize()
+        slots.deallocate()
+    }
+    func set(_ i: Int, _ d: Digest) { slots[i] = d }
     var values: [Digest] { slots.map { $0! } }
 }

@@ -345,6 +345,31 @@ def rel_err(a, b):
     return d / s if s > 0 else d, d
 
 
+def write_safetensors(path, tensors, metadata):
+    """A deterministic safetensors writer: __metadata__ first with sorted keys, then the tensors
+    in the given order with contiguous offsets; header padded with spaces to 8 bytes.
+    (safetensors.torch.save_file orders __metadata__ by a Rust HashMap, which changes run to run.)"""
+    header = {"__metadata__": dict(sorted(metadata.items()))}
+    blobs, offset = [], 0
+    for name, t in tensors.items():
+        assert t.dtype == torch.float32 and t.is_contiguous(), name
+        b = t.numpy().astype("<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(b)]}
+        blobs.append(b)
+        offset += len(b)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(len(h).to_bytes(8, "little"))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+    with safetensors.safe_open(path, "pt") as f:  # read back with the real library
+        assert f.metadata() == metadata
+        for name, t in tensors.items():
+            assert torch.equal(f.get_tensor(name), t), name
+
+
 def f32(t):
     return t.detach().to(torch.float32).contiguous()
 
@@ -400,7 +425,9 @@ def main():
     print(f"HF labels= loss on the T+1 sequence: {hf_loss.item():.9f} (ours {loss_all.item():.9f})")
 
     # -- reload check: from_pretrained on our folder gives the same logits bit for bit
-    reloaded = GPT2LMHeadModel.from_pretrained(tiny, attn_implementation="eager")
+    reloaded, info = GPT2LMHeadModel.from_pretrained(tiny, attn_implementation="eager", output_loading_info=True)
+    print("from_pretrained loading info:", info)
+    assert not any(info[k] for k in ("missing_keys", "unexpected_keys", "mismatched_keys")), info
     reloaded.eval()
     with torch.no_grad():
         logits_reloaded = reloaded(input_ids=tokens, use_cache=False).logits
@@ -587,7 +614,7 @@ def main():
         "tolerances": "tolerances.json: max|f32-f64|/max|f64| x 10, floor 1e-5; step3.* relative to the update",
         "versions": json.dumps(versions),
     }
-    safetensors.torch.save_file(tensors, os.path.join(OUT, "reference.safetensors"), metadata=meta)
+    write_safetensors(os.path.join(OUT, "reference.safetensors"), tensors, meta)
 
     with open(os.path.join(OUT, "tolerances.json"), "w") as f:
         json.dump({k: float(f"{v:.3g}") for k, v in tol.items()}, f, indent=1)
@@ -599,9 +626,10 @@ def main():
         extra = f"  (max |update| {upd[k[6:]]:.3e})" if k.startswith("step3.") else ""
         print(f"  {k:45s} {d:.3e}  {r:.3e}{extra}")
     total = 0
-    for root, _, files in os.walk(OUT):
+    for root, _, files in sorted(os.walk(OUT)):
         for fn in sorted(files):
             p = os.path.join(root, fn)
+            os.chmod(p, 0o644)  # safetensors creates its files 0600
             total += os.path.getsize(p)
             print(f"{os.path.relpath(p, ROOT)}: {os.path.getsize(p)} bytes")
     print("total", total, "bytes")

@@ -1,0 +1,39 @@
+import Numerics
+import XCTest
+@testable import Merge
+
+/// Magnitude thinning by radix selection keeps exactly what a sort would.
+final class SparsifyTests: XCTestCase {
+    /// The spec: sort by |δ| descending (ties by index), keep the first k.
+    func reference(_ values: [Float], density: Double) -> [Float] {
+        let k = max(1, Int(density * Double(values.count)))
+        let order = values.indices.sorted { abs(values[$0]) > abs(values[$1]) || (abs(values[$0]) == abs(values[$1]) && $0 < $1) }
+        var out = [Float](repeating: 0, count: values.count)
+        for i in order.prefix(k) { out[i] = values[i] }
+        return out
+    }
+
+    func testMatchesSortOnRandomDataWithTiesAndSizes() {
+        var rng = SeededRandom(seed: 5)
+        for n in [1, 2, 7, 100, 4097, 300_000] {
+            for density in [0.01, 0.3, 0.5, 0.99] {
+                // Quantised values give many exact ties in magnitude (and ± pairs).
+                var values = (0..<n).map { _ in Float((rng.normal() * 8).rounded()) / 8 }
+                let want = reference(values, density: density)
+                values.withUnsafeMutableBufferPointer { Sparsify.magnitude($0, density: density) }
+                // Exactly the sort's choice, ties at the threshold kept in index order.
+                XCTAssertEqual(values, want, "n=\(n) density=\(density)")
+            }
+        }
+    }
+
+    func testKthLargestMagnitudeAgainstSort() {
+        var rng = SeededRandom(seed: 6)
+        let values = (0..<100_000).map { _ in Float(rng.normal()) }
+        let sorted = values.map { abs($0) }.sorted(by: >)
+        for k in [1, 2, 50_000, 99_999, 100_000] {
+            let bits = values.withUnsafeBufferPointer { Sparsify.kthLargestMagnitude($0, k) }
+            XCTAssertEqual(Float(bitPattern: bits), sorted[k - 1], "k=\(k)")
+        }
+    }
+}
