@@ -48,7 +48,7 @@ bytes 258) with random bytes from torch.Generator seed 2; mask[b,t] = 1 when
 targets[b,t] is an answer byte or the closing 258. Row 1 starts mid-answer, so
 its mask is not a suffix. Masked positions per row: 5, 9, 3 (17 in all).
 
-Run (from the repo root; CPU only, one thread, about 5 s):
+Run (from the repo root; CPU only, one thread, about 10 s):
 
   python3 -m venv /tmp/mk && /tmp/mk/bin/pip install torch transformers safetensors numpy
   /tmp/mk/bin/python scripts/reference/make_gpt2_reference.py
@@ -64,7 +64,6 @@ import json
 import math
 import os
 import platform
-import sys
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
