@@ -1,15 +1,10 @@
-/// SplitMix64: a tiny seeded generator so test data is the same on every run.
+import Numerics
+
+/// Seeded test data: uniform floats in [-1, 1) from Numerics' own generator, so every run
+/// sees the same values.
 struct TestRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [-1, 1).
-    mutating func float() -> Float { Float(Double(next() >> 11) / Double(1 << 53) * 2 - 1) }
+    private var random: SeededRandom
+    init(seed: UInt64) { random = SeededRandom(seed: seed) }
+    mutating func float() -> Float { Float(random.uniform() * 2 - 1) }
     mutating func floats(_ n: Int) -> [Float] { (0..<n).map { _ in float() } }
 }
