@@ -55,11 +55,6 @@ public struct Tensor: Equatable, Sendable {
     /// Number of dimensions.
     public var rank: Int { shape.count }
 
-    /// The same values under another shape with the same element count.
-    public func reshaped(_ newShape: [Int]) -> Tensor {
-        Tensor(shape: newShape, storage: storage)
-    }
-
     /// Element of a 2-D tensor.
     public subscript(row: Int, column: Int) -> Float {
         get { storage[row * shape[1] + column] }

@@ -72,12 +72,6 @@ extension Store {
     }
 
     /// Starts a node run record; returns its id.
-    public func beginNodeRun(run: Int64, node: String, op: String, actionKey: Digest, description: String) throws -> Int64 {
-        try locked {
-            try db.transaction { try beginNodeRunUnlocked(run: run, node: node, op: op, actionKey: actionKey, description: description) }
-        }
-    }
-
     func beginNodeRunUnlocked(run: Int64, node: String, op: String, actionKey: Digest, description: String) throws -> Int64 {
         let d = try db.prepare("INSERT OR IGNORE INTO action_descriptions(key, description) VALUES (?, ?)")
         d.bind(1, actionKey.hex).bind(2, description)
@@ -266,15 +260,6 @@ extension Store {
             s.bind(1, key.hex)
             guard try s.step(), let d = Digest(hex: s.text(1)) else { return nil }
             return (Int(s.int(0)), d)
-        }
-    }
-
-    /// Forgets saved progress (the finished result replaces it; gc takes the state).
-    public func clearPartialState(_ key: Digest) throws {
-        try locked {
-            let s = try db.prepare("DELETE FROM partial_states WHERE key = ?")
-            s.bind(1, key.hex)
-            try s.run()
         }
     }
 
