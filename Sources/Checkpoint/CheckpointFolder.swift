@@ -16,6 +16,8 @@ public final class CheckpointFolder {
     public let files: [SafetensorsFile]
     /// Tensors sorted by name.
     public let tensors: [Location]
+    /// Name → location: merges look every tensor up by name in every input.
+    private let byName: [String: Location]
     /// `config.json`, if the folder has one.
     public let config: JSONValue?
     /// `__metadata__` of the files merged (first file's value wins on a clash).
@@ -79,6 +81,7 @@ public final class CheckpointFolder {
         self.config = config
         self.metadata = metadata
         self.tensors = locations.values.sorted { $0.entry.name.utf8.lexicographicallyPrecedes($1.entry.name.utf8) }
+        self.byName = locations
     }
 
     /// Reads `weight_map` from a sharded checkpoint's index.
@@ -100,6 +103,6 @@ public final class CheckpointFolder {
 
     /// The location of `name`, if present.
     public func tensor(named name: String) -> Location? {
-        tensors.first { $0.entry.name == name }
+        byName[name]
     }
 }

@@ -22,12 +22,15 @@ public struct ArtifactManifest: Sendable {
     public let metadata: JSONValue
     /// Sorted by name (the canonical order).
     public let tensors: [TensorEntry]
+    /// Name → position in `tensors`: merges look every tensor up by name in every input.
+    private let positions: [String: Int]
 
     public init(kind: String, metadata: JSONValue, tensors: [TensorEntry]) {
         let sorted = tensors.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
         self.kind = kind
         self.metadata = metadata
         self.tensors = sorted
+        self.positions = Dictionary(sorted.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.digest = ArtifactManifest.computeDigest(kind: kind, metadata: metadata, tensors: sorted)
     }
 
@@ -35,7 +38,7 @@ public struct ArtifactManifest: Sendable {
     public var byteCount: Int { tensors.reduce(0) { $0 + $1.byteCount } }
 
     public func tensor(named name: String) -> TensorEntry? {
-        tensors.first { $0.name == name }
+        positions[name].map { tensors[$0] }
     }
 
     /// SHA-256 of `{"kind","metadata","tensors":[{name,dtype,shape,bytes,chunks}]}` in
