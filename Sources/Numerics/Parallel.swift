@@ -57,3 +57,24 @@ public enum Parallel {
         }
     }
 }
+
+extension Parallel {
+    /// Calls `body` on disjoint, contiguous row ranges covering `0..<rows`, in parallel when
+    /// `rows · elementsPerRow` is large enough to pay for the dispatch. For row-wise kernels
+    /// (LayerNorm, softmax): each row's result must not depend on how rows are split.
+    public static func forEachRowRange(
+        _ rows: Int, elementsPerRow: Int, _ body: @Sendable (Range<Int>) -> Void
+    ) {
+        let workers = min(ComputeThreads.count, rows, max(1, rows * max(1, elementsPerRow) / minimumParallelCount))
+        if workers <= 1 {
+            if rows > 0 { body(0..<rows) }
+            return
+        }
+        let perWorker = (rows + workers - 1) / workers
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            let start = w * perWorker
+            let end = min(rows, start + perWorker)
+            if start < end { body(start..<end) }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Numerics
+
+/// LayerNorm over the channel axis, with GPT-2's eps 1e-5 inside the square root and the
+/// biased variance: out = (x − mean) / √(var + 1e-5) · weight + bias.
+///
+/// Shapes: inp, out (N, C); weight, bias (C); mean, rstd (N) saved for the backward pass.
+enum LayerNorm {
+    static let eps: Float = 1e-5
+
+    static func forward(out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
+                        inp: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                        rows n: Int, channels c: Int) {
+        let s = Shared(out: out, mean: mean, rstd: rstd, inp: inp, weight: weight, bias: bias)
+        Parallel.forEachRowRange(n, elementsPerRow: 4 * c) { rows in
+            for r in rows {
+                let x = s.inp + r * c
+                var m: Float = 0
+                for i in 0..<c { m += x[i] }
+                m /= Float(c)
+                var v: Float = 0
+                for i in 0..<c { let d = x[i] - m; v += d * d }
+                v /= Float(c)
+                let rs = 1 / (v + eps).squareRoot()
+                let o = s.out + r * c
+                for i in 0..<c { o[i] = (x[i] - m) * rs * s.weight[i] + s.bias[i] }
+                s.mean[r] = m
+                s.rstd[r] = rs
+            }
+        }
+    }
+
+    /// Accumulates: dinp += …, dweight += Σ norm·dout, dbias += Σ dout.
+    ///
+    /// The parameter sums run over fixed blocks of rows into `partials` (at least
+    /// `partialCount(rows:channels:)` floats) and are then added in block order, so the
+    /// result does not depend on the number of threads.
+    static func backward(dinp: UnsafeMutablePointer<Float>, dweight: UnsafeMutablePointer<Float>, dbias: UnsafeMutablePointer<Float>,
+                         dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                         mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
+                         partials: UnsafeMutablePointer<Float>, rows n: Int, channels c: Int) {
+        let blocks = (n + blockRows - 1) / blockRows
+        partials.update(repeating: 0, count: blocks * 2 * c)
+        let s = BackwardShared(dinp: dinp, dout: dout, inp: inp, weight: weight, mean: mean, rstd: rstd, partials: partials)
+        Parallel.forEachRowRange(blocks, elementsPerRow: blockRows * 8 * c) { blockRange in
+            for b in blockRange {
+                let dw = s.partials + b * 2 * c, db = dw + c
+                for r in (b * blockRows)..<min(n, (b + 1) * blockRows) {
+                    let x = s.inp + r * c, dy = s.dout + r * c, dx = s.dinp + r * c
+                    let m = s.mean[r], rs = s.rstd[r]
+                    // norm = (x − mean)·rstd; dnorm = weight·dout
+                    var dnormMean: Float = 0, dnormNormMean: Float = 0
+                    for i in 0..<c {
+                        let norm = (x[i] - m) * rs
+                        let dnorm = s.weight[i] * dy[i]
+                        dnormMean += dnorm
+                        dnormNormMean += dnorm * norm
+                    }
+                    dnormMean /= Float(c)
+                    dnormNormMean /= Float(c)
+                    for i in 0..<c {
+                        let norm = (x[i] - m) * rs
+                        let dnorm = s.weight[i] * dy[i]
+                        db[i] += dy[i]
+                        dw[i] += norm * dy[i]
+                        // dx = rstd·(dnorm − mean(dnorm) − norm·mean(dnorm·norm))
+                        dx[i] += (dnorm - dnormMean - norm * dnormNormMean) * rs
+                    }
+                }
+            }
+        }
+        for b in 0..<blocks {
+            let dw = partials + b * 2 * c, db = dw + c
+            for i in 0..<c { dweight[i] += dw[i]; dbias[i] += db[i] }
+        }
+    }
+
+    static let blockRows = 64
+    static func partialCount(rows: Int, channels: Int) -> Int { (rows + blockRows - 1) / blockRows * 2 * channels }
+
+    private struct Shared: @unchecked Sendable {
+        let out, mean, rstd: UnsafeMutablePointer<Float>
+        let inp, weight, bias: UnsafePointer<Float>
+    }
+    private struct BackwardShared: @unchecked Sendable {
+        let dinp: UnsafeMutablePointer<Float>
+        let dout, inp, weight, mean, rstd: UnsafePointer<Float>
+        let partials: UnsafeMutablePointer<Float>
+    }
+}
