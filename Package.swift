@@ -27,10 +27,12 @@ let package = Package(
         .target(name: "Checkpoint", dependencies: ["Store", "JSON"]),
         // The byte-level GPT-2 model.
         .target(name: "Model", dependencies: ["JSON", "Numerics"]),
+        // Examples (prompt, answer, language, objective), their file format, splits and training batches.
+        .target(name: "Datasets", dependencies: ["JSON", "Numerics", "Store", "Model"]),
         // Model merging with mergekit's semantics, streamed tensor by tensor.
         .target(name: "Merge", dependencies: ["JSON", "Numerics"]),
         // Specs, grid expansion, action keys, plans and the scheduler; the built-in ops.
-        .target(name: "Engine", dependencies: ["JSON", "Numerics", "Store", "Checkpoint", "Model", "Merge"]),
+        .target(name: "Engine", dependencies: ["JSON", "Numerics", "Store", "Checkpoint", "Model", "Datasets", "Merge"]),
         // The command-line tool.
         .executableTarget(name: "mergeflow", dependencies: ["JSON", "Numerics", "Store", "Checkpoint", "Engine", "Merge", "CMalloc"]),
 
@@ -40,6 +42,7 @@ let package = Package(
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "Store"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MergeTests", dependencies: ["Merge", "Checkpoint", "Numerics", "JSON", "Store"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Checkpoint", "Numerics", "JSON"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Model", "Store"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Store", "Checkpoint", "JSON"]),
         .testTarget(name: "MergeflowCLITests", dependencies: ["Store", "Checkpoint"]),
     ]

@@ -81,7 +81,7 @@ public final class SafetensorsFile {
             throw fail("unknown field \"\(key)\"")
         }
         guard let dtypeName = fields["dtype"]?.stringValue else { throw fail("missing or non-string \"dtype\"") }
-        guard let dtype = DType(rawValue: dtypeName) else {
+        guard let dtype = DType(rawValue: dtypeName), dtype.isFloatingPoint else {
             if knownUnsupported.contains(dtypeName) {
                 throw fail("dtype \(dtypeName) is not supported (mergeflow reads F32, F16 and BF16)")
             }

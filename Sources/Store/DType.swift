@@ -1,12 +1,23 @@
 /// Element types a stored tensor may have. Tensors are computed in Float32; F16 and BF16
-/// arrive in imported checkpoints and are widened on load.
+/// arrive in imported checkpoints and are widened on load. U8 holds raw bytes (a dataset's
+/// JSON Lines), never model weights.
 public enum DType: String, Sendable, CaseIterable {
     case f32 = "F32"
     case f16 = "F16"
     case bf16 = "BF16"
+    case u8 = "U8"
 
     /// Bytes per element.
-    public var size: Int { self == .f32 ? 4 : 2 }
+    public var size: Int {
+        switch self {
+        case .f32: return 4
+        case .f16, .bf16: return 2
+        case .u8: return 1
+        }
+    }
+
+    /// Whether the type holds model weights (checkpoints accept only these).
+    public var isFloatingPoint: Bool { self != .u8 }
 
     /// Widens `count` little-endian elements at `source` (any alignment) into Float32.
     public func widen(_ source: UnsafeRawPointer, count: Int, into out: UnsafeMutablePointer<Float>) {
@@ -21,6 +32,9 @@ public enum DType: String, Sendable, CaseIterable {
                 let bits = UInt32(source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian)
                 out[i] = Float(bitPattern: bits << 16)
             }
+        case .u8:
+            let bytes = source.assumingMemoryBound(to: UInt8.self)
+            for i in 0..<count { out[i] = Float(bytes[i]) }
         case .f16:
             for i in 0..<count {
                 out[i] = DType.halfToFloat(source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian)

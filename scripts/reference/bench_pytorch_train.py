@@ -32,6 +32,8 @@ p.add_argument("--threads", type=int, default=2)
 p.add_argument("--warmup", type=int, default=3)
 p.add_argument("--steps", type=int, default=10)
 args = p.parse_args()
+if args.steps < 1 or args.warmup < 0:
+    p.error("need --steps >= 1 and --warmup >= 0")
 if args.model == "minimal" and args.attn == "eager":
     p.error("--model minimal always uses F.scaled_dot_product_attention (sdpa)")
 attn = args.attn or "sdpa"
@@ -147,9 +149,14 @@ med = statistics.median(times)
 flops = 6 * P * B * T + 6 * L * B * T * T * C
 print(f"flops_per_step = 6*P*B*T + 6*L*B*T*T*C = 6*{P}*{B}*{T} + 6*{L}*{B}*{T}*{T}*{C} "
       f"= {flops:.4e}")
-print(f"AdamW foreach={opt.defaults.get('foreach')} fused={opt.defaults.get('fused')} "
-      f"(None = torch's default choice); min {min(times) * 1e3:.1f} ms, "
-      f"max {max(times) * 1e3:.1f} ms over {len(times)} timed steps")
+try:  # what torch's default (foreach=None, fused=None) resolves to for these tensors
+    from torch.optim.optimizer import _default_to_fused_or_foreach
+    fused, foreach = _default_to_fused_or_foreach(params, differentiable=False, use_fused=False)
+    impl = "fused" if fused else "foreach" if foreach else "for-loop (single-tensor)"
+except Exception:  # private API; informational only
+    impl = "unknown"
+print(f"AdamW default implementation: {impl}; timed steps min {min(times) * 1e3:.1f} ms, "
+      f"max {max(times) * 1e3:.1f} ms over {len(times)}")
 print(json.dumps({
     "impl": args.model, "attn": attn, "threads": args.threads, "B": B, "T": T,
     "params": P, "step_seconds_median": round(med, 5),

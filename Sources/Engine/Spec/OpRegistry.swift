@@ -10,7 +10,10 @@ public struct OpRegistry: Sendable {
     }
 
     /// Every op shipped with mergeflow.
-    public static let builtin = OpRegistry([ImportOp.operation, InitOp.operation, MergeOp.operation])
+    public static let builtin = OpRegistry([
+        ImportOp.operation, InitOp.operation, MergeOp.operation,
+        DatasetOp.operation, PretrainOp.operation, FinetuneOp.operation, DPOOp.operation,
+    ])
 
     public subscript(name: String) -> OpDefinition? { operations[name] }
 

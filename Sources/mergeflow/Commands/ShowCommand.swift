@@ -39,6 +39,14 @@ let showCommand = Command(
             if !name.isEmpty { print("\(name)") }
             print("artifact  \(digest.hex)")
             print("kind      \(m.kind), \(m.tensors.count) tensors, \(CommandSupport.bytes(m.byteCount))")
+            // What the op recorded about its result (training summary, dataset counts…);
+            // the architecture's config.json is left to `export`.
+            if let metadata = m.metadata.objectValue {
+                for key in metadata.keys where key != "config" && key != "safetensors_metadata" {
+                    let text = metadata[key]!.serialized(pretty: true).replacingOccurrences(of: "\n", with: "\n          ")
+                    print(key.padding(toLength: 9, withPad: " ", startingAt: 0) + " " + text)
+                }
+            }
             guard let producer = try store.producers(of: digest).first else {
                 print("provenance: not produced by a run (imported with `mergeflow import`)")
                 continue

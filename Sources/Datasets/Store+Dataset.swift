@@ -1,0 +1,33 @@
+import JSON
+import Store
+
+/// Datasets in the cache: one artifact of kind `dataset` whose single U8 tensor is the
+/// canonical JSON Lines encoding of its examples (so equal datasets share one digest).
+extension Store {
+    public static let datasetKind = "dataset"
+    static let examplesTensor = "examples.jsonl"
+
+    /// A writer holding `examples`, with per-language and per-objective counts as metadata.
+    public func datasetWriter(_ examples: [Example], metadata extra: [(String, JSONValue)] = []) throws -> ArtifactWriter {
+        var counts: [String: Int] = [:]
+        for e in examples { counts["\(e.objective)/\(e.lang)", default: 0] += 1 }
+        let table = JSONObject(counts.keys.sorted().map { ($0, JSONValue.number(Double(counts[$0]!))) })
+        let metadata = JSONObject([("examples", .number(Double(examples.count))), ("counts", .object(table))] + extra)
+        let writer = newArtifact(kind: Store.datasetKind, metadata: .object(metadata))
+        let bytes = JSONLines.encode(examples)
+        try bytes.withUnsafeBytes { try writer.add(name: Store.examplesTensor, dtype: .u8, shape: [bytes.count], bytes: $0) }
+        return writer
+    }
+
+    /// The examples of a dataset artifact.
+    public func loadDataset(_ manifest: ArtifactManifest) throws -> [Example] {
+        guard manifest.kind == Store.datasetKind, let entry = manifest.tensor(named: Store.examplesTensor) else {
+            throw StoreError.invalidTensor(name: Store.examplesTensor, reason: "artifact \(manifest.digest.short) is a \(manifest.kind), not a dataset")
+        }
+        var bytes = [UInt8](repeating: 0, count: entry.byteCount)
+        try bytes.withUnsafeMutableBytes { try readBytes(of: entry, into: $0) }
+        do { return try JSONLines.parse(bytes, source: "dataset \(manifest.digest.short)") } catch {
+            throw StoreError.invalidTensor(name: Store.examplesTensor, reason: error.description)
+        }
+    }
+}
