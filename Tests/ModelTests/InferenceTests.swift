@@ -69,9 +69,11 @@ final class InferenceTests: XCTestCase {
 
     func testLongPromptsAreTruncatedFromTheFront() throws {
         let model = randomModel(GPT2Config(layers: 1, heads: 1, channels: 8, context: 16, vocabulary: 259), seed: 6)
-        let output = Generator.generate(model: model, prompts: [Array(repeating: 65, count: 30)], options: .init(maxTokens: 4, stopAtEnd: false))
-        XCTAssertEqual(output.truncated, [18])
-        XCTAssertEqual(output.tokens[0].count, 4)
+        let prompts: [[Int32]] = [Array(repeating: 65, count: 30), Array(repeating: 66, count: 13), [67]]
+        let output = Generator.generate(model: model, prompts: prompts, options: .init(maxTokens: 10, stopAtEnd: false))
+        XCTAssertEqual(output.truncated, [15, 0, 0])
+        // The context (16) holds the prompt and every generated token but the last.
+        XCTAssertEqual(output.tokens.map(\.count), [2, 4, 10])
     }
 
     /// Batched scoring equals scoring each sequence alone, and matches log-softmax of the

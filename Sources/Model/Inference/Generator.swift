@@ -27,22 +27,24 @@ public enum Generator {
         public var truncated: [Int]
     }
 
-    /// Generates up to `options.maxTokens` tokens after each prompt. Prompts longer than
-    /// `context − maxTokens` lose their oldest tokens (reported in `truncated`).
+    /// Generates up to `options.maxTokens` tokens after each prompt, fewer when the prompt
+    /// leaves less room in the context. A prompt longer than `context − 1` loses its oldest
+    /// tokens (reported in `truncated`).
     public static func generate(model: GPT2, prompts: [[Int32]], options: Options) -> Output {
         let context = model.config.context
-        let maxTokens = max(0, min(options.maxTokens, context - 1))
         var output = Output(tokens: Array(repeating: [], count: prompts.count),
                             logits: Array(repeating: [], count: prompts.count),
                             truncated: Array(repeating: 0, count: prompts.count))
-        if prompts.isEmpty || maxTokens == 0 { return output }
+        if prompts.isEmpty || options.maxTokens <= 0 { return output }
         let decoder = KVCacheDecoder(model: model, batch: prompts.count)
         var inputs: [[Int32]] = prompts.enumerated().map { i, prompt in
             precondition(!prompt.isEmpty, "generate: prompt \(i) is empty")
-            let keep = min(prompt.count, context - maxTokens)
+            let keep = min(prompt.count, context - 1)
             output.truncated[i] = prompt.count - keep
             return Array(prompt.suffix(keep))
         }
+        // Every generated token but the last is fed back, so a sequence fits context + 1 tokens.
+        let budgets = inputs.map { min(options.maxTokens, context + 1 - $0.count) }
         var rngs = prompts.indices.map { SeededRandom(seed: options.seed, stream: "generate-\($0)") }
         var finished = [Bool](repeating: false, count: prompts.count)
         var fed = [Int](repeating: 0, count: prompts.count)
@@ -59,8 +61,7 @@ public enum Generator {
                 output.tokens[b].append(token)
                 if options.recordLogits { output.logits[b].append(Array(row)) }
                 inputs[b].append(token)
-                if output.tokens[b].count >= maxTokens || (options.stopAtEnd && token == ByteTokens.end)
-                    || decoder.lengths[b] >= context {
+                if output.tokens[b].count >= budgets[b] || (options.stopAtEnd && token == ByteTokens.end) {
                     finished[b] = true
                 }
             }
