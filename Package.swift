@@ -34,7 +34,7 @@ let package = Package(
         // Specs, grid expansion, action keys, plans and the scheduler; the built-in ops.
         .target(name: "Engine", dependencies: ["JSON", "Numerics", "Store", "Checkpoint", "Model", "Datasets", "Merge"]),
         // The command-line tool.
-        .executableTarget(name: "mergeflow", dependencies: ["JSON", "Numerics", "Store", "Checkpoint", "Engine", "Merge", "CMalloc"]),
+        .executableTarget(name: "mergeflow", dependencies: ["JSON", "Numerics", "Store", "Checkpoint", "Engine", "Merge", "Model", "CMalloc"]),
 
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "NumericsTests", dependencies: ["Numerics"]),

@@ -1,19 +1,27 @@
-import Foundation
 import Numerics
 
 /// GPT-2's tanh GELU (`gelu_new`): 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
+///
+/// Computed as x·σ(2u) with u = √(2/π)·(x + 0.044715·x³), since 0.5·(1 + tanh u) = σ(2u):
+/// one vectorised exp instead of a scalar tanh.
 enum GELU {
     static let scale = Float((2.0 / Double.pi).squareRoot())
     static let cubic: Float = 0.044715
 
-    /// out[i] = gelu(inp[i]) for `count` elements.
+    /// σ(2u) for 8 inputs x.
+    @inline(__always)
+    static func gate(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        let u = scale * (x + cubic * x * x * x)
+        return 1 / (1 + VectorMath.exp(-2 * u))
+    }
+
+    /// out[i] = gelu(inp[i]) for `count` elements (out may alias inp).
     static func forward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, count: Int) {
         let s = Shared(a: out, b: inp, c: inp)
-        Parallel.forEachRange(count) { r in
-            for i in r {
-                let x = s.b[i]
-                let u = scale * (x + cubic * x * x * x)
-                s.a[i] = 0.5 * x * (1 + tanhf(u))
+        Parallel.forEachRange(count, granularity: 8) { r in
+            forEachBlock(r) { i, load, store in
+                let x = load(s.b, i)
+                store(s.a, i, x * gate(x))
             }
         }
     }
@@ -21,16 +29,42 @@ enum GELU {
     /// dinp[i] = gelu'(inp[i]) · dout[i] (overwrites dinp; may alias dout).
     static func backward(dinp: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, dout: UnsafePointer<Float>, count: Int) {
         let s = Shared(a: dinp, b: inp, c: dout)
-        Parallel.forEachRange(count) { r in
-            for i in r {
-                let x = s.b[i]
-                let u = scale * (x + cubic * x * x * x)
-                let th = tanhf(u)
-                let sech2 = 1 - th * th
-                // d/dx of 0.5·x·(1 + tanh u) = 0.5·(1 + tanh u) + 0.5·x·sech²u · du/dx
-                let grad = 0.5 * (1 + th) + 0.5 * x * sech2 * scale * (1 + 3 * cubic * x * x)
-                s.a[i] = grad * s.c[i]
+        Parallel.forEachRange(count, granularity: 8) { r in
+            forEachBlock(r) { i, load, store in
+                let x = load(s.b, i)
+                let g = gate(x)
+                // d/dx of x·σ(2u) = σ(2u) + x·2σ(2u)(1 − σ(2u))·du/dx
+                let slope: SIMD8<Float> = scale * (1 + 3 * cubic * x * x)
+                let dgate: SIMD8<Float> = 2 * g * (1 - g)
+                let grad: SIMD8<Float> = g + x * dgate * slope
+                store(s.a, i, grad * load(s.c, i))
             }
+        }
+    }
+
+    typealias Load = (UnsafePointer<Float>, Int) -> SIMD8<Float>
+    typealias Store = (UnsafeMutablePointer<Float>, Int, SIMD8<Float>) -> Void
+
+    /// Visits `r` eight elements at a time; the tail goes through the same SIMD code on a
+    /// padded copy, so every element gets identical arithmetic.
+    @inline(__always)
+    static func forEachBlock(_ r: Range<Int>, _ body: (Int, Load, Store) -> Void) {
+        var i = r.lowerBound
+        while i + 8 <= r.upperBound {
+            body(i, { p, j in UnsafeRawPointer(p + j).loadUnaligned(as: SIMD8<Float>.self) },
+                 { p, j, v in UnsafeMutableRawPointer(p + j).storeBytes(of: v, as: SIMD8<Float>.self) })
+            i += 8
+        }
+        let tail = r.upperBound - i
+        if tail > 0 {
+            let start = i
+            body(start, { p, j in
+                var v = SIMD8<Float>()
+                for k in 0..<tail { v[k] = p[j + k] }
+                return v
+            }, { p, j, v in
+                for k in 0..<tail { p[j + k] = v[k] }
+            })
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Model
 import Numerics
 
 let benchCommand = Command(
@@ -6,6 +7,7 @@ let benchCommand = Command(
     summary: "measure sgemm, memory, SHA-256, cache, engine and merge throughput on this machine",
     help: """
     usage: mergeflow bench [--only PART]... [--size-mb N] [--dir PATH] [--keep] [--threads N]
+                           [--model PRESET] [--batch B] [--seq T] [--steps N]
 
     Prints each figure beside the ceiling measured in the same run. Parts (all by default):
       foundation  sgemm GFLOPS at sizes 64…2048 against the best of them (the sgemm peak),
@@ -17,16 +19,19 @@ let benchCommand = Command(
       merge       linear, TIES and SLERP on three GPT-2-shaped checkpoints of ~0.5 GB each
                   (`merge --direct` in a child process): GB/s of input read against memory
                   bandwidth, and the child's peak RSS against 2 × the largest tensor + 256 MB
+      train       whole GPT-2 training steps (forward, backward, clipping, AdamW) of --model
+                  (default gpt-small) on B × T tokens (default 8 × 256): tokens/s and achieved
+                  GFLOPS (6·P·B·T + 6·L·B·T²·C per step) against the sgemm peak of this run
     Scratch files go to --dir (default: a folder under the system temporary directory) and
     are removed afterwards unless --keep is given (to time mergekit on the same files).
     """,
     run: { words in
-        let args = try Arguments(words, options: ["--size-mb", "--dir", "--threads", "--only"], flags: ["--keep"])
+        let args = try Arguments(words, options: ["--size-mb", "--dir", "--threads", "--only", "--model", "--batch", "--seq", "--steps"], flags: ["--keep"])
         _ = try args.positionals()
         let size = try args.integer("--size-mb", default: 1024, in: 16...65536)
         ComputeThreads.set(try args.integer("--threads", default: ComputeThreads.available, in: 1...1024))
-        let parts = Set(args.all("--only").isEmpty ? ["foundation", "engine", "merge"] : args.all("--only"))
-        for p in parts where !["foundation", "engine", "merge"].contains(p) { throw UsageError("unknown benchmark part \"\(p)\"") }
+        let parts = Set(args.all("--only").isEmpty ? ["foundation", "engine", "merge", "train"] : args.all("--only"))
+        for p in parts where !["foundation", "engine", "merge", "train"].contains(p) { throw UsageError("unknown benchmark part \"\(p)\"") }
         let dir = args.value("--dir") ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("mergeflow-bench-\(getpid())")
         print("mergeflow bench: \(ComputeThreads.count) threads, OpenBLAS \(BLAS.configuration)")
         var memoryBandwidth = 0.0
@@ -53,6 +58,19 @@ let benchCommand = Command(
                              100 * Double(f.peakRSS) / Double(budget)))
             }
             if args.has("--keep") { print("  files kept in \(dir)-merge") }
+        }
+        if parts.contains("train") {
+            let preset = args.value("--model") ?? "gpt-small"
+            guard let config = GPT2Config.presets[preset] else { throw UsageError("unknown model preset \"\(preset)\"") }
+            let batch = try args.integer("--batch", default: 8, in: 1...4096)
+            let time = try args.integer("--seq", default: min(256, config.context), in: 2...config.context)
+            let steps = try args.integer("--steps", default: 10, in: 1...10_000)
+            print("train: \(preset) (\(config.parameterCount) parameters), B=\(batch) T=\(time), median of \(steps) steps")
+            let f = TrainingBenchmark.run(preset: preset, batch: batch, time: time, steps: steps)
+            print(String(format: "  step %.3f s (forward %.3f, backward %.3f, clip+AdamW %.3f)",
+                         f.stepSeconds, f.forwardSeconds, f.backwardSeconds, f.optimizerSeconds))
+            print(String(format: "  %.0f tokens/s, %.1f GFLOPS = %.1f%% of the sgemm peak (%.1f GFLOPS, same run)",
+                         f.tokensPerSecond, f.gflops, 100 * f.gflops / f.sgemmPeak, f.sgemmPeak))
         }
         return 0
     }
