@@ -9,7 +9,11 @@ public enum VectorMath {
     @inline(__always)
     public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let x = x.clamped(lowerBound: SIMD8(repeating: -87), upperBound: SIMD8(repeating: 88))
-        let n = (x * 1.442_695_04).rounded(.toNearestOrEven)
+        // Round x·log2(e) to the nearest integer with the 1.5·2²³ trick: adding it leaves
+        // the integer in the low mantissa bits (Swift's generic `rounded` and Int32
+        // conversion on SIMD types are not vectorised).
+        let shifted = x * 1.442_695_04 + 12_582_912
+        let n = shifted - 12_582_912
         // ln 2 split so that n · ln2High is exact for |n| < 2⁹.
         let r = (x - n * 0.693_145_75) - n * 1.428_606_8e-6
         var p = SIMD8<Float>(repeating: 1.0 / 5040)
@@ -20,7 +24,8 @@ public enum VectorMath {
         p = p * r + 0.5
         p = p * r + 1
         p = p * r + 1
-        let exponent = (SIMD8<Int32>(n) &+ 127) &<< 23
+        let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
+        let exponent = (integer &+ 127) &<< 23
         return p * unsafeBitCast(exponent, to: SIMD8<Float>.self)
     }
 
