@@ -11,9 +11,11 @@ final class TrainingResumeTests: XCTestCase {
       "base":  {"op": "pretrain", "inputs": {"data": "data"}, "params": {"model": "gpt-tiny", "steps": 30}},
       "sft":   {"op": "finetune", "inputs": {"model": "base", "data": "data"},
                 "params": {"mix": {"general": 0.8, "safety": 0.2}, "steps": 240, "save_every": 10}},
+      "safe":  {"op": "finetune", "inputs": {"model": "base", "data": "data"},
+                "params": {"mix": {"safety": 1}, "steps": 120}},
       "pref":  {"op": "dpo", "inputs": {"model": "sft", "data": "data"}, "params": {"steps": 10, "batch_size": 4}},
-      "merged": {"op": "merge", "inputs": {"base": "base", "models": ["sft", "pref"]},
-                 "params": {"method": "ties", "weights": [0.5, 0.5], "density": 0.5}}
+      "merged": {"op": "merge", "inputs": {"base": "base", "models": ["sft", "pref", "safe"]},
+                 "params": {"method": "ties", "weights": [0.4, 0.3, 0.3], "density": 0.5}}
     }}
     """#
 
@@ -49,7 +51,10 @@ final class TrainingResumeTests: XCTestCase {
         return out
     }
 
-    func testSameSpecAndSeedTrainBitIdenticallyWhateverTheThreadCount() throws {
+    /// One process at a time with one thread, then two jobs at once (`sft` and `safe` train
+    /// concurrently) with two threads: training pins OpenBLAS's thread count, so the
+    /// results are the same bits.
+    func testSameSpecAndSeedTrainBitIdenticallyWhateverTheJobsAndThreads() throws {
         let (folder, spec) = try setUpFolder()
         let one = CLIRunner(cache: folder.path("one.sqlite")), two = CLIRunner(cache: folder.path("two.sqlite"))
         let a = try one.run("run", spec, "--jobs", "1", "--threads", "1")
@@ -57,7 +62,7 @@ final class TrainingResumeTests: XCTestCase {
         let b = try two.run("run", spec, "--jobs", "2", "--threads", "2")
         XCTAssertEqual(b.status, 0, b.stderr + b.stdout)
         let planA = try plan(one, spec), planB = try plan(two, spec)
-        XCTAssertEqual(planA.count, 5)
+        XCTAssertEqual(planA.count, 6)
         for (instance, entry) in planA {
             XCTAssertNotNil(entry.artifact, instance)
             XCTAssertEqual(entry.artifact, planB[instance]?.artifact, "\(instance) differs between runs")
@@ -98,7 +103,7 @@ final class TrainingResumeTests: XCTestCase {
         XCTAssertEqual(resumed.status, 0, resumed.stderr + resumed.stdout)
         XCTAssertTrue(resumed.stdout.contains("resumed from step"), resumed.stdout)
         let after = try plan(cli, spec)
-        for instance in ["sft", "pref", "merged"] {
+        for instance in ["sft", "safe", "pref", "merged"] {
             XCTAssertEqual(after[instance]?.artifact, expected[instance]?.artifact, "\(instance) after the resume")
         }
         XCTAssertNil(try observer.partialState(sftKey), "saved progress is dropped once the result is published")

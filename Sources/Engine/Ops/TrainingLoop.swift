@@ -23,6 +23,8 @@ enum TrainingLoop {
             ParamSpec("save_every", .integer(1...10_000_000), default: .null,
                       help: "save in-node progress every K steps (default: every 30 s of training)"),
             ParamSpec("seed", .integer(0...Int(Int32.max)), default: .null, help: "data-order seed (default: the spec's seed)"),
+            ParamSpec("threads", .integer(1...1024), default: .null,
+                      help: "OpenBLAS threads, fixed for the whole op (default: every core); part of the result, since sgemm sums differently per thread count"),
         ]
     }
 
@@ -33,6 +35,7 @@ enum TrainingLoop {
         let gradClip: Float
         let saveEvery: Int?
         let seed: UInt64
+        let blasThreads: Int
 
         init(_ context: OpContext, config: GPT2Config) throws {
             steps = context.integer("steps")!
@@ -47,6 +50,7 @@ enum TrainingLoop {
             gradClip = Float(context.number("grad_clip")!)
             saveEvery = context.integer("save_every")
             seed = UInt64(context.integer("seed")!)
+            blasThreads = context.integer("threads") ?? ComputeThreads.available
         }
     }
 
@@ -55,6 +59,16 @@ enum TrainingLoop {
     /// returns its loss.
     static func run(_ context: OpContext, model: GPT2, settings: Settings, summary: [(String, JSONValue)],
                     step: (Trainer, Int) throws -> Double) throws -> ArtifactWriter {
+        // OpenBLAS's results depend on its thread count, and a resumed run may come under a
+        // different --jobs: pin the count so every step of this op does the same arithmetic.
+        // (The scheduler's budget still sizes our own kernels, whose results never vary.)
+        try ComputeThreads.withPinnedBLAS(settings.blasThreads) {
+            try loop(context, model: model, settings: settings, summary: summary, step: step)
+        }
+    }
+
+    static func loop(_ context: OpContext, model: GPT2, settings: Settings, summary: [(String, JSONValue)],
+                     step: (Trainer, Int) throws -> Double) throws -> ArtifactWriter {
         let optimizer = AdamW(config: model.config, settings: settings.adam)
         let trainer = Trainer(model: model, optimizer: optimizer, schedule: settings.schedule, maxGradientNorm: settings.gradClip)
         var losses: [Float] = []

@@ -15,7 +15,8 @@ let scoreCommand = Command(
     --raw scores the UTF-8 bytes of TEXT exactly, with no special tokens: every byte after
     the first. Prints the mean NLL in nats per token and in bits per byte; --json prints
     the token ids, the scored ids, each one's NLL, and the mean; with --logits also the
-    logits of every position (T × vocabulary), for comparisons with other implementations.
+    logits of every position that predicts a next token ((T − 1) × vocabulary; row t predicts
+    token t + 1), for comparisons with other implementations.
     """,
     run: { words in
         let args = try Arguments(words, options: Arguments.cacheOptions.union(["--text", "--prompt"]), flags: ["--raw", "--json", "--logits"])
