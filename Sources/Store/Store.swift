@@ -29,7 +29,9 @@ public final class Store: @unchecked Sendable {
     ///   `SQLiteError` if the file is not a usable database.
     public init(path: String) throws {
         self.path = path
-        let folder = (path as NSString).deletingLastPathComponent
+        // URL, not NSString.deletingLastPathComponent: swift-corelibs-foundation traps on a
+        // one-character relative path such as "c".
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
         db = try SQLiteConnection(path: path)
         // page_size and auto_vacuum only take effect on a new, empty database.

@@ -10,6 +10,19 @@ final class StoreTests: XCTestCase {
         (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed) &* 7 &+ ($0 >> 9)) }
     }
 
+    /// A bare relative name (`--cache c`) once crashed inside Foundation's path handling.
+    func testOpensACacheNamedByAOneCharacterRelativePath() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mergeflow-relative-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let previous = FileManager.default.currentDirectoryPath
+        FileManager.default.changeCurrentDirectoryPath(folder.path)
+        defer { FileManager.default.changeCurrentDirectoryPath(previous) }
+        let store = try Store(path: "c")
+        XCTAssertTrue(try store.verify().isClean)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("c").path))
+    }
+
     func testRoundTripAcrossChunkBoundariesAndReopen() throws {
         let cache = try TemporaryCache()
         let sizes = [0, 4, Store.chunkSize - 4, Store.chunkSize, Store.chunkSize + 4, 2 * Store.chunkSize + 12]
