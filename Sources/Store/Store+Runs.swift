@@ -216,7 +216,9 @@ extension Store {
                 let now = Date().timeIntervalSince1970
                 let lease = try db.prepare("SELECT owner, expires FROM leases WHERE key = ?")
                 lease.bind(1, key.hex)
-                if try lease.step(), lease.text(0) != owner, lease.double(1) > now { return .heldBy(lease.text(0)) }
+                if try lease.step(), lease.text(0) != owner, lease.double(1) > now, !Store.isDeadLocalOwner(lease.text(0)) {
+                    return .heldBy(lease.text(0))
+                }
                 let take = try db.prepare("INSERT OR REPLACE INTO leases(key, owner, expires) VALUES (?, ?, ?)")
                 take.bind(1, key.hex).bind(2, owner).bind(3, now + seconds)
                 try take.run()
@@ -225,6 +227,16 @@ extension Store {
                                                                    actionKey: key, description: starting.description))
             }
         }
+    }
+
+    /// Whether a lease owner ("host:pid:nonce") is a process of this host that no longer
+    /// exists: a run killed with SIGKILL leaves its leases behind, and the next run on the
+    /// same machine should not wait for them to expire.
+    static func isDeadLocalOwner(_ owner: String) -> Bool {
+        let parts = owner.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count >= 3, parts.dropLast(2).joined(separator: ":") == Store.hostName,
+              let pid = Int32(parts[parts.count - 2]), pid > 0 else { return false }
+        return kill(pid, 0) == -1 && errno == ESRCH
     }
 
     /// Extends every lease `owner` holds.

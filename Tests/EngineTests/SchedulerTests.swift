@@ -127,6 +127,25 @@ final class SchedulerTests: XCTestCase {
         XCTAssertEqual(try h.store.acquireLease(key, owner: "x", seconds: 1), .cached(r.artifacts[0]!))
     }
 
+    /// A lease left by a process of this host that no longer exists (killed with SIGKILL) is
+    /// taken over at once; one of a live local process, or of another host, is respected.
+    func testLeaseOfADeadLocalProcessIsTakenOverWithoutWaiting() throws {
+        let h = try EngineHarness(registry: FakeOps.registry(FakeOps.constant()))
+        let g = try h.graph(#"{"name": "x", "nodes": {"a": {"op": "const"}}}"#)
+        let key = try Action(instance: g.instances[0], inputDigests: [:], directory: h.folder.path).key
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/bin/true")
+        try child.run()
+        child.waitUntilExit()  // its pid now names no process
+        let dead = "\(Store.hostName):\(child.processIdentifier):7", alive = "\(Store.hostName):\(getpid()):8"
+        XCTAssertEqual(try h.store.acquireLease(key, owner: dead, seconds: 3600), .acquired(nodeRun: nil))
+        XCTAssertEqual(try h.store.acquireLease(key, owner: "me:1:2", seconds: 30), .acquired(nodeRun: nil))
+        XCTAssertEqual(try h.store.acquireLease(key, owner: alive, seconds: 3600), .heldBy("me:1:2"), "another host's lease stands")
+        try h.store.releaseLease(key, owner: "me:1:2")
+        XCTAssertEqual(try h.store.acquireLease(key, owner: alive, seconds: 3600), .acquired(nodeRun: nil))
+        XCTAssertEqual(try h.store.acquireLease(key, owner: "me:1:2", seconds: 30), .heldBy(alive), "a live local owner's lease stands")
+    }
+
     func testExplainSaysWhy() throws {
         let h = try EngineHarness(registry: FakeOps.registry(FakeOps.constant(), FakeOps.sum()))
         let v1 = #"{"name": "ex", "nodes": {"a": {"op": "const", "params": {"value": 0.5}}, "s": {"op": "sum", "inputs": {"items": ["a"]}}}}"#
