@@ -30,17 +30,7 @@ struct ReferenceFixture {
     static var fixturesPath: String { Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.path }
 
     /// A model holding the `tiny/` weights.
-    func model() throws -> GPT2 {
-        let model = GPT2(config: config)
-        for name in model.parameters.names {
-            let location = try XCTUnwrap(tiny.tensor(named: name), "tiny/ lacks \(name)")
-            let t = location.file.loadTensor(location.entry)
-            let dst = try XCTUnwrap(model.parameters.tensor(named: name))
-            XCTAssertEqual(t.count, dst.count, name)
-            t.withUnsafeBufferPointer { src in _ = dst.initialize(from: src) }
-        }
-        return model
-    }
+    func model() throws -> GPT2 { try loadModel(folder: ReferenceFixture.fixturesPath + "/tiny") }
 
     func tensor(_ name: String) throws -> Tensor {
         reference.loadTensor(try XCTUnwrap(reference.entry(named: name), "reference lacks \(name)"))
@@ -48,6 +38,18 @@ struct ReferenceFixture {
 
     /// A float tensor of ids as Int32.
     func ids(_ name: String) throws -> [Int32] { try tensor(name).storage.map { Int32($0) } }
+}
+
+/// A model from a Hugging Face layout folder (config.json + model.safetensors).
+func loadModel(folder path: String) throws -> GPT2 {
+    let folder = try CheckpointFolder(path: path)
+    let model = GPT2(config: try XCTUnwrap(GPT2Config(huggingFace: try XCTUnwrap(folder.config))))
+    for name in model.parameters.names {
+        let location = try XCTUnwrap(folder.tensor(named: name), "\(path) lacks \(name)")
+        let dst = try XCTUnwrap(model.parameters.tensor(named: name))
+        location.file.loadTensor(location.entry).withUnsafeBufferPointer { _ = dst.initialize(from: $0) }
+    }
+    return model
 }
 
 /// Asserts max|a − r| ≤ tol · max|r| and names the worst element when it fails.
