@@ -43,7 +43,7 @@ let package = Package(
         .testTarget(name: "MergeTests", dependencies: ["Merge", "Checkpoint", "Numerics", "JSON", "Store"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Checkpoint", "Numerics", "JSON"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Model", "Store"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Store", "Checkpoint", "JSON"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Store", "Checkpoint", "JSON", "Model", "Datasets"]),
         .testTarget(name: "MergeflowCLITests", dependencies: ["Store", "Checkpoint"]),
     ]
 )
