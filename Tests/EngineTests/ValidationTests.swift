@@ -34,7 +34,7 @@ final class ValidationTests: XCTestCase {
         XCTAssertEqual(problems(#"{"name": "x", "nodes": {"a b": {"op": "frob", "colour": 1}}}"#), [
             "nodes[\"a b\"]: node ids use letters, digits, '_' and '-' only",
             "nodes[\"a b\"].colour: unknown key (allowed: op, inputs, params, grid, description)",
-            "nodes[\"a b\"].op: unknown op \"frob\" (known: const, import, init, merge, sum, table)",
+            "nodes[\"a b\"].op: unknown op \"frob\" (known: const, dataset, dpo, finetune, import, init, merge, pretrain, sum, table)",
         ])
         XCTAssertEqual(problems(#"{"name": "x", "nodes": {"a": {"params": {}}}}"#), ["nodes.a.op: missing"])
     }
