@@ -6,9 +6,11 @@ public enum VectorMath {
     ///
     /// Cody–Waite reduction x = n·ln 2 + r with |r| ≤ ln2/2, a degree-7 Taylor polynomial
     /// for eʳ (truncation error < 5e-9 relative), and 2ⁿ built in the exponent bits.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        let x = x.clamped(lowerBound: SIMD8(repeating: -87), upperBound: SIMD8(repeating: 88))
+        // Clamp by lane selects, which compile to vector min/max (the generic `clamped` did not).
+        var x = x.replacing(with: -87, where: x .< -87)
+        x = x.replacing(with: 88, where: x .> 88)
         // Round x·log2(e) to the nearest integer with the 1.5·2²³ trick: adding it leaves
         // the integer in the low mantissa bits (Swift's generic `rounded` and Int32
         // conversion on SIMD types are not vectorised).
@@ -31,6 +33,6 @@ public enum VectorMath {
 
     /// The scalar version of `exp(_:)`, for loop tails (the same arithmetic, so a value does
     /// not depend on whether it fell in a tail).
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func exp(_ x: Float) -> Float { exp(SIMD8(repeating: x))[0] }
 }
