@@ -29,10 +29,12 @@ let package = Package(
         .target(name: "Model", dependencies: ["JSON", "Numerics"]),
         // Examples (prompt, answer, language, objective), their file format, splits and training batches.
         .target(name: "Datasets", dependencies: ["JSON", "Numerics", "Store", "Model"]),
+        // Judging and summarising evaluations: chrF, win/tie/loss, means and intervals over seeds.
+        .target(name: "Evaluation", dependencies: []),
         // Model merging with mergekit's semantics, streamed tensor by tensor.
         .target(name: "Merge", dependencies: ["JSON", "Numerics"]),
         // Specs, grid expansion, action keys, plans and the scheduler; the built-in ops.
-        .target(name: "Engine", dependencies: ["JSON", "Numerics", "Store", "Checkpoint", "Model", "Datasets", "Merge"]),
+        .target(name: "Engine", dependencies: ["JSON", "Numerics", "Store", "Checkpoint", "Model", "Datasets", "Evaluation", "Merge"]),
         // The command-line tool.
         .executableTarget(name: "mergeflow", dependencies: ["JSON", "Numerics", "Store", "Checkpoint", "Engine", "Merge", "Model", "CMalloc"]),
 
@@ -43,6 +45,7 @@ let package = Package(
         .testTarget(name: "MergeTests", dependencies: ["Merge", "Checkpoint", "Numerics", "JSON", "Store"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Checkpoint", "Numerics", "JSON"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Model", "Store"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Store", "Checkpoint", "JSON", "Model", "Datasets"]),
         .testTarget(name: "MergeflowCLITests", dependencies: ["Store", "Checkpoint"]),
     ]

@@ -1,0 +1,1 @@
+// Judging and summarising evaluations (filled in by ChrF.swift, Judge.swift, Statistics.swift).
