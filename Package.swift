@@ -31,10 +31,12 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["JSON", "Numerics", "Store", "Model"]),
         // Judging and summarising evaluations: chrF, win/tie/loss, means and intervals over seeds.
         .target(name: "Evaluation", dependencies: []),
+        // Reports of a sweep: Markdown tables, CSV / JSON Lines, an HTML page with SVG plots.
+        .target(name: "Reports", dependencies: ["Evaluation"]),
         // Model merging with mergekit's semantics, streamed tensor by tensor.
         .target(name: "Merge", dependencies: ["JSON", "Numerics"]),
         // Specs, grid expansion, action keys, plans and the scheduler; the built-in ops.
-        .target(name: "Engine", dependencies: ["JSON", "Numerics", "Store", "Checkpoint", "Model", "Datasets", "Evaluation", "Merge"]),
+        .target(name: "Engine", dependencies: ["JSON", "Numerics", "Store", "Checkpoint", "Model", "Datasets", "Evaluation", "Reports", "Merge"]),
         // The command-line tool.
         .executableTarget(name: "mergeflow", dependencies: ["JSON", "Numerics", "Store", "Checkpoint", "Engine", "Merge", "Model", "CMalloc"]),
 
@@ -45,6 +47,7 @@ let package = Package(
         .testTarget(name: "MergeTests", dependencies: ["Merge", "Checkpoint", "Numerics", "JSON", "Store"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Checkpoint", "Numerics", "JSON"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Model", "Store"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Evaluation"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Store", "Checkpoint", "JSON", "Model", "Datasets"]),
         .testTarget(name: "MergeflowCLITests", dependencies: ["Store", "Checkpoint"]),

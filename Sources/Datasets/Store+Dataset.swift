@@ -19,6 +19,11 @@ extension Store {
         return writer
     }
 
+    /// The examples of several dataset artifacts, in order.
+    public func loadDatasets(_ manifests: [ArtifactManifest]) throws -> [Example] {
+        try manifests.flatMap { try loadDataset($0) }
+    }
+
     /// The examples of a dataset artifact.
     public func loadDataset(_ manifest: ArtifactManifest) throws -> [Example] {
         guard manifest.kind == Store.datasetKind, let entry = manifest.tensor(named: Store.examplesTensor) else {

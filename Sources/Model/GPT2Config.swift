@@ -18,6 +18,9 @@ public struct GPT2Config: Sendable, Equatable {
     public static let presets: [String: GPT2Config] = [
         "gpt-tiny": GPT2Config(layers: 2, heads: 2, channels: 32, context: 64, vocabulary: byteVocabulary),
         "gpt-mini": GPT2Config(layers: 4, heads: 4, channels: 128, context: 128, vocabulary: byteVocabulary),
+        // gpt-mini with room for a translation prompt and its answer in any of the six
+        // languages (Hindi takes 3 bytes a character): the experiments' size.
+        "gpt-mini-256": GPT2Config(layers: 4, heads: 4, channels: 128, context: 256, vocabulary: byteVocabulary),
         "gpt-small": GPT2Config(layers: 6, heads: 6, channels: 384, context: 256, vocabulary: byteVocabulary),
     ]
 

@@ -15,6 +15,10 @@ FLOPs (printed too): flops_per_step = 6*P*B*T + 6*L*B*T*T*C, with P every
 parameter (tied wte counted once, wte and wpe included); the second term is the
 attention matmuls (q.k^T and att.v, 2*B*T*T*C flops each per layer forward,
 x3 for forward+backward = 12*L*B*T^2*C) halved for the causal mask.
+
+The last line is one JSON object; besides the headline fields it holds flops_per_step,
+every timed step time, and the GFLOPS of a plain 1024^3 matmul measured before and
+after the steps (this VM is shared and its speed drifts; see the README).
 """
 import argparse, json, math, statistics, time
 
@@ -134,7 +138,19 @@ def step():
     return loss.item(), norm.item()   # .item() is a sync point (CPU is synchronous anyway)
 
 
-times, losses = [], []
+def sgemm_gflops(n=1024, reps=10):
+    """Machine check: best of `reps` plain n^3 float32 matmuls. On a shared VM this drifts
+    (we saw about 50 to 180 GFLOPS within minutes); compare it across runs before step times."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)
+    best = float("inf")
+    for _ in range(reps):
+        t0 = time.perf_counter(); torch.mm(a, b); best = min(best, time.perf_counter() - t0)
+    return 2 * n ** 3 / best / 1e9
+
+
+sgemm_before = sgemm_gflops()
+times = []
 for i in range(args.warmup + args.steps):
     t0 = time.perf_counter()
     loss, norm = step()
@@ -143,8 +159,10 @@ for i in range(args.warmup + args.steps):
     print(f"step {i:2d} ({tag}) {dt * 1e3:8.1f} ms  loss {loss:.4f}  gradnorm {norm:.3f}", flush=True)
     if i >= args.warmup:
         times.append(dt)
-    losses.append(loss)
 
+sgemm_after = sgemm_gflops()
+print(f"sgemm 1024^3 float32 (best of 10): {sgemm_before:.1f} GFLOPS before the steps, "
+      f"{sgemm_after:.1f} after")
 med = statistics.median(times)
 flops = 6 * P * B * T + 6 * L * B * T * T * C
 print(f"flops_per_step = 6*P*B*T + 6*L*B*T*T*C = 6*{P}*{B}*{T} + 6*{L}*{B}*{T}*{T}*{C} "
@@ -162,5 +180,6 @@ print(json.dumps({
     "params": P, "step_seconds_median": round(med, 5),
     "tokens_per_second": round(B * T / med, 1), "gflops": round(flops / med / 1e9, 2),
     "torch": torch.__version__, "transformers": tf_version,
-    "flops_per_step": flops, "step_seconds": [round(t, 5) for t in times],
+    "flops_per_step": flops, "sgemm_gflops": [round(sgemm_before, 1), round(sgemm_after, 1)],
+    "step_seconds": [round(t, 5) for t in times],
 }))

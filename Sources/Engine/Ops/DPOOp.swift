@@ -11,7 +11,7 @@ enum DPOOp {
         summary: "direct preference optimisation against a frozen reference model",
         inputs: [
             InputSpec("model", kind: Store.checkpointKind, help: "the policy to start from"),
-            InputSpec("data", kind: Store.datasetKind, help: "examples with a rejected answer"),
+            InputSpec("data", kind: Store.datasetKind, arity: .many, help: "one or more datasets, concatenated: examples with a rejected answer"),
             InputSpec("reference", kind: Store.checkpointKind, optional: true, help: "the frozen reference (default: the starting model)"),
         ],
         params: [
@@ -28,7 +28,7 @@ enum DPOOp {
             }
             let settings = try TrainingLoop.Settings(context, config: model.config)
             let beta = context.number("beta")!
-            let examples = try context.store.loadDataset(context.input("data")!)
+            let examples = try TrainingLoop.examples(context)
             let mix = FinetuneOp.mixParameter(context.params) ?? MixSampler.natural(examples.filter { $0.rejected != nil })
             let batches: PreferenceBatches
             do { batches = try PreferenceBatches(examples: examples, mix: mix, seed: settings.seed) } catch { throw OpError("\(error)") }

@@ -3,47 +3,145 @@ import Foundation
 import JSON
 import Store
 
-/// `dataset`: examples from a JSON Lines file (see `JSONLines` for the schema), filtered by
-/// language and objective and split into train / test by id.
+/// `dataset`: examples from a source file, filtered and split (see `Selection` for the order
+/// of the filters).
+///
+/// Sources:
+/// - "jsonl": a JSON Lines file of examples (see `JSONLines`); `path` is required.
+/// - "xsafety": XSafety's harmful prompts in six languages answered by our refusals
+///   (see `XSafety`), objective "safety" (and "safe-advice" for advice categories asked by name);
+/// - "parallel": translation instructions from gettext parallel text (see `ParallelText`),
+///   objective "general".
+///
+/// For "xsafety" and "parallel", `path` may be left out: the shipped file is looked up by
+/// name (see `locate`). Its size and modification time are part of the key either way.
 enum DatasetOp {
+    static let sources = ["jsonl", "xsafety", "parallel"]
+
     static let operation = OpDefinition(
-        name: "dataset", version: 1,
-        summary: "examples (prompt, answer, lang, objective) from a JSON Lines file, filtered and split",
+        name: "dataset", version: 2,
+        summary: "examples (prompt, answer, lang, objective) from a JSON Lines file, XSafety or parallel text, filtered and split",
         inputs: [],
         params: [
-            ParamSpec("source", .string(choices: ["jsonl"]), default: "jsonl", help: "where the examples come from"),
-            ParamSpec("path", .string(), help: "the .jsonl file, relative to the spec's folder"),
+            ParamSpec("source", .string(choices: sources), default: "jsonl",
+                      help: "jsonl: a file of examples; xsafety: harmful prompts answered by refusals (objective safety); parallel: translation instructions (objective general)"),
+            ParamSpec("path", .string(), default: .null,
+                      help: "the file, relative to the spec's folder; required for jsonl; for xsafety and parallel the shipped file is found in $MERGEFLOW_DATA or ../shared/data when absent"),
             ParamSpec("languages", .stringList(), default: .null, help: "keep only these languages (default: all)"),
             ParamSpec("objectives", .stringList(), default: .null, help: "keep only these objectives (default: all)"),
+            ParamSpec("categories", .stringList(choices: XSafety.categories), default: .null,
+                      help: "xsafety only: keep these categories (default: all but Mental_Health and commonsense; naming those brings them in as objective safe-advice, with empty answers)"),
+            ParamSpec("max_bytes", .integer(1...1_000_000), default: .null,
+                      help: "drop examples whose prompt + longer answer exceed this many UTF-8 bytes (context − 3 tokens; default: no limit)"),
             ParamSpec("split", .string(choices: Split.allCases.map(\.rawValue)), default: "all",
                       help: "train or test by a hash of the id (translations share an id), or all"),
             ParamSpec("test_fraction", .number(0...1), default: 0.1, help: "share of ids in the test split"),
+            ParamSpec("max_items", .integer(1...100_000_000), default: .null,
+                      help: "after the split, keep at most this many ids (those with the smallest SHA-256; default: all)"),
         ],
         produces: Store.datasetKind,
         externalFingerprint: { params, directory in
-            try ImportOp.fingerprint(OpContext.resolve(params["path"]?.stringValue ?? "", in: directory))
+            try ImportOp.fingerprint(locate(params, directory: directory))
+        },
+        crossCheck: { params, _ in
+            var problems: [(String, String)] = []
+            let source = params["source"]?.stringValue ?? "jsonl"
+            if source == "jsonl" && params["path"] == nil {
+                problems.append(("path", "missing (required for source jsonl: the .jsonl file of examples)"))
+            }
+            if source != "xsafety" && params["categories"] != nil {
+                problems.append(("categories", "applies to source xsafety only"))
+            }
+            if source != "jsonl", let languages = params["languages"]?.arrayValue {
+                let unknown = languages.compactMap(\.stringValue).filter { !Refusals.languages.contains($0) }
+                if !unknown.isEmpty {
+                    problems.append(("languages", "source \(source) has \(Refusals.languages.joined(separator: ", ")); not \(unknown.joined(separator: ", "))"))
+                }
+            }
+            return problems
         },
         run: { context in
-            let path = context.path("path")!
+            let path = try locate(context.params, directory: context.directory)
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw OpError("\(path): cannot read the dataset file")
             }
+            let source = context.string("source") ?? "jsonl"
             var examples: [Example]
-            do { examples = try JSONLines.parse([UInt8](data), source: path) } catch { throw OpError("\(error)") }
-            examples = filter(examples, context.params)
-            if examples.isEmpty { throw OpError("\(path): no examples left after the language, objective and split filters") }
-            return try context.store.datasetWriter(examples)
+            do {
+                switch source {
+                case "xsafety":
+                    examples = try XSafety.parse([UInt8](data), source: path,
+                                                 categories: context.params["categories"]?.arrayValue.map { Set($0.compactMap(\.stringValue)) })
+                case "parallel":
+                    examples = try ParallelText.parse([UInt8](data), source: path)
+                default:
+                    examples = try JSONLines.parse([UInt8](data), source: path)
+                }
+            } catch {
+                throw OpError("\(error)")
+            }
+            examples = selection(context.params).apply(examples)
+            if examples.isEmpty {
+                throw OpError("\(path): no examples left after the language, objective, max_bytes and split filters")
+            }
+            return try context.store.datasetWriter(examples, metadata: [("source", .string(source)), ("file", .string((path as NSString).lastPathComponent))])
         }
     )
 
-    static func filter(_ examples: [Example], _ params: JSONObject) -> [Example] {
-        let languages = params["languages"]?.arrayValue.map { Set($0.compactMap(\.stringValue)) }
-        let objectives = params["objectives"]?.arrayValue.map { Set($0.compactMap(\.stringValue)) }
-        let split = Split(rawValue: params["split"]?.stringValue ?? "all") ?? .all
-        let fraction = params["test_fraction"]?.doubleValue ?? 0.1
-        return examples.filter { e in
-            (languages?.contains(e.lang) ?? true) && (objectives?.contains(e.objective) ?? true)
-                && split.contains(id: e.id, testFraction: fraction)
+    /// The shared filters, from the node's params.
+    static func selection(_ params: JSONObject) -> Selection {
+        Selection(languages: params["languages"]?.arrayValue.map { Set($0.compactMap(\.stringValue)) },
+                  objectives: params["objectives"]?.arrayValue.map { Set($0.compactMap(\.stringValue)) },
+                  maxBytes: params["max_bytes"]?.intValue,
+                  split: Split(rawValue: params["split"]?.stringValue ?? "all") ?? .all,
+                  testFraction: params["test_fraction"]?.doubleValue ?? 0.1,
+                  maxItems: params["max_items"]?.intValue)
+    }
+
+    /// The file a dataset node reads: `path` resolved against the spec's folder when given;
+    /// else, for xsafety and parallel, the first existing file of `candidates`.
+    /// - Throws: for jsonl without a path, or when no candidate exists (listing them and
+    ///   saying how to point mergeflow at the file).
+    static func locate(_ params: JSONObject, directory: String,
+                       environment: [String: String] = ProcessInfo.processInfo.environment,
+                       currentDirectory: String = FileManager.default.currentDirectoryPath) throws -> String {
+        if let path = params["path"]?.stringValue { return OpContext.resolve(path, in: directory) }
+        let source = params["source"]?.stringValue ?? "jsonl"
+        guard let name = defaultFileName(source) else {
+            throw OpError("source \(source) needs a path: the .jsonl file, relative to the spec's folder")
         }
+        let places = candidates(name, directory: directory, environment: environment, currentDirectory: currentDirectory)
+        var isDirectory: ObjCBool = false
+        if let found = places.first(where: { FileManager.default.fileExists(atPath: $0, isDirectory: &isDirectory) && !isDirectory.boolValue }) {
+            return found
+        }
+        let dataVariable = environment["MERGEFLOW_DATA"].map { $0.isEmpty ? "MERGEFLOW_DATA is empty" : "MERGEFLOW_DATA is \($0)" } ?? "MERGEFLOW_DATA is not set"
+        throw OpError("""
+            source \(source): no path given, and \(name) is not in any of the places looked at (\(dataVariable)):
+            \(places.map { "  \($0)" }.joined(separator: "\n"))
+            Give the file as params.path (relative to the spec's folder), or set MERGEFLOW_DATA to the folder that holds \(name).
+            """)
+    }
+
+    /// The shipped file a source reads when no path is given.
+    static func defaultFileName(_ source: String) -> String? {
+        switch source {
+        case "xsafety": return XSafety.fileName
+        case "parallel": return ParallelText.fileName
+        default: return nil
+        }
+    }
+
+    /// Where the shipped file `name` is looked for, in order: $MERGEFLOW_DATA, then the
+    /// `shared/data` folder beside the project (specs live in `<project>/pipelines` and the
+    /// data in `<project>/../shared/data`): `<spec folder>/../../shared/data`,
+    /// `<spec folder>/../shared/data`, `<current folder>/../shared/data`. Duplicates removed.
+    static func candidates(_ name: String, directory: String, environment: [String: String], currentDirectory: String) -> [String] {
+        var folders: [String] = []
+        if let data = environment["MERGEFLOW_DATA"], !data.isEmpty { folders.append(OpContext.resolve(data, in: currentDirectory)) }
+        folders += [OpContext.resolve("../../shared/data", in: directory), OpContext.resolve("../shared/data", in: directory),
+                    OpContext.resolve("../shared/data", in: currentDirectory)]
+        var seen: Set<String> = []
+        return folders.map { OpContext.resolve(name, in: $0) }.filter { seen.insert($0).inserted }
     }
 }

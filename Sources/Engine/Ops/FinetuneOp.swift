@@ -11,7 +11,7 @@ enum FinetuneOp {
         summary: "supervised fine-tuning (loss on answers) over a weighted mix of objectives",
         inputs: [
             InputSpec("model", kind: Store.checkpointKind, help: "the model to start from"),
-            InputSpec("data", kind: Store.datasetKind, help: "prompt/answer examples"),
+            InputSpec("data", kind: Store.datasetKind, arity: .many, help: "one or more datasets, concatenated: prompt/answer examples"),
         ],
         params: [
             ParamSpec("mix", .weights, default: .null,
@@ -22,7 +22,7 @@ enum FinetuneOp {
         run: { context in
             let model = try ModelArtifacts.load(context.input("model")!, store: context.store)
             let settings = try TrainingLoop.Settings(context, config: model.config)
-            let examples = try context.store.loadDataset(context.input("data")!)
+            let examples = try TrainingLoop.examples(context)
             let mix = mixParameter(context.params) ?? MixSampler.natural(examples)
             let sampler: MixSampler
             do { sampler = try MixSampler(examples: examples, mix: mix) } catch { throw OpError("\(error)") }

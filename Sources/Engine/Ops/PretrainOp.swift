@@ -9,7 +9,7 @@ enum PretrainOp {
     static let operation = OpDefinition(
         name: "pretrain", version: 1,
         summary: "language-model pre-training of a new GPT-2 on a dataset's text",
-        inputs: [InputSpec("data", kind: Store.datasetKind, help: "the text to learn")],
+        inputs: [InputSpec("data", kind: Store.datasetKind, arity: .many, help: "one or more datasets, concatenated: the text to learn")],
         params: [
             ParamSpec("model", .string(choices: GPT2Config.presets.keys.sorted()), default: "gpt-tiny", help: "architecture preset"),
         ] + TrainingLoop.parameters(steps: 500, lr: 1e-3, batchHelp: "rows per batch"),
@@ -23,7 +23,7 @@ enum PretrainOp {
                 InitOp.initialTensor(name: name, shape: model.parameters.shapes[i], config: config, seed: settings.seed)
                     .withUnsafeBufferPointer { _ = model.parameters.tensor(i).initialize(from: $0) }
             }
-            let examples = try context.store.loadDataset(context.input("data")!)
+            let examples = try TrainingLoop.examples(context)
             let sampler: MixSampler
             do { sampler = try MixSampler(examples: examples, mix: MixSampler.natural(examples)) } catch { throw OpError("\(error)") }
             let batches = PackedBatches(sampler: sampler, loss: .everything, seed: settings.seed)

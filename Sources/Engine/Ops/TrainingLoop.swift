@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import JSON
 import Model
@@ -23,6 +24,7 @@ enum TrainingLoop {
             ParamSpec("save_every", .integer(1...10_000_000), default: .null,
                       help: "save in-node progress every K steps (default: every 30 s of training)"),
             ParamSpec("seed", .integer(0...Int(Int32.max)), default: .null, help: "data-order seed (default: the spec's seed)"),
+            ParamSpec("languages", .stringList(), default: .null, help: "train only on examples of these languages (default: all)"),
             ParamSpec("threads", .integer(1...1024), default: .null,
                       help: "OpenBLAS threads, fixed for the whole op (default: every core); part of the result, since sgemm sums differently per thread count"),
         ]
@@ -52,6 +54,19 @@ enum TrainingLoop {
             seed = UInt64(context.integer("seed")!)
             blasThreads = context.integer("threads") ?? ComputeThreads.available
         }
+    }
+
+    /// The examples of the `data` input (every dataset, in order), filtered by `languages`.
+    static func examples(_ context: OpContext) throws -> [Example] {
+        var examples = try context.store.loadDatasets(context.inputs["data"] ?? [])
+        if let wanted = context.params["languages"]?.arrayValue.map({ Set($0.compactMap(\.stringValue)) }) {
+            let present = Set(examples.map(\.lang)).sorted()
+            examples = examples.filter { wanted.contains($0.lang) }
+            if examples.isEmpty {
+                throw OpError("no examples in languages \(wanted.sorted().joined(separator: ", ")) (the data has \(present.joined(separator: ", ")))")
+            }
+        }
+        return examples
     }
 
     /// Runs `step(s)` for s = 1…steps (resuming after the last saved step, if any) and

@@ -23,6 +23,7 @@ public struct Action: Sendable {
             ("params", .object(instance.params)),
             ("inputs", .object(inputs)),
         ])
+        if let labels = instance.inputLabels { object["input_labels"] = .object(labels) }
         if let fingerprint = instance.op.externalFingerprint {
             object["external"] = try fingerprint(instance.params, directory)
         }
@@ -61,6 +62,7 @@ public struct Action: Sendable {
             }
         }
         if let a = old["external"], let b = new["external"], !a.isEquivalent(to: b) { reasons.append("external source changed") }
+        if let a = old["input_labels"], let b = new["input_labels"], !a.isEquivalent(to: b) { reasons.append("input labels changed (node ids or grids upstream)") }
         return reasons
     }
 

@@ -75,8 +75,14 @@ public struct ExpandedGraph: Sendable {
                     }
                     let index = instances.count
                     let inputs = node.inputs.compactMap { spec in p.inputs.first { $0.0 == spec.name } }
-                    instances.append(Instance(index: index, id: id, node: node.id, op: op, params: params,
-                                              coordinates: coords, inputs: inputs.map { ($0.0, $0.1, $0.2) }))
+                    var instance = Instance(index: index, id: id, node: node.id, op: op, params: params,
+                                            coordinates: coords, inputs: inputs.map { ($0.0, $0.1, $0.2) })
+                    if op.labelsInputs {
+                        instance.inputLabels = JSONObject(instance.inputs.map { input in
+                            (input.name, JSONValue.array(input.instances.map { ExpandedGraph.label(of: instances[$0], among: instances) }))
+                        })
+                    }
+                    instances.append(instance)
                     byNode[node.id, default: []].append(index)
                 }
             }
@@ -84,6 +90,19 @@ public struct ExpandedGraph: Sendable {
         if !issues.isEmpty { throw SpecError(file: file, issues: issues) }
         self.instances = instances
         self.byNode = byNode
+    }
+
+    /// What a report needs to know about an input it gathers: the instance's id, node, grid
+    /// coordinates, and the ids of the instances it read (e.g. the model an eval scored).
+    static func label(of instance: Instance, among instances: [Instance]) -> JSONValue {
+        .object(JSONObject([
+            ("id", .string(instance.id)),
+            ("node", .string(instance.node)),
+            ("coordinates", .object(JSONObject(instance.coordinates.map { ("\($0.origin).\($0.param)", $0.value) }))),
+            ("inputs", .object(JSONObject(instance.inputs.map { input in
+                (input.name, JSONValue.array(input.instances.map { JSONValue.string(instances[$0].id) }))
+            }))),
+        ]))
     }
 
     /// Nodes with inputs first; ties keep the file's order. (Cycles were rejected earlier.)

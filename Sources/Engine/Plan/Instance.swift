@@ -24,6 +24,10 @@ public struct Instance: Sendable {
     public let coordinates: [Coordinate]
     /// Input name → producing instances (indices), and whether the op takes a list.
     public let inputs: [(name: String, instances: [Int], isList: Bool)]
+    /// For ops that label their inputs (`OpDefinition.labelsInputs`): input name → one label
+    /// per artifact, describing the instance that made it (see `ExpandedGraph.label(of:)`).
+    /// Part of the action, since the output depends on it.
+    public var inputLabels: JSONObject?
 
     /// All instances this one reads.
     public var dependencies: [Int] { inputs.flatMap(\.instances) }

@@ -12,6 +12,9 @@ public final class OpContext: @unchecked Sendable {
     /// Input name → manifests, in the order the spec lists them.
     public let inputs: [String: [ArtifactManifest]]
     public let actionKey: Digest
+    /// Input name → a label per artifact (id, node, coordinates, inputs of the instance that
+    /// made it), for ops declared with `labelsInputs`; empty otherwise.
+    public let inputLabels: JSONObject
     /// The spec's folder: relative paths in params are resolved against it.
     public let directory: String
     /// Threads this op may use (the scheduler's budget divided among parallel jobs).
@@ -23,6 +26,7 @@ public final class OpContext: @unchecked Sendable {
         self.directory = directory
         self.store = store
         self.instanceID = instance.id
+        self.inputLabels = instance.inputLabels ?? JSONObject()
         self.params = instance.params
         self.inputs = inputs
         self.actionKey = actionKey

@@ -51,6 +51,9 @@ public struct OpDefinition: Sendable {
     public let produces: String
     /// Whether it draws random numbers (then its key includes the node's seed).
     public let usesSeed: Bool
+    /// Whether it needs to know which instances made its inputs (a report labelling rows by
+    /// grid coordinates). Then the labels are part of its action key.
+    public let labelsInputs: Bool
     /// Extra key material read from outside the cache (e.g. an imported file's size and
     /// modification time), so a changed file is a changed key.
     /// Called with the params and the spec's folder.
@@ -63,7 +66,7 @@ public struct OpDefinition: Sendable {
     public let run: @Sendable (OpContext) throws -> ArtifactWriter
 
     public init(name: String, version: Int, summary: String, inputs: [InputSpec], params: [ParamSpec],
-                produces: String, usesSeed: Bool = false,
+                produces: String, usesSeed: Bool = false, labelsInputs: Bool = false,
                 externalFingerprint: (@Sendable (JSONObject, String) throws -> JSONValue)? = nil,
                 crossCheck: (@Sendable (JSONObject, Set<String>) -> [(String, String)])? = nil,
                 run: @escaping @Sendable (OpContext) throws -> ArtifactWriter) {
@@ -74,6 +77,7 @@ public struct OpDefinition: Sendable {
         self.params = params
         self.produces = produces
         self.usesSeed = usesSeed
+        self.labelsInputs = labelsInputs
         self.externalFingerprint = externalFingerprint
         self.crossCheck = crossCheck
         self.run = run

@@ -13,6 +13,7 @@ public struct OpRegistry: Sendable {
     public static let builtin = OpRegistry([
         ImportOp.operation, InitOp.operation, MergeOp.operation,
         DatasetOp.operation, PretrainOp.operation, FinetuneOp.operation, DPOOp.operation,
+        EvalOp.operation, ReportOp.operation,
     ])
 
     public subscript(name: String) -> OpDefinition? { operations[name] }

@@ -1,0 +1,100 @@
+import Foundation
+import JSON
+import Reports
+import Store
+
+/// `report`: gathers `eval` results into a report — Markdown tables shaped like the paper's
+/// Table 1, CSV and JSON Lines of every metric row, and an HTML page with SVG plots — as one
+/// artifact of four files (`mergeflow report SPEC` writes them out).
+///
+/// Rows are labelled by the model each eval scored (its instance id, with `seed`
+/// coordinates removed so seeds are summarised as mean ± 95% interval); columns are grouped
+/// by the evals' `stage` param (e.g. after SFT and after DPO).
+public enum ReportOp {
+    public static let reportKind = "report"
+    public static let files = ["report.md", "metrics.csv", "metrics.jsonl", "report.html"]
+
+    static let operation = OpDefinition(
+        name: "report", version: 1,
+        summary: "Markdown / CSV / JSON Lines / HTML report of eval results",
+        inputs: [InputSpec("scores", kind: EvalOp.metricsKind, arity: .many, help: "the eval results to report (every instance)")],
+        params: [ParamSpec("title", .string(), default: "mergeflow report", help: "the report's title")],
+        produces: reportKind,
+        labelsInputs: true,
+        run: { context in try run(context) }
+    )
+
+    static func run(_ context: OpContext) throws -> ArtifactWriter {
+        let manifests = context.inputs["scores"] ?? []
+        let labels = context.inputLabels["scores"]?.arrayValue ?? []
+        guard labels.count == manifests.count else { throw OpError("report: \(manifests.count) inputs but \(labels.count) labels") }
+        var metrics: [LabeledMetric] = []
+        var notes: [String] = []
+        for (manifest, label) in zip(manifests, labels) {
+            let (variant, seed) = variantName(label)
+            let metadata = manifest.metadata.objectValue
+            let stage = metadata?["stage"]?.stringValue ?? "eval"
+            for row in metadata?["rows"]?.arrayValue ?? [] {
+                guard let o = row.objectValue, let value = o["value"]?.doubleValue else { continue }
+                metrics.append(LabeledMetric(variant: variant, stage: stage, seed: seed, lang: o["lang"]?.stringValue ?? "?",
+                                             objective: o["objective"]?.stringValue ?? "?", metric: o["metric"]?.stringValue ?? "?",
+                                             value: value, n: o["n"]?.intValue ?? 0))
+            }
+            for key in ["judge", "refusal_rule"] {
+                if let text = metadata?[key]?.stringValue, !notes.contains(text) { notes.append(text) }
+            }
+        }
+        if metrics.isEmpty { throw OpError("report: the eval results hold no metric rows") }
+        let table = ReportTable(metrics)
+        let title = context.string("title")!
+        let contents = [
+            MarkdownReport.render(table, title: title, notes: notes),
+            DelimitedExport.csv(metrics),
+            DelimitedExport.jsonLines(metrics),
+            HTMLReport.render(table, title: title, notes: notes),
+        ]
+        let writer = context.newArtifact(kind: reportKind, metadata: .object(JSONObject([
+            ("title", .string(title)), ("variants", .number(Double(table.variants.count))), ("stages", .array(table.stages.map { .string($0) })),
+        ])))
+        for (name, text) in zip(files, contents) {
+            let bytes = Array(text.utf8)
+            try bytes.withUnsafeBytes { try writer.add(name: name, dtype: .u8, shape: [bytes.count], bytes: $0) }
+        }
+        return writer
+    }
+
+    /// The evaluated model's instance id with its seed coordinates removed, and those seeds.
+    static func variantName(_ label: JSONValue) -> (String, String) {
+        let o = label.objectValue
+        let model = o?["inputs"]?.objectValue?["model"]?.arrayValue?.first?.stringValue ?? o?["id"]?.stringValue ?? "?"
+        let node = String(model.prefix { $0 != "[" })
+        guard let coordinates = o?["coordinates"]?.objectValue else { return (model, "") }
+        var kept: [(String, JSONValue)] = [], seeds: [String] = []
+        for key in coordinates.keys {
+            let param = String(key.split(separator: ".").last ?? "")
+            let text = "\(param)=\(render(coordinates[key]!))"
+            if param == "seed" { seeds.append(text) } else { kept.append((param, coordinates[key]!)) }
+        }
+        if seeds.isEmpty { return (model, "") }
+        let name = kept.isEmpty ? node : node + "[" + kept.map { "\($0.0)=\(render($0.1))" }.joined(separator: ",") + "]"
+        return (name, seeds.joined(separator: ","))
+    }
+
+    static func render(_ v: JSONValue) -> String {
+        switch v {
+        case .string(let s): return s
+        case .array(let items): return items.map(render).joined(separator: ",")
+        default: return v.canonicalString
+        }
+    }
+
+    /// The files of a report artifact, by name.
+    public static func contents(of manifest: ArtifactManifest, store: Store) throws -> [(String, [UInt8])] {
+        try files.compactMap { name in
+            guard let entry = manifest.tensor(named: name) else { return nil }
+            var bytes = [UInt8](repeating: 0, count: entry.byteCount)
+            try bytes.withUnsafeMutableBytes { try store.readBytes(of: entry, into: $0) }
+            return (name, bytes)
+        }
+    }
+}

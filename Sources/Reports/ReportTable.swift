@@ -1,0 +1,62 @@
+import Evaluation
+import Foundation
+
+/// One metric value of one evaluated model: what the report aggregates.
+public struct LabeledMetric: Sendable, Equatable {
+    /// The model variant, e.g. `merged[method=ties,weights=0.5,0.5]` (seed coordinates removed).
+    public var variant: String
+    /// The eval node that produced it (a stage, e.g. `eval_sft`, `eval_dpo`).
+    public var stage: String
+    /// The seed coordinates that were removed from `variant` ("" when there are none).
+    public var seed: String
+    public var lang: String
+    public var objective: String
+    public var metric: String
+    public var value: Double
+    public var n: Int
+
+    public init(variant: String, stage: String, seed: String, lang: String, objective: String, metric: String, value: Double, n: Int) {
+        self.variant = variant; self.stage = stage; self.seed = seed; self.lang = lang
+        self.objective = objective; self.metric = metric; self.value = value; self.n = n
+    }
+}
+
+/// Every metric of a sweep, grouped for tables: variant × stage × language × metric →
+/// summary over seeds.
+public struct ReportTable: Sendable {
+    public let metrics: [LabeledMetric]
+    /// Variants in the order they first appear (the spec's order).
+    public let variants: [String]
+    public let stages: [String]
+    public let languages: [String]
+
+    public init(_ metrics: [LabeledMetric]) {
+        self.metrics = metrics
+        func ordered(_ key: (LabeledMetric) -> String) -> [String] {
+            var seen = Set<String>(), out: [String] = []
+            for m in metrics where seen.insert(key(m)).inserted { out.append(key(m)) }
+            return out
+        }
+        variants = ordered(\.variant)
+        stages = ordered(\.stage)
+        languages = ordered(\.lang).filter { $0 != "all" }
+    }
+
+    public func summary(variant: String, stage: String, lang: String = "all", metric: String) -> Summary? {
+        let values = metrics.filter { $0.variant == variant && $0.stage == stage && $0.lang == lang && $0.metric == metric }.map(\.value)
+        return Summary(values)
+    }
+
+    /// Variants not dominated on (harm change ↓, win-rate ↑) within a stage: no other variant
+    /// is at least as good on both and better on one.
+    public func paretoFront(stage: String) -> Set<String> {
+        let points = variants.compactMap { v -> (String, Double, Double)? in
+            guard let h = summary(variant: v, stage: stage, metric: "harm_change_pct")?.mean,
+                  let w = summary(variant: v, stage: stage, metric: "win_rate")?.mean else { return nil }
+            return (v, h, w)
+        }
+        return Set(points.filter { p in
+            !points.contains { q in q.1 <= p.1 && q.2 >= p.2 && (q.1 < p.1 || q.2 > p.2) }
+        }.map(\.0))
+    }
+}
