@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # mergeflow's one entry point on a fresh Debian machine (as root, or with sudo):
-#   ./run.sh          install what is missing, build in release, run the main job
+#   ./run.sh          install what is missing, build in release, run the main job (quickstart)
 #   ./run.sh test     install what is missing, run the whole test suite (what CI runs)
 #   ./run.sh bench    install what is missing, build in release, print the benchmark figures
 set -euo pipefail
@@ -36,11 +36,11 @@ main_job() {
     build_release
     local mf=.build/release/mergeflow
     export MERGEFLOW_CACHE="${MERGEFLOW_CACHE:-cache/mergeflow.sqlite}"
-    # Until training and evaluation land, the main job is the engine demo: seeded GPT-2
-    # initialisations merged over a weight grid. A second run is a no-op.
-    $mf run pipelines/demo-merge.json --jobs 2
+    # The quickstart: pre-train, fine-tune (general, safety, a 15% mix), merge (linear, TIES),
+    # evaluate per language, report. It reads the six-language data in ../shared/data (or
+    # $MERGEFLOW_DATA). Results go to pipelines/results/quickstart/; a second run is a no-op.
+    $mf report pipelines/quickstart.json --jobs 1
     $mf runs --limit 3
-    $mf status
 }
 
 case "${1:-main}" in

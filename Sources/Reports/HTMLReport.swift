@@ -24,6 +24,7 @@ public enum HTMLReport {
                 yLabel: "harm change vs reference (%)", title: "\(stage): harm change per language")
             body += "</figure>\n"
             body += htmlTable(table, stage: stage, front: front)
+            body += languageTable(table, stage: stage)
         }
         if !notes.isEmpty { body += "<h2>How it was measured</h2>\n<ul>" + notes.map { "<li>\(SVGPlot.escape($0))</li>" }.joined() + "</ul>\n" }
         return """
@@ -40,6 +41,19 @@ public enum HTMLReport {
         \(body)</body></html>
 
         """
+    }
+
+    /// Per language: harm change % / win-rate %.
+    static func languageTable(_ table: ReportTable, stage: String) -> String {
+        var html = "<table><tr><th>variant (harm Δ% / win-rate %)</th>" + table.languages.map { "<th>\($0)</th>" }.joined() + "</tr>\n"
+        for v in table.variants {
+            html += "<tr><td>\(SVGPlot.escape(v))</td>" + table.languages.map { lang in
+                let h = MarkdownReport.format(table.summary(variant: v, stage: stage, lang: lang, metric: "harm_change_pct"), scale: 1)
+                let w = MarkdownReport.format(table.summary(variant: v, stage: stage, lang: lang, metric: "win_rate"), scale: 100)
+                return "<td>\(h) / \(w)</td>"
+            }.joined() + "</tr>\n"
+        }
+        return html + "</table>\n"
     }
 
     static func htmlTable(_ table: ReportTable, stage: String, front: Set<String>) -> String {

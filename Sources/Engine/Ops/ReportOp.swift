@@ -15,7 +15,7 @@ public enum ReportOp {
     public static let files = ["report.md", "metrics.csv", "metrics.jsonl", "report.html"]
 
     static let operation = OpDefinition(
-        name: "report", version: 1,
+        name: "report", version: 2,
         summary: "Markdown / CSV / JSON Lines / HTML report of eval results",
         inputs: [InputSpec("scores", kind: EvalOp.metricsKind, arity: .many, help: "the eval results to report (every instance)")],
         params: [ParamSpec("title", .string(), default: "mergeflow report", help: "the report's title")],
