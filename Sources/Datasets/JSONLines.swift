@@ -28,49 +28,33 @@ public enum JSONLines {
 
     /// Parses every line, collecting every problem before failing.
     public static func parse(_ bytes: [UInt8], source: String) throws(ParseError) -> [Example] {
+        var reader = SourceRows(bytes, allowedKeys: allowedKeys.sorted())
         var examples: [Example] = []
-        var problems: [Problem] = []
-        var lineNumber = 0
-        for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-            lineNumber += 1
-            if line.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) { continue }
-            let value: JSONValue
-            do { value = try JSONValue.parse(Array(line)) } catch {
-                problems.append(Problem(line: lineNumber, message: "invalid JSON: \(error)"))
-                continue
-            }
-            guard let object = value.objectValue else {
-                problems.append(Problem(line: lineNumber, message: "expected an object, got \(value.typeName)"))
-                continue
-            }
-            var lineProblems: [String] = []
-            for key in object.keys where !allowedKeys.contains(key) {
-                lineProblems.append("unknown key \"\(key)\" (allowed: \(allowedKeys.sorted().joined(separator: ", ")))")
-            }
-            func string(_ key: String, required: Bool) -> String? {
+        for (line, object) in reader.rows {
+            var good = true
+            func string(_ key: String, required: Bool, mayBeEmpty: Bool = false) -> String? {
                 guard let v = object[key] else {
-                    if required { lineProblems.append("missing \"\(key)\"") }
+                    if required { reader.problem(line, "missing \"\(key)\""); good = false }
                     return nil
                 }
                 guard let s = v.stringValue else {
-                    lineProblems.append("\"\(key)\" must be a string, got \(v.typeName)")
+                    reader.problem(line, "\"\(key)\" must be a string, got \(v.typeName)")
+                    good = false
                     return nil
                 }
-                if required && key != "answer" && s.isEmpty { lineProblems.append("\"\(key)\" is empty") }
+                if required && !mayBeEmpty && s.isEmpty { reader.problem(line, "\"\(key)\" is empty"); good = false }
                 return s
             }
             let id = string("id", required: false), lang = string("lang", required: true)
             let objective = string("objective", required: true), prompt = string("prompt", required: true)
-            let answer = string("answer", required: true), rejected = string("rejected", required: false)
-            if let meta = object["meta"], meta.objectValue == nil { lineProblems.append("\"meta\" must be an object") }
-            if lineProblems.isEmpty, let lang, let objective, let prompt, let answer {
-                examples.append(Example(id: id ?? "line-\(lineNumber)", lang: lang, objective: objective,
+            let answer = string("answer", required: true, mayBeEmpty: true), rejected = string("rejected", required: false)
+            if let meta = object["meta"], meta.objectValue == nil { reader.problem(line, "\"meta\" must be an object"); good = false }
+            if good, let lang, let objective, let prompt, let answer {
+                examples.append(Example(id: id ?? "line-\(line)", lang: lang, objective: objective,
                                         prompt: prompt, answer: answer, rejected: rejected))
-            } else {
-                problems += lineProblems.map { Problem(line: lineNumber, message: $0) }
             }
         }
-        if !problems.isEmpty { throw ParseError(source: source, problems: problems) }
+        try reader.check(source: source)
         return examples
     }
 
