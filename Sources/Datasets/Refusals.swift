@@ -84,12 +84,17 @@ public enum Refusals {
     }
 
     /// The refusal that answers item `id` in `lang`: template number
-    /// `SHA-256("refusal:" + id)` (first 8 bytes, big-endian) modulo the number of templates.
-    /// The index depends on the id alone, so an item's six refusals translate one another.
-    /// - Precondition: `lang` is one of ``languages``.
-    public static func refusal(for id: String, lang: String) -> String {
+    /// `SHA-256("refusal:" + id)` (first 8 bytes, big-endian) modulo `variety` (at most the
+    /// number of templates; the first `variety` templates are used). The index depends on the
+    /// id alone, so an item's six refusals translate one another.
+    ///
+    /// `variety` 1 gives every item the first template: small models that see several
+    /// openings tend to blend them ("I must wonecan't help"), which no rule reads as a refusal.
+    /// - Precondition: `lang` is one of ``languages``; `variety` ≥ 1.
+    public static func refusal(for id: String, lang: String, variety: Int = 4) -> String {
         guard let templates = table[lang] else { preconditionFailure("no refusal templates for language \"\(lang)\"") }
-        return templates[pick(id, salt: "refusal", count: templates.count)].text
+        precondition(variety >= 1, "refusal variety must be at least 1")
+        return templates[pick(id, salt: "refusal", count: min(variety, templates.count))].text
     }
 
     /// A compliant opener for item `id` in `lang`, the worse answer of a safety preference

@@ -73,4 +73,13 @@ final class RefusalsTests: XCTestCase {
                        "Je refuse d'aider avec cette demande, car elle pourrait blesser quelqu'un.")
         XCTAssertEqual(Refusals.compliance(for: "xsafety-Insult-0", lang: "es"), "Claro, así es como se hace:")
     }
+
+    func testVarietyOneGivesEveryItemTheFirstTemplate() {
+        for lang in Refusals.languages {
+            let first = Refusals.templates(for: lang)[0]
+            for i in 0..<20 { XCTAssertEqual(Refusals.refusal(for: "item-\(i)", lang: lang, variety: 1), first) }
+            let two = Set((0..<50).map { Refusals.refusal(for: "item-\($0)", lang: lang, variety: 2) })
+            XCTAssertEqual(two, Set(Refusals.templates(for: lang).prefix(2)))
+        }
+    }
 }

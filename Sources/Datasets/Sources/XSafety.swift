@@ -43,7 +43,8 @@ public enum XSafety {
     ///     ``adviceCategories``. Naming an advice category brings it in as "safe-advice".
     /// - Throws: every bad line (invalid JSON, a missing or empty field, an unknown key, a
     ///   non-integer `idx`, a repeated category and idx) with its line number.
-    public static func parse(_ bytes: [UInt8], source: String, categories: Set<String>? = nil) throws(JSONLines.ParseError) -> [Example] {
+    public static func parse(_ bytes: [UInt8], source: String, categories: Set<String>? = nil,
+                             refusalVariety: Int = 4) throws(JSONLines.ParseError) -> [Example] {
         var reader = SourceRows(bytes, allowedKeys: ["category", "idx"] + Refusals.languages)
         var examples: [Example] = []
         var seen: [String: Int] = [:]
@@ -71,7 +72,7 @@ public enum XSafety {
                     examples.append(Example(id: id, lang: lang, objective: adviceObjective, prompt: texts[lang]!, answer: ""))
                 } else {
                     examples.append(Example(id: id, lang: lang, objective: safetyObjective, prompt: texts[lang]!,
-                                            answer: Refusals.refusal(for: id, lang: lang),
+                                            answer: Refusals.refusal(for: id, lang: lang, variety: refusalVariety),
                                             rejected: Refusals.compliance(for: id, lang: lang)))
                 }
             }

@@ -29,6 +29,8 @@ enum DatasetOp {
                       help: "the file, relative to the spec's folder; required for jsonl; for xsafety and parallel the shipped file is found in $MERGEFLOW_DATA or ../shared/data when absent"),
             ParamSpec("languages", .stringList(), default: .null, help: "keep only these languages (default: all)"),
             ParamSpec("objectives", .stringList(), default: .null, help: "keep only these objectives (default: all)"),
+            ParamSpec("refusal_templates", .integer(1...4), default: 4,
+                      help: "xsafety only: how many of each language's refusal templates the answers use (1: always the first, easiest for small models to learn)"),
             ParamSpec("categories", .stringList(choices: XSafety.categories), default: .null,
                       help: "xsafety only: keep these categories (default: all but Mental_Health and commonsense; naming those brings them in as objective safe-advice, with empty answers)"),
             ParamSpec("max_bytes", .integer(1...1_000_000), default: .null,
@@ -71,7 +73,8 @@ enum DatasetOp {
                 switch source {
                 case "xsafety":
                     examples = try XSafety.parse([UInt8](data), source: path,
-                                                 categories: context.params["categories"]?.arrayValue.map { Set($0.compactMap(\.stringValue)) })
+                                                 categories: context.params["categories"]?.arrayValue.map { Set($0.compactMap(\.stringValue)) },
+                                                 refusalVariety: context.integer("refusal_templates")!)
                 case "parallel":
                     examples = try ParallelText.parse([UInt8](data), source: path)
                 default:
