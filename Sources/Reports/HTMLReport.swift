@@ -9,7 +9,7 @@ public enum HTMLReport {
         var body = "<h1>\(SVGPlot.escape(title))</h1>\n"
         for stage in table.stages {
             let front = table.paretoFront(stage: stage)
-            let points = table.variants.compactMap { v -> SVGPlot.Point? in
+            let points = table.variants(in: stage).compactMap { v -> SVGPlot.Point? in
                 guard let h = table.summary(variant: v, stage: stage, metric: "harm_change_pct")?.mean,
                       let w = table.summary(variant: v, stage: stage, metric: "win_rate")?.mean else { return nil }
                 return SVGPlot.Point(label: v, x: h, y: 100 * w, highlighted: front.contains(v))
@@ -20,7 +20,7 @@ public enum HTMLReport {
             body += "</figure>\n<figure>"
             body += SVGPlot.groupedBars(
                 categories: table.languages,
-                series: table.variants.map { v in (v, table.languages.map { table.summary(variant: v, stage: stage, lang: $0, metric: "harm_change_pct")?.mean }) },
+                series: table.variants(in: stage).map { v in (v, table.languages.map { table.summary(variant: v, stage: stage, lang: $0, metric: "harm_change_pct")?.mean }) },
                 yLabel: "harm change vs reference (%)", title: "\(stage): harm change per language")
             body += "</figure>\n"
             body += htmlTable(table, stage: stage, front: front)
@@ -46,7 +46,7 @@ public enum HTMLReport {
     /// Per language: harm change % / win-rate %.
     static func languageTable(_ table: ReportTable, stage: String) -> String {
         var html = "<table><tr><th>variant (harm Δ% / win-rate %)</th>" + table.languages.map { "<th>\($0)</th>" }.joined() + "</tr>\n"
-        for v in table.variants {
+        for v in table.variants(in: stage) {
             html += "<tr><td>\(SVGPlot.escape(v))</td>" + table.languages.map { lang in
                 let h = MarkdownReport.format(table.summary(variant: v, stage: stage, lang: lang, metric: "harm_change_pct"), scale: 1)
                 let w = MarkdownReport.format(table.summary(variant: v, stage: stage, lang: lang, metric: "win_rate"), scale: 100)
@@ -62,7 +62,7 @@ public enum HTMLReport {
             ("false_refusal_rate", "false refusal %", 100), ("chrf", "chrF", 1), ("nll_per_byte", "NLL/byte", 1),
         ]
         var html = "<table><tr><th>variant</th>" + columns.map { "<th>\($0.1)</th>" }.joined() + "</tr>\n"
-        for v in table.variants {
+        for v in table.variants(in: stage) {
             html += "<tr\(front.contains(v) ? " class=\"front\"" : "")><td>\(SVGPlot.escape(v))</td>"
                 + columns.map { "<td>\(MarkdownReport.format(table.summary(variant: v, stage: stage, metric: $0.0), scale: $0.2))</td>" }.joined()
                 + "</tr>\n"

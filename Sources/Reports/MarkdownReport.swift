@@ -32,12 +32,12 @@ public enum MarkdownReport {
         for s in table.stages {
             out += "\n## \(s): every metric, all languages\n\n| variant |" + columns.map { " \($0.1) |" }.joined() + "\n|---|"
                 + String(repeating: "---:|", count: columns.count) + "\n"
-            for v in table.variants {
+            for v in table.variants(in: s) {
                 out += "| `\(v)` |" + columns.map { " \(format(table.summary(variant: v, stage: s, metric: $0.0), scale: $0.2)) |" }.joined() + "\n"
             }
             out += "\n## \(s): per language (harm Δ% / win-rate %)\n\n| variant |"
                 + table.languages.map { " \($0) |" }.joined() + "\n|---|" + String(repeating: "---:|", count: table.languages.count) + "\n"
-            for v in table.variants {
+            for v in table.variants(in: s) {
                 out += "| `\(v)` |" + table.languages.map { lang in
                     let h = format(table.summary(variant: v, stage: s, lang: lang, metric: "harm_change_pct"), scale: 1)
                     let w = format(table.summary(variant: v, stage: s, lang: lang, metric: "win_rate"), scale: 100)

@@ -42,6 +42,12 @@ public struct ReportTable: Sendable {
         languages = ordered(\.lang).filter { $0 != "all" }
     }
 
+    /// The variants with at least one metric in `stage`, in order.
+    public func variants(in stage: String) -> [String] {
+        let present = Set(metrics.filter { $0.stage == stage }.map(\.variant))
+        return variants.filter { present.contains($0) }
+    }
+
     public func summary(variant: String, stage: String, lang: String = "all", metric: String) -> Summary? {
         let values = metrics.filter { $0.variant == variant && $0.stage == stage && $0.lang == lang && $0.metric == metric }.map(\.value)
         return Summary(values)

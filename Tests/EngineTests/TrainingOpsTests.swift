@@ -105,4 +105,18 @@ final class TrainingOpsTests: XCTestCase {
         let error = try failure(h, spec, node: "o")
         XCTAssertTrue(error.contains("rejected"), error)
     }
+
+    /// Report rows: the evaluated model's id, seeds summarised away, renamed nodes lined up.
+    func testReportVariantNamesDropSeedsAndFollowRenames() throws {
+        let label = try JSONValue.parse(#"""
+        {"id": "eval_dpo_ties[seed=2,weights=0.5,0.5]", "node": "eval_dpo_ties",
+         "coordinates": {"sft.seed": 2, "dpo_ties.weights": [0.5, 0.5]},
+         "inputs": {"model": ["dpo_ties[seed=2,weights=0.5,0.5]"], "data": ["test"]}}
+        """#)
+        XCTAssertEqual(ReportOp.variantName(label).0, "dpo_ties[weights=0.5,0.5]")
+        XCTAssertEqual(ReportOp.variantName(label).1, "seed=2")
+        XCTAssertEqual(ReportOp.variantName(label, rename: ["dpo_ties": "ties"]).0, "ties[weights=0.5,0.5]")
+        let plain = try JSONValue.parse(#"{"id": "e", "node": "e", "coordinates": {}, "inputs": {"model": ["general"]}}"#)
+        XCTAssertEqual(ReportOp.variantName(plain, rename: ["general": "base SFT"]).0, "base SFT")
+    }
 }

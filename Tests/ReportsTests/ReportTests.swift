@@ -79,4 +79,16 @@ final class ReportTests: XCTestCase {
         for v in ["mix[safety=0.15]", "merged[method=ties]", "merged[method=linear]"] { XCTAssertTrue(html.contains(v), v) }
         XCTAssertEqual(html.components(separatedBy: "<circle").count - 1, 3, "one point per variant")
     }
+
+    func testStageTablesListOnlyTheVariantsOfThatStage() {
+        var m = metrics()
+        m.append(LabeledMetric(variant: "dpo-only", stage: "DPO", seed: "", lang: "all", objective: "general", metric: "win_rate", value: 0.4, n: 5))
+        let table = ReportTable(m)
+        XCTAssertEqual(table.stages, ["eval", "DPO"])
+        XCTAssertEqual(table.variants(in: "DPO"), ["dpo-only"])
+        XCTAssertEqual(table.variants(in: "eval"), ["mix[safety=0.15]", "merged[method=ties]", "merged[method=linear]"])
+        let md = MarkdownReport.render(table, title: "T", notes: [])
+        let dpoSection = md.components(separatedBy: "## DPO: every metric")[1]
+        XCTAssertFalse(dpoSection.contains("mix[safety=0.15]"), dpoSection)
+    }
 }

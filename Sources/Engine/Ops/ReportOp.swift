@@ -15,10 +15,14 @@ public enum ReportOp {
     public static let files = ["report.md", "metrics.csv", "metrics.jsonl", "report.html"]
 
     static let operation = OpDefinition(
-        name: "report", version: 2,
+        name: "report", version: 3,
         summary: "Markdown / CSV / JSON Lines / HTML report of eval results",
         inputs: [InputSpec("scores", kind: EvalOp.metricsKind, arity: .many, help: "the eval results to report (every instance)")],
-        params: [ParamSpec("title", .string(), default: "mergeflow report", help: "the report's title")],
+        params: [
+            ParamSpec("title", .string(), default: "mergeflow report", help: "the report's title"),
+            ParamSpec("rename", .any, default: .null,
+                      help: "model node → the name its rows get, e.g. {\"dpo_ties\": \"ties\"}, so the same method lines up across stages"),
+        ],
         produces: reportKind,
         labelsInputs: true,
         run: { context in try run(context) }
@@ -28,10 +32,18 @@ public enum ReportOp {
         let manifests = context.inputs["scores"] ?? []
         let labels = context.inputLabels["scores"]?.arrayValue ?? []
         guard labels.count == manifests.count else { throw OpError("report: \(manifests.count) inputs but \(labels.count) labels") }
+        var rename: [String: String] = [:]
+        if let value = context.params["rename"], !value.isNull {
+            guard let object = value.objectValue else { throw OpError("report: rename must be an object of node → name") }
+            for key in object.keys {
+                guard let name = object[key]?.stringValue, !name.isEmpty else { throw OpError("report: rename.\(key) must be a non-empty string") }
+                rename[key] = name
+            }
+        }
         var metrics: [LabeledMetric] = []
         var notes: [String] = []
         for (manifest, label) in zip(manifests, labels) {
-            let (variant, seed) = variantName(label)
+            let (variant, seed) = variantName(label, rename: rename)
             let metadata = manifest.metadata.objectValue
             let stage = metadata?["stage"]?.stringValue ?? "eval"
             for row in metadata?["rows"]?.arrayValue ?? [] {
@@ -64,10 +76,14 @@ public enum ReportOp {
     }
 
     /// The evaluated model's instance id with its seed coordinates removed, and those seeds.
-    static func variantName(_ label: JSONValue) -> (String, String) {
+    static func variantName(_ label: JSONValue, rename: [String: String] = [:]) -> (String, String) {
         let o = label.objectValue
-        let model = o?["inputs"]?.objectValue?["model"]?.arrayValue?.first?.stringValue ?? o?["id"]?.stringValue ?? "?"
-        let node = String(model.prefix { $0 != "[" })
+        var model = o?["inputs"]?.objectValue?["model"]?.arrayValue?.first?.stringValue ?? o?["id"]?.stringValue ?? "?"
+        var node = String(model.prefix { $0 != "[" })
+        if let name = rename[node] {
+            model = name + model.dropFirst(node.count)
+            node = name
+        }
         guard let coordinates = o?["coordinates"]?.objectValue else { return (model, "") }
         var kept: [(String, JSONValue)] = [], seeds: [String] = []
         for key in coordinates.keys {
