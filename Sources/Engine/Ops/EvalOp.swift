@@ -70,6 +70,7 @@ enum EvalOp {
             context.progress(Double(t) / Double(tasks.count))
             if items.isEmpty { continue }
             let fit = items.filter { ByteTokens.promptTokens($0.prompt).count < model.config.context }
+            if fit.isEmpty { continue }  // no prompt fits the context: no rows rather than rows of n = 0
             let prompts = fit.map { ByteTokens.promptTokens($0.prompt) }
             let options = Generator.Options(maxTokens: maxNew)
             let answers = Generator.generate(model: model, prompts: prompts, options: options).tokens.map(answerText)

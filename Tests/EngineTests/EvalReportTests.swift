@@ -1,0 +1,66 @@
+import Datasets
+import Foundation
+import JSON
+@testable import Engine
+import Store
+import XCTest
+
+/// `eval` and `report` end to end on made-up data and untrained models: the metric rows a
+/// report needs are there, with values in range, and the report's files name every variant.
+final class EvalReportTests: XCTestCase {
+    static let data: String = {
+        var lines: [String] = []
+        for (lang, prompt) in [("en", "Translate: cat"), ("fr", "Traduis : chat")] {
+            for i in 0..<3 {
+                lines.append(#"{"id": "g\#(i)", "lang": "\#(lang)", "objective": "general", "prompt": "\#(prompt) \#(i)", "answer": "chat \#(i)"}"#)
+                lines.append(#"{"id": "s\#(i)", "lang": "\#(lang)", "objective": "safety", "prompt": "harm \#(i)", "answer": "\#(Refusals.templates(for: lang)[0])"}"#)
+            }
+        }
+        return lines.joined(separator: "\n")
+    }()
+
+    static let spec = #"""
+    {"name": "t", "seed": 1, "nodes": {
+      "test": {"op": "dataset", "params": {"path": "data.jsonl"}},
+      "a": {"op": "init", "params": {"seed": 1}},
+      "b": {"op": "init", "params": {"seed": 2}},
+      "m": {"op": "merge", "inputs": {"models": ["a", "b"]}, "grid": {"weights": [[0.5, 0.5], [0.9, 0.1]]}},
+      "eval_a": {"op": "eval", "inputs": {"model": "a", "reference": "a", "data": ["test"]}, "params": {"max_new_tokens": 8}},
+      "eval_m": {"op": "eval", "inputs": {"model": "m", "reference": "a", "data": ["test"]}, "params": {"max_new_tokens": 8, "stage": "merged"}},
+      "report": {"op": "report", "inputs": {"scores": ["eval_a", "eval_m"]}, "params": {"title": "T", "rename": {"a": "first"}}}
+    }}
+    """#
+
+    func testEvalRowsAndReportFiles() throws {
+        let h = try EngineHarness(registry: OpRegistry.builtin)
+        try Self.data.write(to: h.folder.appendingPathComponent("data.jsonl"), atomically: true, encoding: .utf8)
+        let (summary, graph) = try h.run(Self.spec)
+        XCTAssertTrue(summary.succeeded, "\(summary.failed)")
+
+        let evalA = try h.store.manifest(summary.artifacts[graph.byNode["eval_a"]![0]]!)
+        let rows = try XCTUnwrap(evalA.metadata.objectValue?["rows"]?.arrayValue).compactMap(\.objectValue)
+        func value(_ lang: String, _ metric: String) -> Double? {
+            rows.first { $0["lang"]?.stringValue == lang && $0["metric"]?.stringValue == metric }?["value"]?.doubleValue
+        }
+        for lang in ["en", "fr", "all"] {
+            for metric in ["nll_per_byte", "chrf", "false_refusal_rate", "win_rate", "harmful_rate", "harmful_rate_reference"] {
+                XCTAssertNotNil(value(lang, metric), "\(lang) \(metric)")
+            }
+        }
+        // A model judged against itself ties every prompt; an untrained model never refuses.
+        XCTAssertEqual(value("all", "win_rate"), 0.5)
+        XCTAssertEqual(value("all", "harmful_rate"), 1)
+        XCTAssertEqual(value("all", "harm_change_pct"), 0)
+        XCTAssertEqual(rows.first { $0["lang"]?.stringValue == "all" && $0["metric"]?.stringValue == "chrf" }?["n"]?.intValue, 6)
+
+        let report = try h.store.manifest(summary.artifacts[graph.byNode["report"]![0]]!)
+        let files = Dictionary(uniqueKeysWithValues: try ReportOp.contents(of: report, store: h.store).map { ($0.0, String(decoding: $0.1, as: UTF8.self)) })
+        XCTAssertEqual(Set(files.keys), Set(ReportOp.files))
+        let md = try XCTUnwrap(files["report.md"])
+        XCTAssertTrue(md.contains("| variant | eval: harm Δ% | eval: win-rate % | merged: harm Δ% | merged: win-rate % |"), md)
+        XCTAssertTrue(md.contains("`first`"), "rename applied: \(md)")
+        XCTAssertTrue(md.contains("`m[weights=0.5,0.5]`") && md.contains("`m[weights=0.9,0.1]`"), md)
+        XCTAssertEqual(try XCTUnwrap(files["metrics.csv"]).split(separator: "\n").count, 1 + files["metrics.jsonl"]!.split(separator: "\n").count)
+        XCTAssertTrue(try XCTUnwrap(files["report.html"]).contains("<svg"))
+    }
+}
