@@ -45,6 +45,26 @@ final class ExpansionTests: XCTestCase {
         XCTAssertEqual(g.instances[g.byNode["all"]![0]].inputs[0].instances, [0, 1, 2])
     }
 
+    /// Two nodes fanned out from one gridded node, listed together: the consumer is built
+    /// once per value of the shared axis (a merge per seed), not once over everything.
+    func testExplicitListOfNodesSharingAnAxisIsAligned() throws {
+        let g = try h.graph(#"""
+        {"name": "x", "nodes": {
+          "base": {"op": "const", "grid": {"value": [1, 2]}},
+          "p": {"op": "sum", "inputs": {"items": ["base"], "extra": "base"}},
+          "q": {"op": "sum", "inputs": {"items": ["base"], "extra": "base"}},
+          "pair": {"op": "sum", "inputs": {"items": ["p", "q"]}},
+          "all_p": {"op": "sum", "inputs": {"items": ["p"]}}
+        }}
+        """#)
+        XCTAssertEqual(ids(g, "pair"), ["pair[value=1]", "pair[value=2]"])
+        let pair2 = g.instances[g.byNode["pair"]![1]]
+        XCTAssertEqual(pair2.inputs[0].instances.map { g.instances[$0].id }, ["p[value=2]", "q[value=2]"])
+        // One node listed alone still gathers every instance.
+        XCTAssertEqual(ids(g, "all_p"), ["all_p"])
+        XCTAssertEqual(g.instances[g.byNode["all_p"]![0]].inputs[0].instances.count, 2)
+    }
+
     func testSelectorsPickInstances() throws {
         let g = try h.graph(#"""
         {"name": "x", "nodes": {

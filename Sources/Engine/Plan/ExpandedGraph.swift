@@ -4,7 +4,9 @@ import JSON
 ///
 /// - A node with a `grid` becomes one instance per combination of values.
 /// - An input that takes one artifact fans the consumer out over the referenced node's
-///   instances; an input that takes a list gathers all of them.
+///   instances; an input that takes a list gathers all of them — except that an explicit
+///   list of several nodes sharing upstream grid axes is aligned on those axes (one
+///   consumer per value, e.g. a merge per seed of the base the merged models share).
 /// - Instances are combined only where their shared coordinates agree.
 public struct ExpandedGraph: Sendable {
     public let spec: Spec
@@ -41,16 +43,30 @@ public struct ExpandedGraph: Sendable {
                     }
                 } else {
                     for p in partials {
-                        var gathered: [Int] = []
-                        for ref in input.references {
-                            gathered += ExpandedGraph.matching(ref, byNode: byNode, instances: instances)
+                        let candidates = input.references.map { ref in
+                            ExpandedGraph.matching(ref, byNode: byNode, instances: instances)
                                 .filter { ExpandedGraph.compatible(p.coords, instances[$0].coordinates) }
                         }
-                        if gathered.isEmpty {
+                        if candidates.allSatisfy(\.isEmpty) {
                             issues.append(SpecIssue(path: inputPath.description, message: "\(input.references.map(\.description).joined(separator: ", ")) matches no instance"))
                             continue
                         }
-                        next.append((p.coords, p.inputs + [(input.name, gathered, true)]))
+                        // An explicit list of nodes that share upstream grid axes (e.g. two
+                        // fine-tunes of every seed of one base) is built once per value of those
+                        // axes; otherwise every instance is gathered.
+                        let axes = ExpandedGraph.sharedAxes(input.references, candidates, instances)
+                        if axes.isEmpty {
+                            next.append((p.coords, p.inputs + [(input.name, candidates.flatMap { $0 }, true)]))
+                            continue
+                        }
+                        var seen: [[Coordinate]] = []
+                        for c in candidates.flatMap({ $0 }) {
+                            let key = axes.map { axis in instances[c].coordinates.first { $0.sameAxis(axis) }! }
+                            if seen.contains(where: { $0 == key }) { continue }
+                            seen.append(key)
+                            let aligned = candidates.flatMap { $0.filter { ExpandedGraph.compatible(key, instances[$0].coordinates) } }
+                            next.append((ExpandedGraph.union(p.coords, key), p.inputs + [(input.name, aligned, true)]))
+                        }
                     }
                 }
                 partials = next
@@ -133,6 +149,21 @@ public struct ExpandedGraph: Sendable {
                 }
             }
         }
+    }
+
+    /// The grid axes every reference of a list input carries, on every one of its instances,
+    /// and that no reference selects on: the axes a list of several nodes is aligned on. A
+    /// single reference (gather every instance of one node) has none.
+    static func sharedAxes(_ references: [InputReference], _ candidates: [[Int]], _ instances: [Instance]) -> [Coordinate] {
+        guard references.count > 1, candidates.allSatisfy({ !$0.isEmpty }) else { return [] }
+        var shared = instances[candidates[0][0]].coordinates
+        for list in candidates {
+            for i in list {
+                shared = shared.filter { axis in instances[i].coordinates.contains { $0.sameAxis(axis) } }
+            }
+        }
+        let selected = Set(references.flatMap { $0.selector.map(\.key) })
+        return shared.filter { !selected.contains($0.param) && !selected.contains("\($0.origin).\($0.param)") }
     }
 
     /// Two coordinate lists agree on every axis they share.
