@@ -63,4 +63,25 @@ final class EvalReportTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(files["metrics.csv"]).split(separator: "\n").count, 1 + files["metrics.jsonl"]!.split(separator: "\n").count)
         XCTAssertTrue(try XCTUnwrap(files["report.html"]).contains("<svg"))
     }
+
+    /// Merges align per seed; the report over them still gathers every instance.
+    func testReportGathersAWholeSeededSweep() throws {
+        let h = try EngineHarness(registry: OpRegistry.builtin)
+        try Self.data.write(to: h.folder.appendingPathComponent("data.jsonl"), atomically: true, encoding: .utf8)
+        let g = try h.graph(#"""
+        {"name": "t", "nodes": {
+          "test": {"op": "dataset", "params": {"path": "data.jsonl"}},
+          "a": {"op": "init", "grid": {"seed": [1, 2]}},
+          "b": {"op": "merge", "inputs": {"models": ["a"]}},
+          "c": {"op": "merge", "inputs": {"models": "a"}, "params": {"weights": [1, 2]}},
+          "m": {"op": "merge", "inputs": {"models": ["a", "c"]}},
+          "e_a": {"op": "eval", "inputs": {"model": "a", "data": "test"}},
+          "e_m": {"op": "eval", "inputs": {"model": "m", "data": "test"}},
+          "report": {"op": "report", "inputs": {"scores": ["e_a", "e_m"]}}
+        }}
+        """#)
+        XCTAssertEqual(g.byNode["e_a"]!.count, 2)
+        XCTAssertEqual(g.byNode["report"]!.count, 1)
+        XCTAssertEqual(g.instances[g.byNode["report"]![0]].inputs[0].instances.count, g.byNode["e_a"]!.count + g.byNode["e_m"]!.count)
+    }
 }

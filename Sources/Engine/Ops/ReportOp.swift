@@ -17,7 +17,8 @@ public enum ReportOp {
     static let operation = OpDefinition(
         name: "report", version: 3,
         summary: "Markdown / CSV / JSON Lines / HTML report of eval results",
-        inputs: [InputSpec("scores", kind: EvalOp.metricsKind, arity: .many, help: "the eval results to report (every instance)")],
+        inputs: [InputSpec("scores", kind: EvalOp.metricsKind, arity: .many, gathersEverything: true,
+                           help: "the eval results to report (every instance of every listed node)")],
         params: [
             ParamSpec("title", .string(), default: "mergeflow report", help: "the report's title"),
             ParamSpec("rename", .any, default: .null,

@@ -54,7 +54,7 @@ public struct ExpandedGraph: Sendable {
                         // An explicit list of nodes that share upstream grid axes (e.g. two
                         // fine-tunes of every seed of one base) is built once per value of those
                         // axes; otherwise every instance is gathered.
-                        let axes = ExpandedGraph.sharedAxes(input.references, candidates, instances)
+                        let axes = inputSpec.gathersEverything ? [] : ExpandedGraph.sharedAxes(input.references, candidates, instances)
                         if axes.isEmpty {
                             next.append((p.coords, p.inputs + [(input.name, candidates.flatMap { $0 }, true)]))
                             continue

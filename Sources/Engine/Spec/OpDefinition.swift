@@ -25,13 +25,17 @@ public struct InputSpec: Sendable {
     public let kind: String
     public let arity: Arity
     public let optional: Bool
+    /// For a list: gather every instance even when the listed nodes share grid axes (a
+    /// report summarises the whole sweep), instead of one consumer per shared value.
+    public let gathersEverything: Bool
     public let help: String
 
-    public init(_ name: String, kind: String, arity: Arity = .one, optional: Bool = false, help: String) {
+    public init(_ name: String, kind: String, arity: Arity = .one, optional: Bool = false, gathersEverything: Bool = false, help: String) {
         self.name = name
         self.kind = kind
         self.arity = arity
         self.optional = optional
+        self.gathersEverything = gathersEverything
         self.help = help
     }
 }
