@@ -154,10 +154,6 @@ public enum Refusals {
 
     /// `SHA-256(salt + ":" + id)`, first 8 bytes big-endian, modulo `count`.
     static func pick(_ id: String, salt: String, count: Int) -> Int {
-        var hasher = SHA256()
-        hasher.update(Array("\(salt):\(id)".utf8))
-        var value: UInt64 = 0
-        for byte in hasher.finalize().bytes.prefix(8) { value = value << 8 | UInt64(byte) }
-        return Int(value % UInt64(count))
+        Int(SHA256.hash("\(salt):\(id)").leadingWord % UInt64(count))
     }
 }

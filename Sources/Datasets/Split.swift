@@ -9,12 +9,7 @@ public enum Split: String, Sendable, CaseIterable {
     case train, test, all
 
     public static func isTest(id: String, testFraction: Double) -> Bool {
-        var hasher = SHA256()
-        hasher.update(Array("split:\(id)".utf8))
-        let digest = hasher.finalize()
-        var value: UInt64 = 0
-        for byte in digest.bytes.prefix(8) { value = value << 8 | UInt64(byte) }
-        return Double(value) / 18_446_744_073_709_551_616.0 < testFraction
+        Double(SHA256.hash("split:\(id)").leadingWord) / 18_446_744_073_709_551_616.0 < testFraction
     }
 
     public func contains(id: String, testFraction: Double) -> Bool {

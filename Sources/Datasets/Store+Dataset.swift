@@ -15,7 +15,7 @@ extension Store {
         let metadata = JSONObject([("examples", .number(Double(examples.count))), ("counts", .object(table))] + extra)
         let writer = newArtifact(kind: Store.datasetKind, metadata: .object(metadata))
         let bytes = JSONLines.encode(examples)
-        try bytes.withUnsafeBytes { try writer.add(name: Store.examplesTensor, dtype: .u8, shape: [bytes.count], bytes: $0) }
+        try writer.add(name: Store.examplesTensor, fileBytes: bytes)
         return writer
     }
 
@@ -29,9 +29,8 @@ extension Store {
         guard manifest.kind == Store.datasetKind, let entry = manifest.tensor(named: Store.examplesTensor) else {
             throw StoreError.invalidTensor(name: Store.examplesTensor, reason: "artifact \(manifest.digest.short) is a \(manifest.kind), not a dataset")
         }
-        var bytes = [UInt8](repeating: 0, count: entry.byteCount)
-        try bytes.withUnsafeMutableBytes { try readBytes(of: entry, into: $0) }
-        do { return try JSONLines.parse(bytes, source: "dataset \(manifest.digest.short)") } catch {
+        let text = try bytes(of: entry)
+        do { return try JSONLines.parse(text, source: "dataset \(manifest.digest.short)") } catch {
             throw StoreError.invalidTensor(name: Store.examplesTensor, reason: error.description)
         }
     }

@@ -30,6 +30,11 @@ public final class ArtifactWriter {
     /// Names added so far.
     public var tensorNames: [String] { entries.map(\.name) }
 
+    /// Adds a file's bytes (a dataset's JSON Lines, a report page) as a one-dimensional U8 tensor.
+    public func add(name: String, fileBytes bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try add(name: name, dtype: .u8, shape: [bytes.count], bytes: $0) }
+    }
+
     /// Adds a tensor from raw little-endian bytes of `dtype`.
     /// - Throws: `StoreError.invalidTensor` for a duplicate name, a negative dimension, a
     ///   shape whose size overflows, or a byte count that does not match the shape.

@@ -45,6 +45,10 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// The first 8 bytes as a big-endian integer: a uniform 64-bit value for hash-based
+    /// choices (splits, template picks).
+    public var leadingWord: UInt64 { words.0 }
+
     /// The first 12 hex digits, for tables and logs.
     public var short: String { String(hex.prefix(12)) }
 

@@ -222,6 +222,13 @@ public final class Store: @unchecked Sendable {
         return manifest
     }
 
+    /// A tensor's bytes as stored (for U8 tensors: the file added with `add(name:fileBytes:)`).
+    public func bytes(of entry: TensorEntry) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: entry.byteCount)
+        try bytes.withUnsafeMutableBytes { try readBytes(of: entry, into: $0) }
+        return bytes
+    }
+
     /// Copies a tensor's bytes (as stored, little-endian `dtype`) into `destination`.
     /// - Precondition: `destination.count == entry.byteCount`.
     public func readBytes(of entry: TensorEntry, into destination: UnsafeMutableRawBufferPointer) throws {

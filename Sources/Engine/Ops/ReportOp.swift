@@ -70,8 +70,7 @@ public enum ReportOp {
             ("title", .string(title)), ("variants", .number(Double(table.variants.count))), ("stages", .array(table.stages.map { .string($0) })),
         ])))
         for (name, text) in zip(files, contents) {
-            let bytes = Array(text.utf8)
-            try bytes.withUnsafeBytes { try writer.add(name: name, dtype: .u8, shape: [bytes.count], bytes: $0) }
+            try writer.add(name: name, fileBytes: Array(text.utf8))
         }
         return writer
     }
@@ -89,29 +88,19 @@ public enum ReportOp {
         var kept: [(String, JSONValue)] = [], seeds: [String] = []
         for key in coordinates.keys {
             let param = String(key.split(separator: ".").last ?? "")
-            let text = "\(param)=\(render(coordinates[key]!))"
+            let text = "\(param)=\(Instance.render(coordinates[key]!))"
             if param == "seed" { seeds.append(text) } else { kept.append((param, coordinates[key]!)) }
         }
         if seeds.isEmpty { return (model, "") }
-        let name = kept.isEmpty ? node : node + "[" + kept.map { "\($0.0)=\(render($0.1))" }.joined(separator: ",") + "]"
+        let name = kept.isEmpty ? node : node + "[" + kept.map { "\($0.0)=\(Instance.render($0.1))" }.joined(separator: ",") + "]"
         return (name, seeds.joined(separator: ","))
-    }
-
-    static func render(_ v: JSONValue) -> String {
-        switch v {
-        case .string(let s): return s
-        case .array(let items): return items.map(render).joined(separator: ",")
-        default: return v.canonicalString
-        }
     }
 
     /// The files of a report artifact, by name.
     public static func contents(of manifest: ArtifactManifest, store: Store) throws -> [(String, [UInt8])] {
         try files.compactMap { name in
             guard let entry = manifest.tensor(named: name) else { return nil }
-            var bytes = [UInt8](repeating: 0, count: entry.byteCount)
-            try bytes.withUnsafeMutableBytes { try store.readBytes(of: entry, into: $0) }
-            return (name, bytes)
+            return (name, try store.bytes(of: entry))
         }
     }
 }

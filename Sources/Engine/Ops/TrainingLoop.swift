@@ -58,15 +58,14 @@ enum TrainingLoop {
 
     /// The examples of the `data` input (every dataset, in order), filtered by `languages`.
     static func examples(_ context: OpContext) throws -> [Example] {
-        var examples = try context.store.loadDatasets(context.inputs["data"] ?? [])
-        if let wanted = context.params["languages"]?.arrayValue.map({ Set($0.compactMap(\.stringValue)) }) {
+        let examples = try context.store.loadDatasets(context.inputs["data"] ?? [])
+        guard let wanted = context.params["languages"]?.arrayValue.map({ Set($0.compactMap(\.stringValue)) }) else { return examples }
+        let kept = Selection(languages: wanted).apply(examples)
+        if kept.isEmpty {
             let present = Set(examples.map(\.lang)).sorted()
-            examples = examples.filter { wanted.contains($0.lang) }
-            if examples.isEmpty {
-                throw OpError("no examples in languages \(wanted.sorted().joined(separator: ", ")) (the data has \(present.joined(separator: ", ")))")
-            }
+            throw OpError("no examples in languages \(wanted.sorted().joined(separator: ", ")) (the data has \(present.joined(separator: ", ")))")
         }
-        return examples
+        return kept
     }
 
     /// Runs `step(s)` for s = 1…steps (resuming after the last saved step, if any) and

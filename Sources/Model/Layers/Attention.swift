@@ -25,9 +25,9 @@ enum Attention {
                            c: att + (b * nh + h) * t * t, ldc: t)
             }
         }
-        let a = Pointer(att)
+        let a = SharedFloats(UnsafeMutableBufferPointer(start: att, count: bs * nh * t * t))
         Parallel.forEachRowRange(bs * nh * t, elementsPerRow: 4 * t) { rows in
-            for r in rows { causalSoftmax(row: a.p + r * t, position: r % t, time: t) }
+            for r in rows { causalSoftmax(row: a.base + r * t, position: r % t, time: t) }
         }
         for b in 0..<bs {
             for h in 0..<nh {
@@ -68,12 +68,13 @@ enum Attention {
         }
         // forward: att = softmax(preatt); dpreatt = att ⊙ (datt − Σ_j att·datt), times the 1/√hs
         // of preatt = q·kᵀ/√hs so the next two products need no alpha.
-        let d = Pointer(datt), a = Pointer(UnsafeMutablePointer(mutating: att))
+        let d = SharedFloats(UnsafeMutableBufferPointer(start: datt, count: bs * nh * t * t))
+        let a = SharedFloats(UnsafeBufferPointer(start: att, count: bs * nh * t * t))
         let scale = shape.scale
         Parallel.forEachRowRange(bs * nh * t, elementsPerRow: 4 * t) { rows in
             for r in rows {
                 let position = r % t
-                let p = a.p + r * t, g = d.p + r * t
+                let p = a.base + r * t, g = d.base + r * t
                 var dot: Float = 0
                 for j in 0...position { dot += p[j] * g[j] }
                 for j in 0...position { g[j] = scale * p[j] * (g[j] - dot) }
@@ -90,10 +91,5 @@ enum Attention {
                 BLAS.sgemm(.transposed, .none, m: t, n: hs, k: t, a: datt + bh, lda: t, b: q, ldb: 3 * c, c: dk, ldc: 3 * c)
             }
         }
-    }
-
-    private struct Pointer: @unchecked Sendable {
-        let p: UnsafeMutablePointer<Float>
-        init(_ p: UnsafeMutablePointer<Float>) { self.p = p }
     }
 }

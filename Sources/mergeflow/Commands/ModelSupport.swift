@@ -22,13 +22,12 @@ enum ModelSupport {
         let digest: Digest
         if let colon = text.lastIndex(of: ":"), FileManager.default.fileExists(atPath: String(text[..<colon])) {
             let graph = try SpecSupport.load(String(text[..<colon]))
-            let wanted = try SpecSupport.instances([String(text[text.index(after: colon)...])], in: graph)
-            guard wanted.count == 1, let instance = wanted.first else {
-                throw UsageError("\(text) names \(wanted.count) instances; pick one with a selector such as node[key=value]")
+            let results = try SpecSupport.cachedResults(of: String(text[text.index(after: colon)...]), in: graph, store: store)
+            guard results.count == 1, let result = results.first else {
+                throw UsageError("\(text) names \(results.count) instances; pick one with a selector such as node[key=value]")
             }
-            let plan = try Plan(graph: graph, store: store)
-            guard let entry = plan.entries.first(where: { $0.instance == instance }), case .cached(let d) = entry.state else {
-                throw UsageError("\(text): \(graph.instances[instance].id) is not in the cache yet (run the spec first)")
+            guard let d = result.digest else {
+                throw UsageError("\(text): \(result.id) is not in the cache yet (run the spec first)")
             }
             digest = d
         } else {

@@ -22,11 +22,7 @@ let reportCommand = Command(
         let reports = graph.instances.filter { $0.op.name == "report" }
         if reports.isEmpty { throw UsageError("\(path) has no report node (op \"report\")") }
         let store = try CommandSupport.openStore(args)
-        var options = RunOptions()
-        options.jobs = try args.integer("--jobs", default: 1, in: 1...256)
-        options.threads = ComputeThreads.count
-        options.progress = args.has("--quiet") ? .quiet : (isatty(1) == 1 ? .live : .lines)
-        options.command = (["mergeflow"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+        let options = try SpecSupport.runOptions(args)
         let summary = try Scheduler(store: store, graph: graph, options: options).run()
         for f in summary.failed { print("failed: \(f.instance): \(f.error)", to: &standardError) }
         let out = args.value("--out") ?? URL(fileURLWithPath: graph.spec.directory)

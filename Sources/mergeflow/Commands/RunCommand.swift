@@ -29,14 +29,10 @@ let runCommand = Command(
         let path = try args.positionals("SPEC")[0]
         let graph = try SpecSupport.load(path)
         let store = try CommandSupport.openStore(args)
-        var options = RunOptions()
-        options.jobs = try args.integer("--jobs", default: 1, in: 1...256)
-        options.threads = ComputeThreads.count
+        var options = try SpecSupport.runOptions(args)
         options.force = try SpecSupport.instances(args.all("--force"), in: graph)
         let only = args.all("--only")
         if !only.isEmpty { options.only = try SpecSupport.instances(only, in: graph) }
-        options.progress = args.has("--quiet") ? .quiet : (isatty(1) == 1 ? .live : .lines)
-        options.command = (["mergeflow"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         let summary = try Scheduler(store: store, graph: graph, options: options).run()
         var line = "\(graph.spec.name): \(summary.executed) ran, \(summary.cached) cached"
         if !summary.failed.isEmpty { line += ", \(summary.failed.count) failed" }

@@ -22,14 +22,12 @@ let showCommand = Command(
             digests = [("", try CommandSupport.resolveArtifact(args.positionals[0], in: store))]
         case 2:
             let graph = try SpecSupport.load(args.positionals[0])
-            let wanted = try SpecSupport.instances([args.positionals[1]], in: graph)
-            let plan = try Plan(graph: graph, store: store)
-            for e in plan.entries where wanted.contains(e.instance) {
-                guard case .cached(let d) = e.state else {
-                    print("\(graph.instances[e.instance].id): not in the cache (see mergeflow explain)")
+            for result in try SpecSupport.cachedResults(of: args.positionals[1], in: graph, store: store) {
+                guard let d = result.digest else {
+                    print("\(result.id): not in the cache (see mergeflow explain)")
                     continue
                 }
-                digests.append((graph.instances[e.instance].id, d))
+                digests.append((result.id, d))
             }
         default:
             throw UsageError("expected DIGEST, or SPEC NODE")

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Numerics
 import Store
 
 /// Loading a spec for the commands that take one.
@@ -21,6 +22,26 @@ enum SpecSupport {
             out.formUnion(found)
         }
         return out
+    }
+
+    /// Each instance `name` (a node, or an instance id) names, with its cached result, if any.
+    static func cachedResults(of name: String, in graph: ExpandedGraph, store: Store) throws -> [(id: String, digest: Digest?)] {
+        let wanted = try instances([name], in: graph)
+        return try Plan(graph: graph, store: store).entries.filter { wanted.contains($0.instance) }.map { e in
+            if case .cached(let d) = e.state { return (graph.instances[e.instance].id, d) }
+            return (graph.instances[e.instance].id, nil)
+        }
+    }
+
+    /// Options shared by the commands that run a spec: `--jobs`, the thread budget, the
+    /// progress style (live on a terminal, lines otherwise, none with `--quiet`), the command line.
+    static func runOptions(_ args: Arguments) throws -> RunOptions {
+        var options = RunOptions()
+        options.jobs = try args.integer("--jobs", default: 1, in: 1...256)
+        options.threads = ComputeThreads.count
+        options.progress = args.has("--quiet") ? .quiet : (isatty(1) == 1 ? .live : .lines)
+        options.command = (["mergeflow"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+        return options
     }
 
     static func duration(_ seconds: Double) -> String {
