@@ -9,6 +9,8 @@ public struct SafetensorsEntry: Sendable, Equatable {
     public let shape: [Int]
     /// Byte range inside the data section (after the header).
     public let dataRange: Range<Int>
+
+    public var elementCount: Int { shape.reduce(1, *) }
 }
 
 /// A memory-mapped `.safetensors` file, validated on open and read lazily, tensor by tensor.
@@ -149,6 +151,30 @@ public final class SafetensorsFile {
     /// Asks the kernel to start reading a tensor's pages.
     public func prefetch(_ entry: SafetensorsEntry) {
         file.prefetch((dataStart + entry.dataRange.lowerBound)..<(dataStart + entry.dataRange.upperBound))
+    }
+
+    /// A Float32 tensor's values read in place from the mapping (nil for other dtypes, or
+    /// if its offset is not 4-byte aligned). Pages are mapped up front; `evict` lets them go.
+    public func floatView(_ entry: SafetensorsEntry) -> UnsafeBufferPointer<Float>? {
+        let raw = bytes(of: entry)
+        guard entry.dtype == .f32, Int(bitPattern: raw.baseAddress) % 4 == 0 else { return nil }
+        file.populate(range(of: entry))
+        return raw.assumingMemoryBound(to: Float.self)
+    }
+
+    /// Widens a tensor from the mapping into `out` (exactly its element count).
+    public func widen(_ entry: SafetensorsEntry, into out: UnsafeMutableBufferPointer<Float>) {
+        let source = bytes(of: entry)
+        if let src = source.baseAddress, let dst = out.baseAddress { entry.dtype.widen(src, count: out.count, into: dst) }
+    }
+
+    /// Drops a tensor's mapped pages from resident memory once it has been used.
+    public func evict(_ entry: SafetensorsEntry) {
+        file.evict(range(of: entry))
+    }
+
+    private func range(of entry: SafetensorsEntry) -> Range<Int> {
+        (dataStart + entry.dataRange.lowerBound)..<(dataStart + entry.dataRange.upperBound)
     }
 
     /// Loads one tensor as Float32.

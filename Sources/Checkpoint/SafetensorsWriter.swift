@@ -62,9 +62,10 @@ public enum SafetensorsWriter {
 
     /// Writes `items` to `path`, asking `provide(i, emit)` for each tensor in turn; the
     /// provider hands its own bytes (exactly the tensor's byte count) to `emit`, so no
-    /// staging buffer is needed.
+    /// staging buffer is needed. `durable: false` skips the fsync before the rename (the
+    /// file still appears only when complete; a power loss may leave it empty).
     public static func writeStreaming(
-        to path: String, items: [Item], metadata: JSONObject = JSONObject(),
+        to path: String, items: [Item], metadata: JSONObject = JSONObject(), durable: Bool = true,
         provide: (Int, (UnsafeRawBufferPointer) throws -> Void) throws -> Void
     ) throws {
         var seen = Set<String>()
@@ -102,7 +103,7 @@ public enum SafetensorsWriter {
             }
             guard emitted else { throw CheckpointError(file: path, tensor: item.name, "no data provided") }
         }
-        guard fsync(fd) == 0 else { throw CheckpointError(file: path, "fsync failed: \(String(cString: strerror(errno)))") }
+        guard !durable || fsync(fd) == 0 else { throw CheckpointError(file: path, "fsync failed: \(String(cString: strerror(errno)))") }
         close(fd)
         closed = true
         guard rename(temporary, path) == 0 else {

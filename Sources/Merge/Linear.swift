@@ -6,20 +6,16 @@ extension MergeMethod {
     static let linear = MergeMethod(
         name: "linear", base: .none, modelCount: 1...Int.max,
         modelParameters: [("weight", nil)], parameters: [("normalize", 1)], isRandom: false
-    ) { input in
-        var out = Tensor(shape: input.models[0].shape)
-        var total = 0.0
-        for (i, x) in input.models.enumerated() {
-            let w = input.model(i, "weight")
-            total += w
-            x.withUnsafeBufferPointer { px in out.withUnsafeMutableBufferPointer { po in Kernels.axpy(Float(w), px, po) } }
-        }
+    ) { input, out in
+        let weights = input.models.indices.map { input.model($0, "weight") }
+        let total = weights.reduce(0, +)
+        var scale: Float?
         if input.flag("normalize") {
             guard abs(total) >= 1e-8 else {
                 throw MergeError("\(input.name): the weights sum to \(total); with normalize they must not sum to zero")
             }
-            out.withUnsafeMutableBufferPointer { po in Kernels.scale(UnsafeBufferPointer(po), by: Float(1 / total), into: po) }
+            scale = Float(1 / total)
         }
-        return out
+        Kernels.weightedSum(input.models, weights: weights.map { Float($0) }, scale: scale, into: out)
     }
 }

@@ -1,19 +1,21 @@
 import Numerics
 
-/// What a method needs per tensor: the models' tensors (in config order, base excluded),
+/// What a method needs per tensor: the models' values (in config order, base excluded),
 /// the base's, every parameter resolved for this tensor, and a random stream private to
 /// this tensor (so random methods do not depend on the order tensors are merged in).
 public struct TensorMergeInput {
     public let name: String
-    /// Methods may overwrite these in place (task-vector methods turn them into deltas).
-    public var models: [Tensor]
-    public let base: Tensor?
+    public let shape: [Int]
+    /// Read-only views (often straight into a mapped file): methods never write them.
+    public let models: [UnsafeBufferPointer<Float>]
+    public let base: UnsafeBufferPointer<Float>?
     /// Per model: parameter → value (per-model scope, then global, then the method's default).
     public let modelParams: [[String: Double]]
     /// Shared parameters (never read from per-model scopes).
     public let params: [String: Double]
     public var random: SeededRandom
 
+    var count: Int { Tensor.elementCount(shape) }
     func model(_ i: Int, _ name: String) -> Double { modelParams[i][name]! }
     func param(_ name: String) -> Double { params[name]! }
     func flag(_ name: String) -> Bool { params[name]! != 0 }
@@ -33,7 +35,9 @@ public struct MergeMethod: Sendable {
     public let parameters: [(String, Double?)]
     /// Whether the output depends on a random stream (DARE, DELLA, …).
     public let isRandom: Bool
-    public let merge: @Sendable (inout TensorMergeInput) throws -> Tensor
+    /// Writes the merged tensor into its second argument (every element; it arrives with
+    /// whatever the previous tensor left there).
+    public let merge: @Sendable (inout TensorMergeInput, UnsafeMutableBufferPointer<Float>) throws -> Void
 
     public static func named(_ name: String) -> MergeMethod? { registry[name] }
 

@@ -88,14 +88,17 @@ public enum Merger {
     /// - Parameters:
     ///   - layers: the model's layer count (for gradients); tensors outside `h.N.` take a
     ///     gradient's first value.
-    ///   - write: receives each merged tensor, in name order.
+    ///   - write: receives each merged tensor (name, shape, values valid during the call),
+    ///     in name order, while the next one is being merged.
     public static func run(_ recipe: MergeRecipe, models: [TensorSource], base: TensorSource?, layers: Int,
                            progress: (Double) -> Void = { _ in },
-                           write: (String, Tensor) throws -> Void) throws {
-        let names = try check(models: models, base: base)
-        for (k, name) in names.enumerated() {
-            try write(name, try mergeTensor(name, recipe, models: models, base: base, layers: layers))
-            progress(Double(k + 1) / Double(names.count))
+                           write: (String, [Int], UnsafeBufferPointer<Float>) throws -> Void) throws {
+        let stream = try MergeStream(recipe, models: models, base: base, layers: layers)
+        var done = 0
+        while let tensor = try stream.next() {
+            try write(tensor.name, tensor.shape, tensor.values)
+            done += 1
+            progress(Double(done) / Double(stream.names.count))
         }
     }
 
@@ -117,25 +120,6 @@ public enum Merger {
             }
         }
         return names
-    }
-
-    /// Merges one tensor: loads it from every input, resolves the parameters for it, and
-    /// runs the method with a random stream private to this tensor.
-    public static func mergeTensor(_ name: String, _ recipe: MergeRecipe, models: [TensorSource], base: TensorSource?,
-                                   layers: Int) throws -> Tensor {
-        let (perModel, shared) = try recipe.resolve(tensor: name, layer: layerIndex(name), layers: layers)
-        var input = TensorMergeInput(
-            name: name, models: try models.map { try $0.load(name) }, base: try base?.load(name),
-            modelParams: perModel, params: shared, random: SeededRandom(seed: recipe.seed, stream: name))
-        let out = try recipe.method.merge(&input)
-        // NaN/inf out of finite inputs is a merge error (e.g. weights summing to zero). The
-        // inputs are reloaded and checked only in that rare case (methods may have
-        // overwritten their copies).
-        func allFinite(_ t: Tensor) -> Bool { t.withUnsafeBufferPointer { !Kernels.sum($0).isNaN && Kernels.maxMagnitude($0).isFinite } }
-        if !allFinite(out), try models.allSatisfy({ allFinite(try $0.load(name)) }), try base.map({ allFinite(try $0.load(name)) }) ?? true {
-            throw MergeError("tensor \(name): the merge produced NaN or infinity (check the weights: do they sum to zero?)")
-        }
-        return out
     }
 
     /// The N of `….h.N.…` / `….layers.N.…`, if the tensor is in the layer stack.

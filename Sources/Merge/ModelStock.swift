@@ -8,15 +8,14 @@ extension MergeMethod {
     static let modelStock = MergeMethod(
         name: "model_stock", base: .required, modelCount: 2...Int.max,
         modelParameters: [], parameters: [("filter_wise", 0)], isRandom: false
-    ) { input in
+    ) { input, out in
         let base = input.base!
-        let width = input.flag("filter_wise") && base.rank >= 2 ? base.shape.last! : base.count
-        var out = Tensor(shape: base.shape)
+        let width = input.flag("filter_wise") && input.shape.count >= 2 ? input.shape.last! : base.count
         let n = input.models.count
-        guard width > 0 else { return out }
+        guard width > 0 else { return }
         for start in stride(from: 0, to: base.count, by: width) {
             let row = start..<(start + width)
-            let deltas: [[Double]] = input.models.map { x in row.map { Double(x.storage[$0]) - Double(base.storage[$0]) } }
+            let deltas: [[Double]] = input.models.map { x in row.map { Double(x[$0]) - Double(base[$0]) } }
             var cosines = 0.0, pairs = 0
             for i in 0..<n { for j in (i + 1)..<n {
                 var dot = 0.0, a = 0.0, b = 0.0
@@ -29,11 +28,10 @@ extension MergeMethod {
             let t = abs(denominator) < 1e-6 ? 0 : Double(n) * c / denominator
             for k in row {
                 var mean: Float = 0
-                for x in input.models { mean += x.storage[k] }
+                for x in input.models { mean += x[k] }
                 mean /= Float(n)
-                out.storage[k] = Float(t) * mean + Float(1 - t) * base.storage[k]
+                out[k] = Float(t) * mean + Float(1 - t) * base[k]
             }
         }
-        return out
     }
 }

@@ -7,8 +7,8 @@ extension MergeMethod {
     static let ram = MergeMethod(
         name: "ram", base: .required, modelCount: 1...Int.max,
         modelParameters: [], parameters: [("epsilon", 1e-5)], isRandom: false
-    ) { input in
-        ReinforcedAgentMerging.merge(input, plus: nil)
+    ) { input, out in
+        ReinforcedAgentMerging.merge(input, plus: nil, into: out)
     }
 
     /// ramplus_tl (RAM+, tensor-local): as `ram`, but each model's unique changes are
@@ -17,17 +17,17 @@ extension MergeMethod {
     static let ramPlus = MergeMethod(
         name: "ramplus_tl", base: .required, modelCount: 1...Int.max,
         modelParameters: [], parameters: [("r", 0.1), ("alpha", 0.2), ("epsilon", 1e-5)], isRandom: false
-    ) { input in
-        ReinforcedAgentMerging.merge(input, plus: (input.param("r"), input.param("alpha")))
+    ) { input, out in
+        ReinforcedAgentMerging.merge(input, plus: (input.param("r"), input.param("alpha")), into: out)
     }
 }
 
 enum ReinforcedAgentMerging {
-    static func merge(_ input: TensorMergeInput, plus: (r: Double, alpha: Double)?) -> Tensor {
+    static func merge(_ input: TensorMergeInput, plus: (r: Double, alpha: Double)?, into out: UnsafeMutableBufferPointer<Float>) {
         let base = input.base!
         let n = base.count, m = input.models.count
         let epsilon = Float(input.param("epsilon"))
-        func delta(_ i: Int, _ j: Int) -> Float { input.models[i].storage[j] - base.storage[j] }
+        func delta(_ i: Int, _ j: Int) -> Float { input.models[i][j] - base[j] }
         var counts = [Int32](repeating: 0, count: n)
         for i in 0..<m { for j in 0..<n where abs(delta(i, j)) > epsilon { counts[j] += 1 } }
         var lambdas = [Float](repeating: 1, count: m)
@@ -41,7 +41,6 @@ enum ReinforcedAgentMerging {
                 lambdas[i] = Float(1 + plus.r * min(max(rho, 0), plus.alpha))
             }
         }
-        var out = base
         for j in 0..<n {
             var merged: Float = 0
             for i in 0..<m {
@@ -49,8 +48,7 @@ enum ReinforcedAgentMerging {
                 guard abs(d) > epsilon else { continue }
                 merged += counts[j] == 1 ? d * lambdas[i] : d / Float(counts[j])
             }
-            out.storage[j] += merged
+            out[j] = base[j] + merged
         }
-        return out
     }
 }

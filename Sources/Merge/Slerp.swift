@@ -8,8 +8,8 @@ extension MergeMethod {
     static let slerp = MergeMethod(
         name: "slerp", base: .required, modelCount: 1...1,
         modelParameters: [], parameters: [("t", nil)], isRandom: false
-    ) { input in
-        Slerp.interpolate(input.base!, input.models[0], t: input.param("t"))
+    ) { input, out in
+        Slerp.interpolate(input.base!, input.models[0], t: input.param("t"), into: out)
     }
 }
 
@@ -17,21 +17,19 @@ enum Slerp {
     static let dotThreshold = 0.9995
     static let epsilon = 1e-8
 
-    static func interpolate(_ v0: Tensor, _ v1: Tensor, t: Double) -> Tensor {
-        let (dot, n0, n1) = v0.withUnsafeBufferPointer { a in
-            v1.withUnsafeBufferPointer { b in (Kernels.dot(a, b), Kernels.norm(a), Kernels.norm(b)) }
-        }
+    /// Two passes over the inputs: one for the dot product and both norms, one to combine.
+    static func interpolate(_ v0: UnsafeBufferPointer<Float>, _ v1: UnsafeBufferPointer<Float>, t: Double,
+                            into out: UnsafeMutableBufferPointer<Float>) {
+        let (dot, s00, s11) = Kernels.dotAndSquares(v0, v1)
+        let n0 = s00.squareRoot(), n1 = s11.squareRoot()
         // Cosine of the normalised vectors (each normalised only when its norm exceeds ε).
         let cosine = dot / ((n0 > epsilon ? n0 : 1) * (n1 > epsilon ? n1 : 1))
-        var out = Tensor(shape: v0.shape)
         if abs(cosine) > dotThreshold {
-            v0.withUnsafeBufferPointer { a in v1.withUnsafeBufferPointer { b in out.withUnsafeMutableBufferPointer { o in
-                Kernels.lerp(a, b, t: Float(t), into: o) } } }
-            return out
+            Kernels.lerp(v0, v1, t: Float(t), into: out)
+            return
         }
         let theta = acos(min(1, max(-1, cosine)))
         let s0 = sin((1 - t) * theta) / sin(theta), s1 = sin(t * theta) / sin(theta)
-        for i in 0..<v0.count { out.storage[i] = Float(s0) * v0.storage[i] + Float(s1) * v1.storage[i] }
-        return out
+        Kernels.weightedSum([v0, v1], weights: [Float(s0), Float(s1)], into: out)
     }
 }

@@ -1,39 +1,68 @@
 import Numerics
 
+/// Which entries of a delta δ = x − base survive thinning: those whose |δ| is above a
+/// threshold (magnitude thinning, decided on the fly from x and the base, nothing stored),
+/// or those set in a bit mask (the random and rank-based thinnings).
+struct Kept: @unchecked Sendable {
+    /// |δ| bit patterns above this are kept, and those equal to it at indices below
+    /// `tiesBefore`. (0 and Int.max: everything.)
+    var threshold: UInt32 = 0
+    var tiesBefore = Int.max
+    /// One bit per entry, when set: takes precedence over the threshold.
+    var mask: [UInt64]? = nil
+
+    static let all = Kept()
+
+    /// Whether entry j, whose delta is d, is kept.
+    @inline(__always)
+    static func keeps(_ j: Int, _ d: Float, threshold: UInt32, tiesBefore: Int, mask: UnsafePointer<UInt64>?) -> Bool {
+        if let mask { return mask[j >> 6] >> UInt64(j & 63) & 1 != 0 }
+        let bits = d.bitPattern & 0x7FFF_FFFF
+        return bits > threshold || (bits == threshold && j < tiesBefore)
+    }
+
+    /// A mask of the entries of a thinned delta that are still non-zero (an entry whose
+    /// delta was zero contributes nothing either way).
+    static func nonZero(_ thinned: [Float]) -> Kept {
+        var words = [UInt64](repeating: 0, count: (thinned.count + 63) / 64)
+        for (j, v) in thinned.enumerated() where v != 0 { words[j >> 6] |= 1 << UInt64(j & 63) }
+        return Kept(mask: words)
+    }
+}
+
 /// The ways the task-vector methods thin a delta before mixing (mergekit's `sparsify.py`).
 enum Sparsify {
-    /// magnitude (TIES): keep the k = max(1, ⌊density·n⌋) entries of largest |δ|.
+    /// magnitude (TIES): keep the k = max(1, ⌊density·n⌋) entries of largest |x − base|.
     ///
-    /// The k-th largest magnitude is found by radix selection over the bit patterns (three
-    /// branch-light passes, no sort, no copy); entries equal to it are kept in index order
-    /// until k are kept (torch's argsort leaves the order of ties unspecified).
-    static func magnitude(_ delta: UnsafeMutableBufferPointer<Float>, density: Double) {
-        let n = delta.count
-        guard density < 1, n > 0 else { return }
+    /// The k-th largest magnitude is found by radix selection over the bit patterns (two
+    /// passes over x and the base, no sort, nothing stored); entries equal to it are kept
+    /// in index order until k are kept (torch's argsort leaves the order of ties unspecified).
+    static func magnitude(_ x: UnsafeBufferPointer<Float>, minus base: UnsafeBufferPointer<Float>, density: Double) -> Kept {
+        let n = x.count
+        guard density < 1, n > 0 else { return .all }
         let k = max(1, Int(density * Double(n)))
-        if k >= n { return }
-        let threshold = kthLargestMagnitude(UnsafeBufferPointer(delta), k)
-        // Branch-free and split across cores: keep everything at or above the threshold,
-        // counting per chunk …
+        if k >= n { return .all }
+        let (threshold, greater, equal) = kthLargestMagnitude(x, minus: base, k)
+        let ties = k - greater
+        guard equal > ties else { return Kept(threshold: threshold) }
+        // More entries tie at the threshold than are needed: keep the first `ties` of them.
         let chunks = chunkRanges(n)
         let counts = Counts(chunks.count)
-        let d = SharedFloats(delta)
+        let xs = SharedFloats(x), bs = SharedFloats(base)
         Parallel.forEach(chunks.count) { c in
-            var kept = 0
-            for i in chunks[c] {
-                let keep = d.base[i].bitPattern & 0x7FFF_FFFF >= threshold
-                kept += keep ? 1 : 0
-                d.base[i] = keep ? d.base[i] : 0
+            var found = 0
+            for j in chunks[c] where (xs.base[j] - bs.base[j]).bitPattern & 0x7FFF_FFFF == threshold { found += 1 }
+            counts.set(c, found)
+        }
+        var remaining = ties  // still to keep, in index order
+        for (c, chunk) in chunks.enumerated() {
+            if counts.get(c) <= remaining { remaining -= counts.get(c); continue }  // all of this chunk's ties kept
+            for j in chunk where (x[j] - base[j]).bitPattern & 0x7FFF_FFFF == threshold {
+                if remaining == 0 { return Kept(threshold: threshold, tiesBefore: j) }
+                remaining -= 1
             }
-            counts.set(c, kept)
         }
-        // … then, if ties at the threshold overshoot k, drop the last of them.
-        var surplus = counts.total - k
-        var i = n - 1
-        while surplus > 0 && i >= 0 {
-            if delta[i].bitPattern & 0x7FFF_FFFF == threshold { delta[i] = 0; surplus -= 1 }
-            i -= 1
-        }
+        return Kept(threshold: threshold)
     }
 
     /// One contiguous range per thread (fixed by the thread budget, so results that depend
@@ -44,40 +73,80 @@ enum Sparsify {
         return (0..<parts).map { ($0 * size)..<min(n, ($0 + 1) * size) }.filter { !$0.isEmpty }
     }
 
-    /// The bit pattern of the k-th largest |value| (1-based). For non-negative floats the
-    /// bit patterns order like the values, so the k-th largest is found digit by digit:
-    /// 11 bits, then 11, then 10, each from a histogram of the candidates still in play.
-    static func kthLargestMagnitude(_ values: UnsafeBufferPointer<Float>, _ k: Int) -> UInt32 {
-        var prefix: UInt32 = 0, prefixMask: UInt32 = 0, remaining = k
-        let chunks = chunkRanges(values.count)
-        let source = SharedFloats(values)
-        for (shift, width) in [(UInt32(21), 11), (UInt32(10), 11), (UInt32(0), 10)] {
+    /// The bit pattern of the k-th largest |x − base| (1-based), how many entries are
+    /// strictly larger, and how many equal it. For non-negative floats the bit patterns
+    /// order like the values, so the k-th largest is found digit by digit: the top 15 bits
+    /// (the sign bit is clear), then the low 16, each from a histogram of the candidates.
+    static func kthLargestMagnitude(_ x: UnsafeBufferPointer<Float>, minus base: UnsafeBufferPointer<Float>, _ k: Int)
+        -> (bits: UInt32, greater: Int, equal: Int) {
+        var prefix: UInt32 = 0, prefixMask: UInt32 = 0, remaining = k, greater = 0, equal = 0
+        let chunks = chunkRanges(x.count)
+        let xs = SharedFloats(x), bs = SharedFloats(base)
+        for (shift, width) in [(UInt32(16), 15), (UInt32(0), 16)] {
             let digits = 1 << width, digitMask = UInt32(digits - 1)
             // One histogram per chunk, summed afterwards (integer counts: order-free).
             let histograms = Counts(chunks.count * digits)
             let (p, pm) = (prefix, prefixMask)
             Parallel.forEach(chunks.count) { c in
-                var h = [Int](repeating: 0, count: digits)
+                var h = [UInt32](repeating: 0, count: digits)
                 h.withUnsafeMutableBufferPointer { h in
-                    for i in chunks[c] {
-                        let bits = source.base[i].bitPattern & 0x7FFF_FFFF
-                        if bits & pm == p { h[Int((bits >> shift) & digitMask)] += 1 }
+                    for j in chunks[c] {
+                        let bits = (xs.base[j] - bs.base[j]).bitPattern & 0x7FFF_FFFF
+                        if bits & pm == p { h[Int((bits >> shift) & digitMask)] &+= 1 }
                     }
                 }
-                for dgt in 0..<digits { histograms.set(c * digits + dgt, h[dgt]) }
+                for dgt in 0..<digits where h[dgt] != 0 { histograms.set(c * digits + dgt, Int(h[dgt])) }
             }
             var above = 0, chosen = 0
             for dgt in stride(from: digits - 1, through: 0, by: -1) {
                 var count = 0
                 for c in 0..<chunks.count { count += histograms.get(c * digits + dgt) }
-                if above + count >= remaining { chosen = dgt; break }
+                if above + count >= remaining { chosen = dgt; equal = count; break }
                 above += count
             }
             remaining -= above
+            greater += above
             prefix |= UInt32(chosen) << shift
             prefixMask |= digitMask << shift
         }
-        return prefix
+        return (prefix, greater, equal)
+    }
+
+    /// random (DARE): keep each entry with probability `density` (one draw per entry, in
+    /// index order).
+    static func random(count n: Int, density: Double, random: inout SeededRandom) -> Kept {
+        guard density < 1 else { return .all }
+        var words = [UInt64](repeating: 0, count: (n + 63) / 64)
+        for j in 0..<n where random.uniform() < density { words[j >> 6] |= 1 << UInt64(j & 63) }
+        return Kept(mask: words)
+    }
+
+    /// (Σ |δ|, Σ over kept entries |δ|), δ = x − base, each summed in Double over fixed
+    /// blocks (the same bits on any thread count).
+    static func magnitudeSums(_ x: UnsafeBufferPointer<Float>, minus base: UnsafeBufferPointer<Float>, _ kept: Kept) -> (all: Double, kept: Double) {
+        let n = x.count, block = Kernels.reductionBlock
+        let blocks = max(1, (n + block - 1) / block)
+        let sums = UnsafeMutableBufferPointer<Double>.allocate(capacity: 2 * blocks)
+        defer { sums.deallocate() }
+        let xs = SharedFloats(x), bs = SharedFloats(base), out = SharedDoubleSlots(sums)
+        let words = kept.mask ?? []
+        words.withUnsafeBufferPointer { w in
+            let mask = SharedWords(kept.mask == nil ? nil : w.baseAddress)
+            let (threshold, tiesBefore) = (kept.threshold, kept.tiesBefore)
+            Parallel.forEach(blocks) { b in
+                var all = 0.0, keptSum = 0.0
+                for j in (b * block)..<min(n, (b + 1) * block) {
+                    let d = xs.base[j] - bs.base[j]
+                    all += Double(abs(d))
+                    if Kept.keeps(j, d, threshold: threshold, tiesBefore: tiesBefore, mask: mask.base) { keptSum += Double(abs(d)) }
+                }
+                out.base[2 * b] = all
+                out.base[2 * b + 1] = keptSum
+            }
+        }
+        var all = 0.0, keptSum = 0.0
+        for b in 0..<blocks { all += sums[2 * b]; keptSum += sums[2 * b + 1] }
+        return (all, keptSum)
     }
 
     /// magnitude_outliers (breadcrumbs): drop the ⌊γ·n⌋ largest and the smallest, keeping
@@ -91,12 +160,6 @@ enum Sparsify {
         var keep = [Bool](repeating: false, count: n)
         for i in ascending[bottom..<min(n, bottom + target)] { keep[i] = true }
         for i in 0..<n where !keep[i] { delta[i] = 0 }
-    }
-
-    /// random (DARE): keep each entry with probability `density`.
-    static func random(_ delta: UnsafeMutableBufferPointer<Float>, density: Double, random: inout SeededRandom) {
-        guard density < 1 else { return }
-        for i in delta.indices where random.uniform() >= density { delta[i] = 0 }
     }
 
     /// della_magprune (DELLA): per row (a 1-D tensor is one row), rank |δ| ascending
@@ -133,4 +196,16 @@ final class Counts: @unchecked Sendable {
     func set(_ i: Int, _ v: Int) { slots[i] = v }
     func get(_ i: Int) -> Int { slots[i] }
     var total: Int { slots.reduce(0, +) }
+}
+
+/// Per-block Double results written by parallel workers, each to its own slots.
+struct SharedDoubleSlots: @unchecked Sendable {
+    let base: UnsafeMutablePointer<Double>
+    init(_ buffer: UnsafeMutableBufferPointer<Double>) { base = buffer.baseAddress! }
+}
+
+/// A keep mask's words, readable from parallel workers.
+struct SharedWords: @unchecked Sendable {
+    let base: UnsafePointer<UInt64>?
+    init(_ base: UnsafePointer<UInt64>?) { self.base = base }
 }

@@ -9,14 +9,14 @@ extension MergeMethod {
     static let nuslerp = MergeMethod(
         name: "nuslerp", base: .optional, modelCount: 2...2,
         modelParameters: [("weight", nil)], parameters: [("nuslerp_row_wise", 0), ("nuslerp_flatten", 1)], isRandom: false
-    ) { input in
+    ) { input, output in
         let w0 = input.model(0, "weight"), w1 = input.model(1, "weight")
         let t = abs(w0 + w1) < 1e-6 ? 0.5 : w1 / (w0 + w1)
-        var a = input.models[0].storage.map(Double.init), b = input.models[1].storage.map(Double.init)
+        var a = input.models[0].map(Double.init), b = input.models[1].map(Double.init)
         if let base = input.base {
-            for i in a.indices { a[i] -= Double(base.storage[i]); b[i] -= Double(base.storage[i]) }
+            for i in a.indices { a[i] -= Double(base[i]); b[i] -= Double(base[i]) }
         }
-        let shape = input.models[0].shape
+        let shape = input.shape
         // Vectors as (start, stride, count) over the flat buffer.
         var vectors: [(Int, Int, Int)] = []
         if input.flag("nuslerp_flatten") || shape.count < 2 {
@@ -42,8 +42,8 @@ extension MergeMethod {
                 for i in idx { out[i] = ca * a[i] + cb * b[i] }
             }
         }
-        if let base = input.base { for i in out.indices { out[i] += Double(base.storage[i]) } }
-        return Tensor(shape: shape, storage: out.map(Float.init))
+        if let base = input.base { for i in out.indices { out[i] += Double(base[i]) } }
+        for i in out.indices { output[i] = Float(out[i]) }
     }
 
     /// multislerp: barycentric interpolation on the hypersphere (optional base subtracted
@@ -52,14 +52,14 @@ extension MergeMethod {
     static let multislerp = MergeMethod(
         name: "multislerp", base: .optional, modelCount: 1...Int.max,
         modelParameters: [("weight", nil)], parameters: [("normalize_weights", 1), ("eps", 1e-8)], isRandom: false
-    ) { input in
-        if input.models.count == 1 { return input.models[0] }
+    ) { input, out in
+        if input.models.count == 1 { _ = out.initialize(from: input.models[0]); return }
         let eps = input.param("eps")
         var weights = input.models.indices.map { input.model($0, "weight") }
         if input.flag("normalize_weights") { let s = weights.reduce(0, +); weights = weights.map { $0 / s } }
         let n = input.models[0].count
-        var vectors = input.models.map { $0.storage.map(Double.init) }
-        if let base = input.base { for k in vectors.indices { for i in 0..<n { vectors[k][i] -= Double(base.storage[i]) } } }
+        var vectors = input.models.map { $0.map(Double.init) }
+        if let base = input.base { for k in vectors.indices { for i in 0..<n { vectors[k][i] -= Double(base[i]) } } }
         let norms = vectors.map { v in v.reduce(0) { $0 + $1 * $1 }.squareRoot() }
         let units = zip(vectors, norms).map { v, norm in v.map { $0 / (norm + eps) } }
         var mean = [Double](repeating: 0, count: n)
@@ -85,8 +85,8 @@ extension MergeMethod {
                 result[i] = (mean[i] * cos(tangentNorm) + tangent[i] * sin(tangentNorm) / tangentNorm) * scale
             }
         }
-        if let base = input.base { for i in 0..<n { result[i] += Double(base.storage[i]) } }
-        return Tensor(shape: input.models[0].shape, storage: result.map(Float.init))
+        if let base = input.base { for i in 0..<n { result[i] += Double(base[i]) } }
+        for i in 0..<n { out[i] = Float(result[i]) }
     }
 
     /// karcher: the Riemannian (Karcher) mean on the unit sphere of all inputs with equal
@@ -94,16 +94,16 @@ extension MergeMethod {
     static let karcher = MergeMethod(
         name: "karcher", base: .none, modelCount: 1...Int.max,
         modelParameters: [], parameters: [("max_iter", 10), ("tol", 1e-5)], isRandom: false
-    ) { input in
-        if input.models.count == 1 { return input.models[0] }
+    ) { input, out in
+        if input.models.count == 1 { _ = out.initialize(from: input.models[0]); return }
         let tol = input.param("tol"), maxIter = Int(input.param("max_iter"))
         let alphas = [Double](repeating: 1 / Double(input.models.count), count: input.models.count)
         let n = input.models[0].count
-        let vectors = input.models.map { $0.storage.map(Double.init) }
+        let vectors = input.models.map { $0.map(Double.init) }
         let norms = vectors.map { v in v.reduce(0) { $0 + $1 * $1 }.squareRoot() }
         let units = zip(vectors, norms).map { v, norm in norm == 0 ? [Double](repeating: 0, count: n) : v.map { $0 / norm } }
         let valid = norms.indices.filter { norms[$0] > tol }
-        guard !valid.isEmpty else { return Tensor(shape: input.models[0].shape) }
+        guard !valid.isEmpty else { out.initialize(repeating: 0); return }
         let alphaSum = valid.reduce(0) { $0 + alphas[$1] }
         let a = valid.map { alphas[$0] / alphaSum }, u = valid.map { units[$0] }
         var mean = [Double](repeating: 0, count: n)
@@ -128,7 +128,7 @@ extension MergeMethod {
             if un > tol { mean = mean.map { $0 / un } }
         }
         let scale = zip(alphas, norms).reduce(0) { $0 + $1.0 * $1.1 }
-        return Tensor(shape: input.models[0].shape, storage: mean.map { Float($0 * scale) })
+        for i in 0..<n { out[i] = Float(mean[i] * scale) }
     }
 
     /// sce: optional top-k by variance across models (`select_topk`), sign consensus by
@@ -137,10 +137,10 @@ extension MergeMethod {
     static let sce = MergeMethod(
         name: "sce", base: .required, modelCount: 1...Int.max,
         modelParameters: [], parameters: [("int8_mask", 0), ("select_topk", 1)], isRandom: false
-    ) { input in
+    ) { input, out in
         let base = input.base!
         let n = base.count
-        var deltas = input.models.map { x in (0..<n).map { x.storage[$0] - base.storage[$0] } }
+        var deltas = input.models.map { x in (0..<n).map { x[$0] - base[$0] } }
         let topk = input.param("select_topk")
         if topk < 1 {
             var keep = [Bool](repeating: topk > 0, count: n)
@@ -161,7 +161,6 @@ extension MergeMethod {
         var weights = deltas.map { d in d.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(max(n, 1)) }
         let total = weights.reduce(0, +)
         weights = abs(total) < 1e-6 ? weights.map { _ in 1 / Double(weights.count) } : weights.map { $0 / total }
-        var out = base
         for i in 0..<n {
             var sum: Float = 0
             for d in deltas { sum += d[i] }
@@ -171,8 +170,7 @@ extension MergeMethod {
                 mixed += d[i] * Float(weights[k])
                 divisor += Float(weights[k])
             }
-            out.storage[i] += mixed / max(divisor, 1e-6)
+            out[i] = base[i] + mixed / max(divisor, 1e-6)
         }
-        return out
     }
 }

@@ -1,13 +1,18 @@
 import Numerics
 
 /// A model whose tensors a merge reads one at a time: a checkpoint in the cache or a
-/// safetensors folder on disk (the two conformers).
+/// safetensors folder on disk.
 public protocol TensorSource: AnyObject {
     /// How messages name this model.
     var label: String { get }
     /// Tensor names, sorted.
     var tensorNames: [String] { get }
     func shape(of name: String) -> [Int]?
-    /// Loads one tensor as Float32.
-    func load(_ name: String) throws -> Tensor
+    /// One tensor as Float32, valid until `release(name)`: a view of the source's own memory
+    /// where it can give one (an F32 tensor in a mapped file, no copy), else `buffer` filled
+    /// with it. The merge never writes through the view.
+    func read(_ name: String, into buffer: ReusableBuffer) throws -> UnsafeBufferPointer<Float>
+    /// The view `read` gave is no longer used (a mapped file lets its pages go, so resident
+    /// memory holds only the tensors in flight).
+    func release(_ name: String)
 }

@@ -57,6 +57,40 @@ public enum Kernels {
         binary(.lerp, x, y, out, t: t)
     }
 
+    /// out[i] = (Σₖ weights[k] · xs[k][i]) · scale, in one pass over every input (the sum
+    /// runs in k order from weights[0] · xs[0][i], so it rounds as a chain of axpys would).
+    public static func weightedSum(_ xs: [UnsafeBufferPointer<Float>], weights: [Float], scale: Float? = nil,
+                                   into out: UnsafeMutableBufferPointer<Float>) {
+        precondition(!xs.isEmpty && xs.count == weights.count && xs.allSatisfy { $0.count == out.count }, "weightedSum: length mismatch")
+        let inputs = SharedFloatLists(xs), o = SharedFloats(out), w = weights
+        Parallel.forEachRange(out.count) { r in
+            let c = UnsafeMutableRawPointer(o.base)
+            var i = r.lowerBound
+            while i + 8 <= r.upperBound {
+                var acc = w[0] * UnsafeRawPointer(inputs.bases[0]).loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+                for k in 1..<w.count {
+                    acc += w[k] * UnsafeRawPointer(inputs.bases[k]).loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+                }
+                if let scale { acc *= scale }
+                c.storeBytes(of: acc, toByteOffset: 4 * i, as: SIMD8<Float>.self)
+                i += 8
+            }
+            while i < r.upperBound {
+                var acc = w[0] * inputs.bases[0][i]
+                for k in 1..<w.count { acc += w[k] * inputs.bases[k][i] }
+                if let scale { acc *= scale }
+                o.base[i] = acc
+                i += 1
+            }
+        }
+    }
+
+    /// Whether every element is finite (no NaN, no ±infinity).
+    public static func allFinite(_ x: UnsafeBufferPointer<Float>) -> Bool {
+        // x − x is 0 for finite x and NaN otherwise; summing those in Double keeps the NaN.
+        reduce(x.count) { [xs = SharedFloats(x)] r in sumBlock(xs.base, r) { $0 - $0 } }.isFinite
+    }
+
     enum BinaryOp { case add, subtract, multiply, lerp }
 
     /// One loop per operation, 8 lanes at a time: a closure per element would not vectorise.
@@ -125,6 +159,44 @@ public enum Kernels {
             while i < r.upperBound { acc += Double(xs.base[i]) * Double(ys.base[i]); i += 1 }
             return acc
         }
+    }
+
+    /// (Σ x·y, Σ x², Σ y²) in one pass, each accumulated as `dot` does (same bits).
+    public static func dotAndSquares(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeBufferPointer<Float>) -> (xy: Double, xx: Double, yy: Double) {
+        precondition(x.count == y.count, "dotAndSquares: length mismatch")
+        let blocks = blockCount(x.count)
+        var partial = [Double](repeating: 0, count: 3 * blocks)
+        partial.withUnsafeMutableBufferPointer { p in
+            let ps = SharedDoubles(base: p.baseAddress!), xs = SharedFloats(x), ys = SharedFloats(y)
+            let body: @Sendable (Int) -> Void = { b in
+                var xy0 = SIMD4<Double>(), xy1 = SIMD4<Double>(), xx0 = SIMD4<Double>(), xx1 = SIMD4<Double>()
+                var yy0 = SIMD4<Double>(), yy1 = SIMD4<Double>()
+                let a = UnsafeRawPointer(xs.base), c = UnsafeRawPointer(ys.base)
+                let r = blockRange(b, xs.count)
+                var i = r.lowerBound
+                while i + 8 <= r.upperBound {
+                    let u = a.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+                    let v = c.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+                    let ul = SIMD4<Double>(u.lowHalf), uh = SIMD4<Double>(u.highHalf)
+                    let vl = SIMD4<Double>(v.lowHalf), vh = SIMD4<Double>(v.highHalf)
+                    xy0 += ul * vl; xy1 += uh * vh
+                    xx0 += ul * ul; xx1 += uh * uh
+                    yy0 += vl * vl; yy1 += vh * vh
+                    i += 8
+                }
+                var xy = (xy0 + xy1).sum(), xx = (xx0 + xx1).sum(), yy = (yy0 + yy1).sum()
+                while i < r.upperBound {
+                    let u = Double(xs.base[i]), v = Double(ys.base[i])
+                    xy += u * v; xx += u * u; yy += v * v
+                    i += 1
+                }
+                ps.base[3 * b] = xy; ps.base[3 * b + 1] = xx; ps.base[3 * b + 2] = yy
+            }
+            if x.count < Parallel.minimumParallelCount { for b in 0..<blocks { body(b) } } else { Parallel.forEach(blocks, body) }
+        }
+        var xy = 0.0, xx = 0.0, yy = 0.0
+        for b in 0..<blocks { xy += partial[3 * b]; xx += partial[3 * b + 1]; yy += partial[3 * b + 2] }
+        return (xy, xx, yy)
     }
 
     /// Σ |x[i]|, accumulated in Double.
@@ -205,6 +277,15 @@ public enum Kernels {
 
     @inline(__always) static func blockRange(_ b: Int, _ count: Int) -> Range<Int> {
         (b * reductionBlock)..<min(count, (b + 1) * reductionBlock)
+    }
+}
+
+/// Several read-only inputs' base addresses, for kernels that combine a variable number of
+/// buffers inside `concurrentPerform` workers.
+struct SharedFloatLists: @unchecked Sendable {
+    let bases: [UnsafePointer<Float>]
+    init(_ buffers: [UnsafeBufferPointer<Float>]) {
+        bases = buffers.map { $0.baseAddress ?? UnsafePointer(bitPattern: 16)! }
     }
 }
 

@@ -259,21 +259,21 @@ public final class Store: @unchecked Sendable {
     /// Loads a tensor as Float32, widening F16 / BF16.
     public func loadTensor(_ entry: TensorEntry) throws -> Tensor {
         var tensor = Tensor(shape: entry.shape)
-        if entry.dtype == .f32 {
-            try tensor.withUnsafeMutableBufferPointer { out in
-                try readBytes(of: entry, into: UnsafeMutableRawBufferPointer(out))
-            }
-        } else {
-            let raw = UnsafeMutableRawBufferPointer.allocate(byteCount: entry.byteCount, alignment: 16)
-            defer { raw.deallocate() }
-            try readBytes(of: entry, into: raw)
-            tensor.withUnsafeMutableBufferPointer { out in
-                if let src = raw.baseAddress, let dst = out.baseAddress {
-                    entry.dtype.widen(src, count: entry.elementCount, into: dst)
-                }
-            }
-        }
+        try tensor.withUnsafeMutableBufferPointer { try readFloats(of: entry, into: $0) }
         return tensor
+    }
+
+    /// Reads a tensor as Float32 into `out` (exactly its element count), widening F16 / BF16.
+    public func readFloats(of entry: TensorEntry, into out: UnsafeMutableBufferPointer<Float>) throws {
+        precondition(out.count == entry.elementCount, "readFloats: buffer of \(out.count) floats for \(entry.elementCount)")
+        if entry.dtype == .f32 {
+            try readBytes(of: entry, into: UnsafeMutableRawBufferPointer(out))
+            return
+        }
+        let raw = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, entry.byteCount), alignment: 16)
+        defer { raw.deallocate() }
+        try readBytes(of: entry, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<entry.byteCount]))
+        if let src = raw.baseAddress, let dst = out.baseAddress { entry.dtype.widen(src, count: entry.elementCount, into: dst) }
     }
 
     // MARK: Actions and pins

@@ -18,11 +18,17 @@ final class SparsifyTests: XCTestCase {
         for n in [1, 2, 7, 100, 4097, 300_000] {
             for density in [0.01, 0.3, 0.5, 0.99] {
                 // Quantised values give many exact ties in magnitude (and ± pairs).
-                var values = (0..<n).map { _ in Float((rng.normal() * 8).rounded()) / 8 }
+                let values = (0..<n).map { _ in Float((rng.normal() * 8).rounded()) / 8 }
                 let want = reference(values, density: density)
-                values.withUnsafeMutableBufferPointer { Sparsify.magnitude($0, density: density) }
+                let zeros = [Float](repeating: 0, count: n)
+                let kept = values.withUnsafeBufferPointer { x in
+                    zeros.withUnsafeBufferPointer { Sparsify.magnitude(x, minus: $0, density: density) }
+                }
+                let got = values.indices.map { j in
+                    Kept.keeps(j, values[j], threshold: kept.threshold, tiesBefore: kept.tiesBefore, mask: nil) ? values[j] : 0
+                }
                 // Exactly the sort's choice, ties at the threshold kept in index order.
-                XCTAssertEqual(values, want, "n=\(n) density=\(density)")
+                XCTAssertEqual(got, want, "n=\(n) density=\(density)")
             }
         }
     }
@@ -31,9 +37,19 @@ final class SparsifyTests: XCTestCase {
         var rng = SeededRandom(seed: 6)
         let values = (0..<100_000).map { _ in Float(rng.normal()) }
         let sorted = values.map { abs($0) }.sorted(by: >)
+        // The base is subtracted first: |x − base| is what is ranked.
+        let base = (0..<100_000).map { _ in Float(rng.normal()) }
+        let shifted = zip(values, base).map { $0 + $1 }
         for k in [1, 2, 50_000, 99_999, 100_000] {
-            let bits = values.withUnsafeBufferPointer { Sparsify.kthLargestMagnitude($0, k) }
-            XCTAssertEqual(Float(bitPattern: bits), sorted[k - 1], "k=\(k)")
+            let (bits, greater, equal) = shifted.withUnsafeBufferPointer { x in
+                base.withUnsafeBufferPointer { Sparsify.kthLargestMagnitude(x, minus: $0, k) }
+            }
+            let magnitudes = zip(shifted, base).map { abs($0 - $1) }
+            let kth = magnitudes.sorted(by: >)[k - 1]
+            XCTAssertEqual(Float(bitPattern: bits), kth, "k=\(k)")
+            XCTAssertEqual(kth, sorted[k - 1], accuracy: 1e-6, "k=\(k)")
+            XCTAssertEqual(greater, magnitudes.filter { $0 > kth }.count, "k=\(k)")
+            XCTAssertEqual(equal, magnitudes.filter { $0 == kth }.count, "k=\(k)")
         }
     }
 }

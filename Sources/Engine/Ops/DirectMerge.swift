@@ -5,31 +5,6 @@ import Merge
 import Numerics
 import Store
 
-/// Computes one tensor ahead on a worker thread.
-final class MergeAhead: @unchecked Sendable {
-    private let compute: (Int) throws -> Tensor
-    private let done = DispatchSemaphore(value: 0)
-    private var result: Result<Tensor, Error>?
-
-    init(_ compute: @escaping (Int) throws -> Tensor) { self.compute = compute }
-
-    func start(_ i: Int) {
-        let thread = Thread { [self] in
-            result = Result { try compute(i) }
-            done.signal()
-        }
-        thread.stackSize = 16 << 20
-        thread.start()
-    }
-
-    /// Waits for the tensor started last.
-    func take() throws -> Tensor {
-        done.wait()
-        defer { result = nil }
-        return try result!.get()
-    }
-}
-
 /// A merge straight from folders to a folder, outside the cache (`mergeflow merge --direct`):
 /// what `mergekit-yaml` does, tensor by tensor from memory-mapped inputs to a streamed
 /// safetensors file.
@@ -53,15 +28,13 @@ public enum DirectMerge {
         let items = names.map { SafetensorsWriter.Item(name: $0, dtype: .f32, shape: reference.shape(of: $0)!) }
         var metadata = reference.folder.metadata
         if metadata.isEmpty { metadata["format"] = "pt" }
-        // Tensor i + 1 is merged on a worker while tensor i is written, so computing and
-        // writing overlap. (Tensors go in name order; the largest, wte, comes last, beside
-        // the small wpe, so the overlap adds little to peak memory.)
-        let ahead = MergeAhead { i in try Merger.mergeTensor(names[i], recipe, models: models, base: base, layers: layers) }
-        if !names.isEmpty { ahead.start(0) }
-        try SafetensorsWriter.writeStreaming(to: output + "/model.safetensors", items: items, metadata: metadata) { i, emit in
-            let tensor = try ahead.take()
-            if i + 1 < names.count { ahead.start(i + 1) }
-            try tensor.withUnsafeBufferPointer { try emit(UnsafeRawBufferPointer($0)) }
+        // The stream merges tensor i + 1 while tensor i is written. Like mergekit (and cp),
+        // the output is not fsynced: it appears under its name only once complete (renamed
+        // from a temporary file), and durability against power loss is the file system's.
+        let stream = try MergeStream(recipe, models: models, base: base, layers: layers)
+        try SafetensorsWriter.writeStreaming(to: output + "/model.safetensors", items: items, metadata: metadata, durable: false) { i, emit in
+            guard let tensor = try stream.next(), tensor.name == names[i] else { throw MergeError("tensor \(names[i]): out of order") }
+            try emit(UnsafeRawBufferPointer(tensor.values))
             progress(Double(i + 1) / Double(names.count))
         }
         if let config = reference.folder.config {

@@ -2,8 +2,9 @@ import Checkpoint
 import Merge
 import Numerics
 
-/// A checkpoint file or Hugging Face folder on disk, read one tensor at a time with pread
-/// (the mapping is never touched, so resident memory stays near the tensors in flight).
+/// A checkpoint file or Hugging Face folder on disk. F32 tensors are read in place from
+/// the memory-mapped file (no copy); others are widened into the caller's buffer. A tensor's
+/// pages leave resident memory once the merge has used it.
 public final class FolderTensorSource: TensorSource {
     public let folder: CheckpointFolder
     public let label: String
@@ -16,8 +17,15 @@ public final class FolderTensorSource: TensorSource {
     public var tensorNames: [String] { folder.tensors.map(\.entry.name) }
     public func shape(of name: String) -> [Int]? { folder.tensor(named: name)?.entry.shape }
 
-    public func load(_ name: String) throws -> Tensor {
+    public func read(_ name: String, into buffer: ReusableBuffer) throws -> UnsafeBufferPointer<Float> {
         guard let location = folder.tensor(named: name) else { throw MergeError("tensor \(name): not in \(label)") }
-        return try location.file.readTensor(location.entry)
+        if let view = location.file.floatView(location.entry) { return view }
+        let out = buffer.floats(location.entry.elementCount)
+        location.file.widen(location.entry, into: out)
+        return UnsafeBufferPointer(out)
+    }
+
+    public func release(_ name: String) {
+        if let location = folder.tensor(named: name) { location.file.evict(location.entry) }
     }
 }

@@ -105,8 +105,8 @@ enum MergeOp {
         let writer = context.newArtifact(kind: Store.checkpointKind, metadata: .object(metadata))
         let layers = Merger.layerCount((baseSource ?? sources[0]).tensorNames)
         do {
-            try Merger.run(recipe, models: sources, base: baseSource, layers: layers, progress: context.progress) { name, tensor in
-                try writer.add(name: name, tensor: tensor)
+            try Merger.run(recipe, models: sources, base: baseSource, layers: layers, progress: context.progress) { name, shape, values in
+                try writer.add(name: name, dtype: .f32, shape: shape, bytes: UnsafeRawBufferPointer(values))
             }
         } catch let e as MergeError {
             throw OpError(e.message)

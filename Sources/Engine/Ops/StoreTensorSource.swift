@@ -2,7 +2,7 @@ import Merge
 import Numerics
 import Store
 
-/// A checkpoint artifact in the cache, read one tensor at a time.
+/// A checkpoint artifact in the cache, read one tensor at a time into the caller's buffer.
 final class StoreTensorSource: TensorSource {
     let store: Store
     let manifest: ArtifactManifest
@@ -16,5 +16,13 @@ final class StoreTensorSource: TensorSource {
 
     var tensorNames: [String] { manifest.tensors.map(\.name) }
     func shape(of name: String) -> [Int]? { manifest.tensor(named: name)?.shape }
-    func load(_ name: String) throws -> Tensor { try store.loadTensor(manifest.tensor(named: name)!) }
+
+    func read(_ name: String, into buffer: ReusableBuffer) throws -> UnsafeBufferPointer<Float> {
+        let entry = manifest.tensor(named: name)!
+        let out = buffer.floats(entry.elementCount)
+        try store.readFloats(of: entry, into: out)
+        return UnsafeBufferPointer(out)
+    }
+
+    func release(_ name: String) {}
 }
