@@ -34,15 +34,19 @@ struct Kept: @unchecked Sendable {
 enum Sparsify {
     /// magnitude (TIES): keep the k = max(1, ⌊density·n⌋) entries of largest |x − base|.
     ///
-    /// The k-th largest magnitude is found by radix selection over the bit patterns (two
-    /// passes over x and the base, no sort, nothing stored); entries equal to it are kept
-    /// in index order until k are kept (torch's argsort leaves the order of ties unspecified).
+    /// The k-th largest magnitude is selected over the bit patterns (see
+    /// `kthLargestMagnitude`; no sort, no delta stored); entries equal to it are kept in
+    /// index order until k are kept (torch's argsort leaves the order of ties unspecified).
     static func magnitude(_ x: UnsafeBufferPointer<Float>, minus base: UnsafeBufferPointer<Float>, density: Double) -> Kept {
         let n = x.count
         guard density < 1, n > 0 else { return .all }
         let k = max(1, Int(density * Double(n)))
         if k >= n { return .all }
-        let (threshold, greater, equal) = kthLargestMagnitude(x, minus: base, k)
+        let deltas = DeltaMagnitudes(x: SharedFloats(x), base: SharedFloats(base))
+        if n >= 1 << 16, n < Int(UInt32.max), let cut = sampledSelect(deltas, k) {
+            return Kept(threshold: cut.bits, tiesBefore: cut.tiesBefore)
+        }
+        let (threshold, greater, equal) = radixSelect(deltas, k)
         let ties = k - greater
         guard equal > ties else { return Kept(threshold: threshold) }
         // More entries tie at the threshold than are needed: keep the first `ties` of them.
@@ -75,13 +79,112 @@ enum Sparsify {
 
     /// The bit pattern of the k-th largest |x − base| (1-based), how many entries are
     /// strictly larger, and how many equal it. For non-negative floats the bit patterns
-    /// order like the values, so the k-th largest is found digit by digit: the top 15 bits
-    /// (the sign bit is clear), then the low 16, each from a histogram of the candidates.
-    static func kthLargestMagnitude(_ x: UnsafeBufferPointer<Float>, minus base: UnsafeBufferPointer<Float>, _ k: Int)
-        -> (bits: UInt32, greater: Int, equal: Int) {
+    /// order like the values, so selection works on them as integers.
+    ///
+    /// Large tensors take one pass: a strided sample brackets the k-th largest in a narrow
+    /// window, one pass counts the entries above it and collects those inside, and the
+    /// answer is selected among the collected. If the window missed (a vanishingly rare
+    /// sample) the two-pass radix selection over everything decides instead.
+    static func kthLargestMagnitude(_ x: UnsafeBufferPointer<Float>, minus base: UnsafeBufferPointer<Float>, _ k: Int,
+                                    sampling: Bool = true) -> (bits: UInt32, greater: Int, equal: Int) {
+        let deltas = DeltaMagnitudes(x: SharedFloats(x), base: SharedFloats(base))
+        if sampling && x.count >= 1 << 16, x.count < Int(UInt32.max), let found = sampledSelect(deltas, k) {
+            return (found.bits, found.greater, found.equal)
+        }
+        return radixSelect(deltas, k)
+    }
+
+    /// The sample-bracketed pass of `kthLargestMagnitude`; nil when the window missed. It
+    /// also gives the cut for ties: keeping the entries equal to the k-th largest only at
+    /// indices below `tiesBefore` keeps exactly k (the collected entries carry their indices,
+    /// so no further pass is needed). Indices fit UInt32: callers check the count.
+    static func sampledSelect(_ source: DeltaMagnitudes, _ k: Int) -> (bits: UInt32, greater: Int, equal: Int, tiesBefore: Int)? {
+        let n = source.count, s = 1 << 14, step = n / s
+        var sample = (0..<s).map { source.bits($0 * step) }
+        // Ascending position of the k-th largest, and a margin of 4 binomial standard
+        // deviations (+16) around it.
+        let p = Double(k) / Double(n)
+        let center = Double(n - k) / Double(n) * Double(s)
+        let margin = 4 * (Double(s) * p * (1 - p)).squareRoot() + 16
+        let low = Int(center - margin), high = Int((center + margin).rounded(.up))
+        let (lo, hi): (UInt32, UInt32) = sample.withUnsafeMutableBufferPointer { b in
+            let stored = StoredBits(base: UnsafePointer(b.baseAddress!), count: s)
+            return (low <= 0 ? 0 : radixSelect(stored, s - low).bits, high >= s - 1 ? .max : radixSelect(stored, s - high).bits)
+        }
+        sample = []
+        // One pass: count above the window, collect inside it (branch-free appends).
+        let chunks = chunkRanges(n)
+        let fraction = Double(max(high, 0) - max(low, 0) + 1) / Double(s)
+        let capacity = Int(Double(chunks.map(\.count).max()!) * min(1, 2 * fraction)) + 1024
+        let collected = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: chunks.count * (capacity + 1))
+        let indices = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: chunks.count * (capacity + 1))
+        defer { collected.deallocate(); indices.deallocate() }
+        let store = SharedWords32(collected.baseAddress!), indexStore = SharedWords32(indices.baseAddress!)
+        let counts = Counts(2 * chunks.count)
+        // Magnitudes and the window as Int32 (sign bit clear), so lane masks are shifts.
+        let (lo32, hi32) = (Int32(lo), Int32(min(hi, 0x7FFF_FFFF)))
+        Parallel.forEach(chunks.count) { c in
+            let out = store.base + c * (capacity + 1), at = indexStore.base + c * (capacity + 1)
+            var found = 0
+            var above = SIMD8<Int32>()  // −1 per entry above the window
+            let chunk = chunks[c]
+            var j = chunk.lowerBound
+            while j + 8 <= chunk.upperBound {
+                let bits = source.bits8(j)
+                above &+= (hi32 &- bits) &>> 31
+                let inside = ~(((bits &- lo32) | (hi32 &- bits)) &>> 31)
+                if inside != SIMD8<Int32>() {
+                    for lane in 0..<8 where inside[lane] != 0 {
+                        out[min(found, capacity)] = UInt32(bitPattern: bits[lane])
+                        at[min(found, capacity)] = UInt32(truncatingIfNeeded: j + lane)
+                        found += 1
+                    }
+                }
+                j += 8
+            }
+            var greater = -Int(above.wrappedSum())
+            while j < chunk.upperBound {
+                let bits = source.bits(j)
+                greater += bits > hi ? 1 : 0
+                if bits >= lo && bits <= hi {
+                    out[min(found, capacity)] = bits
+                    at[min(found, capacity)] = UInt32(truncatingIfNeeded: j)
+                    found += 1
+                }
+                j += 1
+            }
+            counts.set(2 * c, greater)
+            counts.set(2 * c + 1, found)
+        }
+        var greater = 0, found = 0
+        for c in chunks.indices {
+            guard counts.get(2 * c + 1) <= capacity else { return nil }
+            greater += counts.get(2 * c)
+            // Pack the chunks' candidates together.
+            if found != c * (capacity + 1) {
+                (collected.baseAddress! + found).update(from: collected.baseAddress! + c * (capacity + 1), count: counts.get(2 * c + 1))
+                (indices.baseAddress! + found).update(from: indices.baseAddress! + c * (capacity + 1), count: counts.get(2 * c + 1))
+            }
+            found += counts.get(2 * c + 1)
+        }
+        guard greater < k, k <= greater + found else { return nil }
+        let inside = radixSelect(StoredBits(base: UnsafePointer(collected.baseAddress!), count: found), k - greater)
+        // Collected entries are in index order; the first tie beyond those needed is the cut.
+        var tiesBefore = Int.max, ties = k - greater - inside.greater
+        if inside.equal > ties {
+            for c in 0..<found where collected[c] == inside.bits {
+                if ties == 0 { tiesBefore = Int(indices[c]); break }
+                ties -= 1
+            }
+        }
+        return (inside.bits, greater + inside.greater, inside.equal, tiesBefore)
+    }
+
+    /// Radix selection of the k-th largest bit pattern: the top 15 bits (magnitudes have the
+    /// sign bit clear), then the low 16, each from a histogram of the entries still in play.
+    static func radixSelect<Source: MagnitudeBits>(_ source: Source, _ k: Int) -> (bits: UInt32, greater: Int, equal: Int) {
         var prefix: UInt32 = 0, prefixMask: UInt32 = 0, remaining = k, greater = 0, equal = 0
-        let chunks = chunkRanges(x.count)
-        let xs = SharedFloats(x), bs = SharedFloats(base)
+        let chunks = chunkRanges(source.count)
         for (shift, width) in [(UInt32(16), 15), (UInt32(0), 16)] {
             let digits = 1 << width, digitMask = UInt32(digits - 1)
             // One histogram per chunk, summed afterwards (integer counts: order-free).
@@ -91,7 +194,7 @@ enum Sparsify {
                 var h = [UInt32](repeating: 0, count: digits)
                 h.withUnsafeMutableBufferPointer { h in
                     for j in chunks[c] {
-                        let bits = (xs.base[j] - bs.base[j]).bitPattern & 0x7FFF_FFFF
+                        let bits = source.bits(j)
                         if bits & pm == p { h[Int((bits >> shift) & digitMask)] &+= 1 }
                     }
                 }
@@ -196,6 +299,39 @@ final class Counts: @unchecked Sendable {
     func set(_ i: Int, _ v: Int) { slots[i] = v }
     func get(_ i: Int) -> Int { slots[i] }
     var total: Int { slots.reduce(0, +) }
+}
+
+/// Where selection reads magnitude bit patterns (sign bit clear) from.
+protocol MagnitudeBits: Sendable {
+    var count: Int { get }
+    func bits(_ j: Int) -> UInt32
+}
+
+/// |x − base|, computed on the fly.
+struct DeltaMagnitudes: MagnitudeBits {
+    let x: SharedFloats
+    let base: SharedFloats
+    var count: Int { x.count }
+    @inline(__always) func bits(_ j: Int) -> UInt32 { (x.base[j] - base.base[j]).bitPattern & 0x7FFF_FFFF }
+    /// Entries j…j+7 as Int32 (all non-negative).
+    @inline(__always) func bits8(_ j: Int) -> SIMD8<Int32> {
+        let d = UnsafeRawPointer(x.base).loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)
+            - UnsafeRawPointer(base.base).loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)
+        return unsafeBitCast(d, to: SIMD8<Int32>.self) & 0x7FFF_FFFF
+    }
+}
+
+/// Bit patterns already collected.
+struct StoredBits: MagnitudeBits, @unchecked Sendable {
+    let base: UnsafePointer<UInt32>
+    let count: Int
+    @inline(__always) func bits(_ j: Int) -> UInt32 { base[j] }
+}
+
+/// Collected bit patterns written by parallel workers, each to its own region.
+struct SharedWords32: @unchecked Sendable {
+    let base: UnsafeMutablePointer<UInt32>
+    init(_ base: UnsafeMutablePointer<UInt32>) { self.base = base }
 }
 
 /// Per-block Double results written by parallel workers, each to its own slots.

@@ -40,9 +40,9 @@ final class SparsifyTests: XCTestCase {
         // The base is subtracted first: |x − base| is what is ranked.
         let base = (0..<100_000).map { _ in Float(rng.normal()) }
         let shifted = zip(values, base).map { $0 + $1 }
-        for k in [1, 2, 50_000, 99_999, 100_000] {
+        for k in [1, 2, 50_000, 99_999, 100_000] { for sampling in [true, false] {
             let (bits, greater, equal) = shifted.withUnsafeBufferPointer { x in
-                base.withUnsafeBufferPointer { Sparsify.kthLargestMagnitude(x, minus: $0, k) }
+                base.withUnsafeBufferPointer { Sparsify.kthLargestMagnitude(x, minus: $0, k, sampling: sampling) }
             }
             let magnitudes = zip(shifted, base).map { abs($0 - $1) }
             let kth = magnitudes.sorted(by: >)[k - 1]
@@ -50,6 +50,27 @@ final class SparsifyTests: XCTestCase {
             XCTAssertEqual(kth, sorted[k - 1], accuracy: 1e-6, "k=\(k)")
             XCTAssertEqual(greater, magnitudes.filter { $0 > kth }.count, "k=\(k)")
             XCTAssertEqual(equal, magnitudes.filter { $0 == kth }.count, "k=\(k)")
+        } }
+    }
+
+    /// A sample that misrepresents the tensor (every sampled position holds an outlier)
+    /// brackets the wrong window; the pass notices and radix selection decides.
+    func testMisleadingSampleFallsBackToExactSelection() {
+        var rng = SeededRandom(seed: 7)
+        let n = 1 << 17, step = n / (1 << 14)
+        var values = (0..<n).map { _ in Float(rng.normal() * 0.01) }
+        for j in stride(from: 0, to: n, by: step) { values[j] = 1000 + Float(j) }
+        let zeros = [Float](repeating: 0, count: n)
+        let sorted = values.map { abs($0) }.sorted(by: >)
+        for k in [n / 2, n / 3, 100] {
+            let sampled = values.withUnsafeBufferPointer { x in zeros.withUnsafeBufferPointer { Sparsify.sampledSelect(
+                DeltaMagnitudes(x: SharedFloats(x), base: SharedFloats($0)), k) } }
+            if k != 100 { XCTAssertNil(sampled, "k=\(k): the misleading window should have been noticed") }
+            let (bits, greater, _) = values.withUnsafeBufferPointer { x in
+                zeros.withUnsafeBufferPointer { Sparsify.kthLargestMagnitude(x, minus: $0, k) }
+            }
+            XCTAssertEqual(Float(bitPattern: bits), sorted[k - 1], "k=\(k)")
+            XCTAssertEqual(greater, sorted.filter { $0 > sorted[k - 1] }.count, "k=\(k)")
         }
     }
 }

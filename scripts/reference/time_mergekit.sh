@@ -9,6 +9,8 @@
 # For each of linear, ties, slerp it rewrites the benchmark's config with absolute model
 # paths (JSON is valid YAML), runs mergekit-yaml (CPU, all threads it wants), and prints
 # wall time and peak RSS from GNU time, then the same for `mergeflow merge --direct`.
+# Each run starts after `sync`, so the previous run's output is not still being written
+# back to disk underneath it (on the machine measured, that alone moved timings by 2x).
 set -euo pipefail
 dir=${1:?usage: time_mergekit.sh BENCH_MERGE_DIR [VENV]}
 venv=${2:-/tmp/mk}
@@ -17,9 +19,11 @@ for m in linear ties slerp; do
     sed -e "s#\"model\": \"\([a-z]*\)\"#\"model\": \"$dir/\1\"#g" \
         -e "s#\"base_model\": \"\([a-z]*\)\"#\"base_model\": \"$dir/\1\"#" "$dir/$m.json" > "$dir/mk-$m.yml"
     rm -rf "$dir/mk-out-$m" "$dir/mf-out-$m"
+    sync
     HF_HUB_OFFLINE=1 /usr/bin/time -f "mergekit  $m %e s, peak RSS %M KB" \
         "$venv/bin/mergekit-yaml" "$dir/mk-$m.yml" "$dir/mk-out-$m" --no-copy-tokenizer > /dev/null 2> "$dir/mk-$m.log" || true
     tail -1 "$dir/mk-$m.log"
+    sync
     /usr/bin/time -f "mergeflow $m %e s, peak RSS %M KB" \
         "$here/.build/release/mergeflow" merge "$dir/$m.json" "$dir/mf-out-$m" --direct > /dev/null
 done

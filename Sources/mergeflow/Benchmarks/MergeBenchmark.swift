@@ -5,12 +5,14 @@ import Numerics
 
 /// Merge throughput on three GPT-2-shaped checkpoints of about 0.5 GB each: linear (three
 /// models), TIES (base + two) and SLERP (base + one), each run as `mergeflow merge --direct`
-/// in a child process, timed, with the peak RSS the child reports of itself. Throughput counts the input bytes read.
+/// in a child process, timed, with the peak RSS the child reports of itself. Each run starts
+/// after `sync`, so the previous run's output is not being written back to disk under it.
 enum MergeBenchmark {
     struct Figure {
         let method: String
         let seconds: Double
         let inputBytes: Int
+        let outputBytes: Int
         let peakRSS: Int
     }
 
@@ -68,11 +70,12 @@ enum MergeBenchmark {
             let path = (directory as NSString).appendingPathComponent("\(method).json")
             try config.write(toFile: path, atomically: true, encoding: .utf8)
             let out = (directory as NSString).appendingPathComponent("out-\(method)")
+            sync()
             let result = try ChildProcess.run(["merge", path, out, "--direct", "--peak-rss"])
             guard result.status == 0 else { throw UsageError("benchmark merge \(method) failed (exit \(result.status))") }
             let peak = result.output.split(separator: "\n").first { $0.hasPrefix("peak RSS ") }
                 .flatMap { Int($0.split(separator: " ")[2]) } ?? 0
-            figures.append(Figure(method: method, seconds: result.seconds, inputBytes: inputs * modelBytes, peakRSS: peak))
+            figures.append(Figure(method: method, seconds: result.seconds, inputBytes: inputs * modelBytes, outputBytes: modelBytes, peakRSS: peak))
             try? FileManager.default.removeItem(atPath: out)
         }
         if !keepFiles { try? FileManager.default.removeItem(atPath: directory) }

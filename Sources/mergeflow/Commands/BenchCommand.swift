@@ -52,9 +52,11 @@ let benchCommand = Command(
                          Double(MergeBenchmark.shapes.reduce(0) { $0 + $1.1.reduce(4, *) }) / 1e9,
                          MergeBenchmark.largestTensorBytes >> 20, memoryBandwidth, budget >> 20))
             for f in try MergeBenchmark.run(directory: dir + "-merge", keepFiles: args.has("--keep")) {
-                let gbps = Double(f.inputBytes) / f.seconds / 1e9
-                print(String(format: "  %-8@ %6.2f s  %6.2f GB/s (%4.1f%% of memcpy)  peak RSS %5d MB (%3.0f%% of budget)",
-                             f.method as NSString, f.seconds, gbps, 100 * gbps / memoryBandwidth, f.peakRSS >> 20,
+                // memcpy's figure counts bytes read + written; so does the merge's "moved".
+                let input = Double(f.inputBytes) / f.seconds / 1e9
+                let moved = Double(f.inputBytes + f.outputBytes) / f.seconds / 1e9
+                print("  " + f.method.padding(toLength: 7, withPad: " ", startingAt: 0) + String(format: " %5.2f s  input %5.2f GB/s, read+written %5.2f GB/s (%4.1f%% of memcpy)  peak RSS %4d MB (%3.0f%% of budget)",
+                             f.seconds, input, moved, 100 * moved / memoryBandwidth, f.peakRSS >> 20,
                              100 * Double(f.peakRSS) / Double(budget)))
             }
             if args.has("--keep") { print("  files kept in \(dir)-merge") }
