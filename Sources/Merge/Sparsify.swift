@@ -180,17 +180,22 @@ enum Sparsify {
         return (inside.bits, greater + inside.greater, inside.equal, tiesBefore)
     }
 
-    /// Radix selection of the k-th largest bit pattern: the top 15 bits (magnitudes have the
-    /// sign bit clear), then the low 16, each from a histogram of the entries still in play.
+    /// Radix selection of the k-th largest bit pattern (magnitudes: the sign bit is clear).
+    /// Large inputs go digit by digit over 15 then 16 bits, each digit from per-thread
+    /// histograms; small ones (a sample, the collected window) over 11, 10 and 10 bits on
+    /// one thread, so their histograms stay a few kilobytes instead of megabytes that the
+    /// kernel would zero on every call.
     static func radixSelect<Source: MagnitudeBits>(_ source: Source, _ k: Int) -> (bits: UInt32, greater: Int, equal: Int) {
+        let small = source.count < 1 << 20
+        let chunks = small ? [0..<source.count] : chunkRanges(source.count)
+        let passes: [(shift: UInt32, width: Int)] = small ? [(20, 11), (10, 10), (0, 10)] : [(16, 15), (0, 16)]
         var prefix: UInt32 = 0, prefixMask: UInt32 = 0, remaining = k, greater = 0, equal = 0
-        let chunks = chunkRanges(source.count)
-        for (shift, width) in [(UInt32(16), 15), (UInt32(0), 16)] {
+        for (shift, width) in passes {
             let digits = 1 << width, digitMask = UInt32(digits - 1)
+            let (p, pm) = (prefix, prefixMask)
             // One histogram per chunk, summed afterwards (integer counts: order-free).
             let histograms = Counts(chunks.count * digits)
-            let (p, pm) = (prefix, prefixMask)
-            Parallel.forEach(chunks.count) { c in
+            let count: @Sendable (Int) -> Void = { c in
                 var h = [UInt32](repeating: 0, count: digits)
                 h.withUnsafeMutableBufferPointer { h in
                     for j in chunks[c] {
@@ -200,6 +205,7 @@ enum Sparsify {
                 }
                 for dgt in 0..<digits where h[dgt] != 0 { histograms.set(c * digits + dgt, Int(h[dgt])) }
             }
+            if small { count(0) } else { Parallel.forEach(chunks.count, count) }
             var above = 0, chosen = 0
             for dgt in stride(from: digits - 1, through: 0, by: -1) {
                 var count = 0

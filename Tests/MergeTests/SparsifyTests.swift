@@ -33,24 +33,26 @@ final class SparsifyTests: XCTestCase {
         }
     }
 
+    /// Every selection path against a sort: sampled, and radix over small inputs (one
+    /// thread, 11/10/10-bit digits) and large ones (per-thread histograms, 15/16 bits).
     func testKthLargestMagnitudeAgainstSort() {
         var rng = SeededRandom(seed: 6)
-        let values = (0..<100_000).map { _ in Float(rng.normal()) }
-        let sorted = values.map { abs($0) }.sorted(by: >)
-        // The base is subtracted first: |x − base| is what is ranked.
-        let base = (0..<100_000).map { _ in Float(rng.normal()) }
-        let shifted = zip(values, base).map { $0 + $1 }
-        for k in [1, 2, 50_000, 99_999, 100_000] { for sampling in [true, false] {
-            let (bits, greater, equal) = shifted.withUnsafeBufferPointer { x in
-                base.withUnsafeBufferPointer { Sparsify.kthLargestMagnitude(x, minus: $0, k, sampling: sampling) }
-            }
-            let magnitudes = zip(shifted, base).map { abs($0 - $1) }
-            let kth = magnitudes.sorted(by: >)[k - 1]
-            XCTAssertEqual(Float(bitPattern: bits), kth, "k=\(k)")
-            XCTAssertEqual(kth, sorted[k - 1], accuracy: 1e-6, "k=\(k)")
-            XCTAssertEqual(greater, magnitudes.filter { $0 > kth }.count, "k=\(k)")
-            XCTAssertEqual(equal, magnitudes.filter { $0 == kth }.count, "k=\(k)")
-        } }
+        for n in [100_000, (1 << 20) + 3] {
+            // Quantised so that many magnitudes tie; the base is subtracted first.
+            let base = (0..<n).map { _ in Float(rng.normal()) }
+            let x = base.map { $0 + Float((rng.normal() * 256).rounded()) / 64 }
+            let magnitudes = zip(x, base).map { abs($0 - $1) }
+            let sorted = magnitudes.sorted(by: >)
+            for k in [1, 2, n / 2, n - 1, n] { for sampling in [true, false] {
+                let (bits, greater, equal) = x.withUnsafeBufferPointer { x in
+                    base.withUnsafeBufferPointer { Sparsify.kthLargestMagnitude(x, minus: $0, k, sampling: sampling) }
+                }
+                let kth = sorted[k - 1]
+                XCTAssertEqual(Float(bitPattern: bits), kth, "n=\(n) k=\(k) sampling=\(sampling)")
+                XCTAssertEqual(greater, sorted.prefix { $0 > kth }.count, "n=\(n) k=\(k) sampling=\(sampling)")
+                XCTAssertEqual(equal, sorted.filter { $0 == kth }.count, "n=\(n) k=\(k) sampling=\(sampling)")
+            } }
+        }
     }
 
     /// A sample that misrepresents the tensor (every sampled position holds an outlier)
