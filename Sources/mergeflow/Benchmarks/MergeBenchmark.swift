@@ -14,6 +14,9 @@ enum MergeBenchmark {
         let inputBytes: Int
         let outputBytes: Int
         let peakRSS: Int
+        /// Reading the same input files and writing one model-sized file, no merging: what
+        /// the page cache and file system allow on this machine.
+        let floorSeconds: Double
     }
 
     /// Tensor shapes of the benchmark model (≈ 0.47 GB in F32; the largest tensor is wte).
@@ -75,10 +78,35 @@ enum MergeBenchmark {
             guard result.status == 0 else { throw UsageError("benchmark merge \(method) failed (exit \(result.status))") }
             let peak = result.output.split(separator: "\n").first { $0.hasPrefix("peak RSS ") }
                 .flatMap { Int($0.split(separator: " ")[2]) } ?? 0
-            figures.append(Figure(method: method, seconds: result.seconds, inputBytes: inputs * modelBytes, outputBytes: modelBytes, peakRSS: peak))
             try? FileManager.default.removeItem(atPath: out)
+            let files = ["base", "a", "b"].prefix(inputs).map { (directory as NSString).appendingPathComponent("\($0)/model.safetensors") }
+            sync()
+            let floor = try Stopwatch.time { try copyThrough(files, to: out + ".floor") }
+            try? FileManager.default.removeItem(atPath: out + ".floor")
+            figures.append(Figure(method: method, seconds: result.seconds, inputBytes: inputs * modelBytes, outputBytes: modelBytes,
+                                  peakRSS: peak, floorSeconds: floor))
         }
         if !keepFiles { try? FileManager.default.removeItem(atPath: directory) }
         return figures
+    }
+
+    /// Reads every file with read(2) through a 16 MiB buffer and writes the first one's
+    /// bytes to `output` as they pass (no fsync, as the merge).
+    static func copyThrough(_ files: [String], to output: String) throws {
+        let out = open(output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard out >= 0 else { throw UsageError("cannot create \(output)") }
+        defer { close(out) }
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 16 << 20, alignment: 4096)
+        defer { buffer.deallocate() }
+        for (i, file) in files.enumerated() {
+            let fd = open(file, O_RDONLY)
+            guard fd >= 0 else { throw UsageError("cannot open \(file)") }
+            defer { close(fd) }
+            while true {
+                let n = read(fd, buffer, 16 << 20)
+                guard n > 0 else { break }
+                if i == 0, write(out, buffer, n) != n { throw UsageError("cannot write \(output)") }
+            }
+        }
     }
 }
