@@ -5,42 +5,24 @@ import Foundation
 final class MappedFile {
     let path: String
     let bytes: UnsafeRawBufferPointer
-    /// Kept open for `read(into:at:)`, which copies without page-faulting the mapping.
-    private let descriptor: Int32
 
     init(path: String) throws(CheckpointError) {
         self.path = path
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw CheckpointError(file: path, "cannot open: \(String(cString: strerror(errno)))") }
-        descriptor = fd
-        var mapped = false
-        defer { if !mapped { close(fd) } }
+        defer { close(fd) }  // the mapping outlives the descriptor
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw CheckpointError(file: path, "cannot stat: \(String(cString: strerror(errno)))") }
         guard info.st_mode & S_IFMT == S_IFREG else { throw CheckpointError(file: path, "not a regular file") }
         let size = Int(info.st_size)
         if size == 0 {
             bytes = UnsafeRawBufferPointer(start: nil, count: 0)
-            mapped = true
             return
         }
         guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
             throw CheckpointError(file: path, "cannot map: \(String(cString: strerror(errno)))")
         }
         bytes = UnsafeRawBufferPointer(start: base, count: size)
-        mapped = true
-    }
-
-    /// Copies `destination.count` bytes at `offset` with pread: one copy in the kernel from
-    /// its page cache, none of the mapping's page faults.
-    func read(into destination: UnsafeMutableRawBufferPointer, at offset: Int) throws(CheckpointError) {
-        var done = 0
-        while done < destination.count {
-            let n = pread(descriptor, destination.baseAddress! + done, destination.count - done, off_t(offset + done))
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw CheckpointError(file: path, "read failed at byte \(offset + done): \(n < 0 ? String(cString: strerror(errno)) : "unexpected end of file")") }
-            done += n
-        }
     }
 
     /// Tells the kernel a range will be read soon, sequentially.
@@ -74,6 +56,5 @@ final class MappedFile {
 
     deinit {
         if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
-        close(descriptor)
     }
 }

@@ -186,21 +186,4 @@ public final class SafetensorsFile {
             }
         }
     }
-
-    /// Loads one tensor as Float32 by reading the file (pread) rather than touching the
-    /// mapping: for streaming a large checkpoint through once.
-    public func readTensor(_ entry: SafetensorsEntry) throws -> Tensor {
-        let offset = dataStart + entry.dataRange.lowerBound
-        if entry.dtype == .f32 {
-            return try Tensor(shape: entry.shape) { out in
-                try file.read(into: UnsafeMutableRawBufferPointer(out), at: offset)
-            }
-        }
-        let raw = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, entry.dataRange.count), alignment: 16)
-        defer { raw.deallocate() }
-        try file.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<entry.dataRange.count]), at: offset)
-        return Tensor(shape: entry.shape) { out in
-            if let dst = out.baseAddress { entry.dtype.widen(raw.baseAddress!, count: out.count, into: dst) }
-        }
-    }
 }

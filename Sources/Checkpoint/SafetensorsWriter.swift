@@ -6,7 +6,7 @@ import Store
 ///
 /// The header is computed from the tensor list first; then each tensor's bytes are
 /// requested in header order and appended. The file appears under its final name only
-/// when complete (written to a temporary name, fsynced, renamed).
+/// when complete (written to a temporary name, fsynced unless `durable` is false, renamed).
 public enum SafetensorsWriter {
     /// What the header says about one tensor.
     public struct Item {

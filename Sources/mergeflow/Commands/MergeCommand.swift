@@ -19,7 +19,8 @@ let mergeCommand = Command(
     repeating a merge is instant.
 
       --direct   merge straight from the folders to OUT_DIR without the cache (no import
-                 copy, no caching): one tensor per input in memory at a time
+                 copy, no caching): inputs memory-mapped, a tensor at a time; the output
+                 is renamed into place when complete but not fsynced (as mergekit)
       --peak-rss print this process's peak resident memory (VmHWM) when done
     """,
     run: { words in
