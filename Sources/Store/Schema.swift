@@ -101,6 +101,15 @@ enum Schema {
         ALTER TABLE runs ADD COLUMN engine_version TEXT NOT NULL DEFAULT '';
         ALTER TABLE node_runs ADD COLUMN detail TEXT;      -- e.g. "resumed from step 400"
         """,
+        // 3: content digests of external files (datasets, checkpoints to import), so a file
+        // is hashed again only when its identity or change times move.
+        """
+        CREATE TABLE file_digests(
+            path TEXT PRIMARY KEY,                -- absolute path
+            stamp TEXT NOT NULL,                  -- device:inode:size:mtime_ns:ctime_ns
+            digest TEXT NOT NULL                  -- SHA-256 of the content
+        );
+        """,
     ]
 
     static var currentVersion: Int { migrations.count }

@@ -10,7 +10,7 @@ final class ActionKeyTests: XCTestCase {
 
     func key(_ text: String, node: String = "a", inputs: [Int: Digest] = [:]) throws -> Digest {
         let g = try h.graph(text)
-        return try Action(instance: g.instances[g.byNode[node]![0]], inputDigests: inputs, directory: h.folder.path).key
+        return try Action(instance: g.instances[g.byNode[node]![0]], inputDigests: inputs, directory: h.folder.path, store: h.store).key
     }
 
     func testReorderingKeysAndWhitespaceKeepsTheKey() throws {

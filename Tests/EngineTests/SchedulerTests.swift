@@ -106,7 +106,7 @@ final class SchedulerTests: XCTestCase {
         let i = g.byNode["long"]![0]
         XCTAssertEqual(resumed.artifacts[i], straight.artifacts[i])
         // The saved state is released once the result is published.
-        let key = try Action(instance: g.instances[i], inputDigests: [:], directory: h.folder.path).key
+        let key = try Action(instance: g.instances[i], inputDigests: [:], directory: h.folder.path, store: h.store).key
         XCTAssertNil(try h.store.partialState(key))
         XCTAssertEqual(try h.store.status().artifactsByKind.map(\.kind), ["checkpoint"], "saved states are deleted as they are replaced")
         XCTAssertEqual(try h.store.collectGarbage(grace: 0).chunksRemoved, 0)
@@ -117,7 +117,7 @@ final class SchedulerTests: XCTestCase {
         let h = try EngineHarness(registry: FakeOps.registry(FakeOps.constant()))
         let spec = #"{"name": "x", "nodes": {"a": {"op": "const"}}}"#
         let g = try h.graph(spec)
-        let key = try Action(instance: g.instances[0], inputDigests: [:], directory: h.folder.path).key
+        let key = try Action(instance: g.instances[0], inputDigests: [:], directory: h.folder.path, store: h.store).key
         XCTAssertEqual(try h.store.acquireLease(key, owner: "other:1", seconds: 0.5), .acquired(nodeRun: nil))
         XCTAssertEqual(try h.store.acquireLease(key, owner: "me:2", seconds: 30), .heldBy("other:1"))
         // The other owner "dies" (stops renewing); its lease expires and the run takes over.
@@ -132,7 +132,7 @@ final class SchedulerTests: XCTestCase {
     func testLeaseOfADeadLocalProcessIsTakenOverWithoutWaiting() throws {
         let h = try EngineHarness(registry: FakeOps.registry(FakeOps.constant()))
         let g = try h.graph(#"{"name": "x", "nodes": {"a": {"op": "const"}}}"#)
-        let key = try Action(instance: g.instances[0], inputDigests: [:], directory: h.folder.path).key
+        let key = try Action(instance: g.instances[0], inputDigests: [:], directory: h.folder.path, store: h.store).key
         let child = Process()
         child.executableURL = URL(fileURLWithPath: "/bin/true")
         try child.run()

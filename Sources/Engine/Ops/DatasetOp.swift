@@ -19,7 +19,7 @@ enum DatasetOp {
     static let sources = ["jsonl", "xsafety", "parallel"]
 
     static let operation = OpDefinition(
-        name: "dataset", version: 2,
+        name: "dataset", version: 3,
         summary: "examples (prompt, answer, lang, objective) from a JSON Lines file, XSafety or parallel text, filtered and split",
         inputs: [],
         params: [
@@ -42,8 +42,8 @@ enum DatasetOp {
                       help: "after the split, keep at most this many ids (those with the smallest SHA-256; default: all)"),
         ],
         produces: Store.datasetKind,
-        externalFingerprint: { params, directory in
-            try ImportOp.fingerprint(locate(params, directory: directory))
+        externalFingerprint: { params, directory, store in
+            try ImportOp.fingerprint(locate(params, directory: directory), store: store)
         },
         crossCheck: { params, _ in
             var problems: [(String, String)] = []

@@ -6,13 +6,13 @@ import Store
 /// `import`: brings a safetensors checkpoint from disk into the DAG.
 enum ImportOp {
     static let operation = OpDefinition(
-        name: "import", version: 1,
+        name: "import", version: 2,
         summary: "read a safetensors file or Hugging Face folder into the cache",
         inputs: [],
         params: [ParamSpec("path", .string(), help: "a .safetensors file or a folder (model.safetensors, or shards with model.safetensors.index.json; config.json kept); relative to the spec's folder")],
         produces: Store.checkpointKind,
-        externalFingerprint: { params, directory in
-            try fingerprint(OpContext.resolve(params["path"]?.stringValue ?? "", in: directory))
+        externalFingerprint: { params, directory, store in
+            try fingerprint(OpContext.resolve(params["path"]?.stringValue ?? "", in: directory), store: store)
         },
         run: { context in
             try context.store.checkpointWriter(reading: context.path("path")!) { done, total in
@@ -21,9 +21,10 @@ enum ImportOp {
         }
     )
 
-    /// Size and modification time of every file the import reads: cheap to take at plan
-    /// time, and any edit to the checkpoint changes it (and so the key).
-    static func fingerprint(_ path: String) throws -> JSONValue {
+    /// Name, size and content digest of every file the import reads. Digests are hashed once
+    /// per file version (the cache remembers them by identity and change times), so plans
+    /// stay fast, and a copied or touched but unchanged file keeps its key.
+    static func fingerprint(_ path: String, store: Store) throws -> JSONValue {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw OpError("\(path): no such file or folder")
@@ -40,8 +41,8 @@ enum ImportOp {
         return .array(try files.map { file in
             var info = stat()
             guard stat(file, &info) == 0 else { throw OpError("\(file): cannot stat") }
-            let mtime = Double(info.st_mtim.tv_sec) * 1e9 + Double(info.st_mtim.tv_nsec)
-            return .array([.string((file as NSString).lastPathComponent), .number(Double(info.st_size)), .number(mtime)])
+            let digest = try store.fileDigest(path: file)
+            return .array([.string((file as NSString).lastPathComponent), .number(Double(info.st_size)), .string(digest.hex)])
         })
     }
 }

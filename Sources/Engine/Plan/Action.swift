@@ -11,7 +11,7 @@ public struct Action: Sendable {
     public let description: JSONValue
     public let key: Digest
 
-    public init(instance: Instance, inputDigests: [Int: Digest], directory: String) throws {
+    public init(instance: Instance, inputDigests: [Int: Digest], directory: String, store: Store) throws {
         var inputs = JSONObject()
         for input in instance.inputs {
             let digests = input.instances.map { JSONValue.string(inputDigests[$0]!.hex) }
@@ -25,7 +25,7 @@ public struct Action: Sendable {
         ])
         if let labels = instance.inputLabels { object["input_labels"] = .object(labels) }
         if let fingerprint = instance.op.externalFingerprint {
-            object["external"] = try fingerprint(instance.params, directory)
+            object["external"] = try fingerprint(instance.params, directory, store)
         }
         description = .object(object)
         key = SHA256.hash(description.canonicalData())

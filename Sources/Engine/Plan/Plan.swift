@@ -41,7 +41,7 @@ public struct Plan: Sendable {
             }
             let action: Action
             do {
-                action = try Action(instance: instance, inputDigests: digests, directory: graph.spec.directory)
+                action = try Action(instance: instance, inputDigests: digests, directory: graph.spec.directory, store: store)
             } catch {
                 entries.append(Entry(instance: instance.index, key: nil, state: .run(["cannot compute its key: \(error)"])))
                 continue

@@ -103,7 +103,7 @@ public final class Scheduler: @unchecked Sendable {
                     action = known
                 } else {
                     do {
-                        action = try Action(instance: instance, inputDigests: inputDigests, directory: graph.spec.directory)
+                        action = try Action(instance: instance, inputDigests: inputDigests, directory: graph.spec.directory, store: store)
                     } catch {
                         changed = true
                         fail(i, "cannot compute its key: \(error)", reporter: reporter)

@@ -58,10 +58,10 @@ public struct OpDefinition: Sendable {
     /// Whether it needs to know which instances made its inputs (a report labelling rows by
     /// grid coordinates). Then the labels are part of its action key.
     public let labelsInputs: Bool
-    /// Extra key material read from outside the cache (e.g. an imported file's size and
-    /// modification time), so a changed file is a changed key.
-    /// Called with the params and the spec's folder.
-    public let externalFingerprint: (@Sendable (JSONObject, String) throws -> JSONValue)?
+    /// Extra key material read from outside the cache (the content digest of an imported
+    /// or dataset file), so a changed file is a changed key and an unchanged one is not.
+    /// Called with the params, the spec's folder and the cache (which remembers digests).
+    public let externalFingerprint: (@Sendable (JSONObject, String, Store) throws -> JSONValue)?
     /// Checks that need several params at once (and which inputs the node connects);
     /// returns problems as (param, message).
     public let crossCheck: (@Sendable (JSONObject, Set<String>) -> [(String, String)])?
@@ -71,7 +71,7 @@ public struct OpDefinition: Sendable {
 
     public init(name: String, version: Int, summary: String, inputs: [InputSpec], params: [ParamSpec],
                 produces: String, usesSeed: Bool = false, labelsInputs: Bool = false,
-                externalFingerprint: (@Sendable (JSONObject, String) throws -> JSONValue)? = nil,
+                externalFingerprint: (@Sendable (JSONObject, String, Store) throws -> JSONValue)? = nil,
                 crossCheck: (@Sendable (JSONObject, Set<String>) -> [(String, String)])? = nil,
                 run: @escaping @Sendable (OpContext) throws -> ArtifactWriter) {
         self.name = name
