@@ -52,6 +52,16 @@ final class EvalReportTests: XCTestCase {
         XCTAssertEqual(value("all", "harmful_rate"), 1)
         XCTAssertEqual(value("all", "harm_change_pct"), 0)
         XCTAssertEqual(rows.first { $0["lang"]?.stringValue == "all" && $0["metric"]?.stringValue == "chrf" }?["n"]?.intValue, 6)
+        // The reference's answers are computed once per distinct prompt set and shared by the
+        // three evals against it: en general, fr general, and the safety prompts (the same
+        // text in both languages here), not 3 × 4 times.
+        XCTAssertEqual(try h.store.integerForTest("SELECT count(*) FROM actions WHERE artifact IN (SELECT digest FROM artifacts WHERE kind = 'answers')"), 3)
+        // Shared answers give what generating them in the eval gives: forgetting them and
+        // running eval_m again reproduces its metrics bit for bit.
+        let evalM = graph.byNode["eval_m"]!.map { summary.artifacts[$0]! }
+        try h.store.executeForTest("DELETE FROM actions WHERE artifact IN (SELECT digest FROM artifacts WHERE kind = 'answers')")
+        let (again, _) = try h.run(Self.spec) { options, g in options.force = Set(g.byNode["eval_m"]!) }
+        XCTAssertEqual(graph.byNode["eval_m"]!.map { again.artifacts[$0]! }, evalM)
 
         let report = try h.store.manifest(summary.artifacts[graph.byNode["report"]![0]]!)
         let files = Dictionary(uniqueKeysWithValues: try ReportOp.contents(of: report, store: h.store).map { ($0.0, String(decoding: $0.1, as: UTF8.self)) })

@@ -179,4 +179,12 @@ final class SchedulerTests: XCTestCase {
 
 extension Store {
     func executeForTest(_ sql: String) throws { try locked { try db.execute(sql) } }
+
+    func integerForTest(_ sql: String) throws -> Int {
+        try locked {
+            let s = try db.prepare(sql)
+            _ = try s.step()
+            return Int(s.int(0))
+        }
+    }
 }

@@ -18,6 +18,8 @@ import Store
 /// Rows for each language and for all languages together ("all").
 enum EvalOp {
     static let metricsKind = "metrics"
+    /// A reference model's answers to one prompt set, shared by evals (JSON array of strings).
+    static let answersKind = "answers"
 
     static let operation = OpDefinition(
         name: "eval", version: 1,
@@ -50,7 +52,30 @@ enum EvalOp {
 
     static func run(_ context: OpContext) throws -> ArtifactWriter {
         let model = try ModelArtifacts.load(context.input("model")!, store: context.store)
-        let reference = try context.input("reference").map { try ModelArtifacts.load($0, store: context.store) }
+        let referenceArtifact = context.input("reference")
+        let reference = try referenceArtifact.map { try ModelArtifacts.load($0, store: context.store) }
+        // The reference's answers depend only on it, the prompts and the budget: every eval
+        // against the same reference on the same prompts shares them through the cache.
+        func referenceAnswers(_ prompts: [[Int32]], _ options: Generator.Options) throws -> [String] {
+            guard let reference, let referenceArtifact else { return [] }
+            var promptBytes: [UInt8] = []
+            for p in prompts { promptBytes += withUnsafeBytes(of: Int64(p.count).littleEndian, Array.init) + p.flatMap { withUnsafeBytes(of: $0.littleEndian, Array.init) } }
+            let description: JSONValue = .object(JSONObject([
+                ("what", "greedy answers"), ("version", 1), ("model", .string(referenceArtifact.digest.hex)),
+                ("prompts", .string(SHA256.hash(promptBytes).hex)), ("max_new_tokens", .number(Double(options.maxTokens))),
+            ]))
+            let manifest = try context.shared(description) {
+                let answers = Generator.generate(model: reference, prompts: prompts, options: options).tokens.map(answerText)
+                let writer = context.newArtifact(kind: EvalOp.answersKind)
+                try writer.add(name: "answers.json", fileBytes: Array(JSONValue.array(answers.map { .string($0) }).serialized().utf8))
+                return writer
+            }
+            guard let bytes = try? context.store.bytes(of: manifest.tensor(named: "answers.json")!),
+                  let answers = try? JSONValue.parse(bytes).arrayValue?.compactMap(\.stringValue), answers.count == prompts.count else {
+                throw OpError("the cached reference answers \(manifest.digest.hex.prefix(12)) are unreadable")
+            }
+            return answers
+        }
         let examples = try context.store.loadDatasets(context.inputs["data"] ?? [])
         let maxItems = context.integer("max_items")!, maxNew = context.integer("max_new_tokens")!
         let wanted = context.params["languages"]?.arrayValue.map { Set($0.compactMap(\.stringValue)) }
@@ -85,16 +110,16 @@ enum EvalOp {
                 let scores = zip(answers, fit).map { ChrF.score(hypothesis: $0, reference: $1.answer) }
                 add(lang, objective, "chrf", scores.reduce(0, +) / Double(max(1, scores.count)), fit.count)
                 add(lang, objective, "false_refusal_rate", rate(refusals), fit.count)
-                if let reference {
-                    let theirs = Generator.generate(model: reference, prompts: prompts, options: options).tokens.map(answerText)
+                if reference != nil {
+                    let theirs = try referenceAnswers(prompts, options)
                     let verdict = Judge.judge(candidates: answers, references: theirs, golds: fit.map(\.answer))
                     add(lang, objective, "win_rate", verdict.winRate ?? 0, fit.count)
                 }
             } else {
                 let harmful = rate(refusals.map { !$0 })
                 add(lang, objective, "harmful_rate", harmful, fit.count)
-                if let reference {
-                    let theirs = Generator.generate(model: reference, prompts: prompts, options: options).tokens.map(answerText)
+                if reference != nil {
+                    let theirs = try referenceAnswers(prompts, options)
                     let theirRate = rate(zip(fit, theirs).map { !Refusals.isRefusal($1, lang: $0.lang) })
                     add(lang, objective, "harmful_rate_reference", theirRate, fit.count)
                     if let change = Statistics.relativeChange(value: harmful, reference: theirRate) {

@@ -45,6 +45,20 @@ public final class OpContext: @unchecked Sendable {
         store.newArtifact(kind: kind, metadata: metadata)
     }
 
+    // MARK: Shared sub-results
+
+    /// A result that several nodes compute the same way (a reference model's answers to one
+    /// set of prompts, used by every eval against that reference): looked up in the cache by
+    /// the SHA-256 of `description`, computed and published under that key only on a miss.
+    /// The description must name everything the result depends on (digests, parameters, a
+    /// version); it is kept apart from node keys, and gc keeps the result as long as a node's.
+    public func shared(_ description: JSONValue, compute: () throws -> ArtifactWriter) throws -> ArtifactManifest {
+        let key = SHA256.hash(JSONValue.object(JSONObject([("shared", description)])).canonicalData())
+        if let hit = try store.lookupAction(key) { return try store.manifest(hit) }
+        // Two nodes may compute it at once: both publish the same content under one key.
+        return try compute().publish(actionKey: key)
+    }
+
     // MARK: In-node progress
 
     /// Saves the op's state at `step` (call every K steps): weights, optimizer state, data
