@@ -38,7 +38,7 @@ let package = Package(
         // Specs, grid expansion, action keys, plans and the scheduler; the built-in ops.
         .target(name: "Engine", dependencies: ["JSON", "Numerics", "Store", "Checkpoint", "Model", "Datasets", "Evaluation", "Reports", "Merge"]),
         // The command-line tool.
-        .executableTarget(name: "mergeflow", dependencies: ["JSON", "Numerics", "Store", "Checkpoint", "Engine", "Merge", "Model", "CMalloc"]),
+        .executableTarget(name: "mergeflow", dependencies: ["JSON", "Numerics", "Store", "Checkpoint", "Engine", "Merge", "Model", "Reports", "CMalloc"]),
 
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "NumericsTests", dependencies: ["Numerics"]),

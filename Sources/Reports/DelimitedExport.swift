@@ -20,7 +20,8 @@ public enum DelimitedExport {
         }.joined()
     }
 
-    static func quote(_ s: String) -> String {
+    /// A CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180).
+    public static func quote(_ s: String) -> String {
         s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
     }
 

@@ -7,7 +7,7 @@ import Store
 
 /// Every subcommand, in the order `--help` lists them.
 let commands: [Command] = [
-    runCommand, planCommand, explainCommand, graphCommand, runsCommand, showCommand, mergeCommand,
+    runCommand, planCommand, explainCommand, graphCommand, runsCommand, showCommand, metricsCommand, mergeCommand,
     importCommand, exportCommand, generateCommand, scoreCommand, reportCommand, statusCommand, verifyCommand, gcCommand, benchCommand, schemaCommand,
 ]
 
