@@ -28,6 +28,7 @@ public final class MergeStream: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private var pending: Result<Merged, Error>?
     private var working = false
+    private var failure: Error?
 
     /// - Throws: `MergeError` when the models' tensor names or shapes differ.
     public init(_ recipe: MergeRecipe, models: [TensorSource], base: TensorSource?, layers: Int) throws {
@@ -42,16 +43,24 @@ public final class MergeStream: @unchecked Sendable {
         if !names.isEmpty { startWorker(0) }
     }
 
-    /// The next merged tensor, or nil after the last.
+    /// The next merged tensor, or nil after the last. After a failure every call throws
+    /// the same error (no further tensor is merged).
     public func next() throws -> Merged? {
+        if let failure { throw failure }
         guard position < names.count else { return nil }
         finished.wait()
         working = false
         let result = pending!
         pending = nil
         position += 1
-        if position < names.count, case .success = result { startWorker(position) }
-        return try result.get()
+        switch result {
+        case .success(let merged):
+            if position < names.count { startWorker(position) }
+            return merged
+        case .failure(let error):
+            failure = error
+            throw error
+        }
     }
 
     private func startWorker(_ i: Int) {

@@ -3,7 +3,7 @@ import Numerics
 /// Which entries of a delta δ = x − base survive thinning: those whose |δ| is above a
 /// threshold (magnitude thinning, decided on the fly from x and the base, nothing stored),
 /// or those set in a bit mask (the random and rank-based thinnings).
-struct Kept: @unchecked Sendable {
+struct Kept: Sendable {
     /// |δ| bit patterns above this are kept, and those equal to it at indices below
     /// `tiesBefore`. (0 and Int.max: everything.)
     var threshold: UInt32 = 0

@@ -90,5 +90,13 @@ final class LinearZeroSumTests: XCTestCase {
         XCTAssertThrowsError(try MemorySource.merge(r, [a, b])) {
             XCTAssertEqual("\($0)", "w: the weights sum to 0.0; with normalize they must not sum to zero")
         }
+        // A stream that failed keeps failing (with the same error) instead of waiting for a
+        // tensor no worker is merging.
+        let two = [MemorySource("a", ["v": Tensor(shape: [1], storage: [1]), "w": Tensor(shape: [1], storage: [2])]),
+                   MemorySource("b", ["v": Tensor(shape: [1], storage: [3]), "w": Tensor(shape: [1], storage: [4])])]
+        let stream = try MergeStream(r, models: two, base: nil, layers: 1)
+        for _ in 0..<2 {
+            XCTAssertThrowsError(try stream.next()) { XCTAssertEqual("\($0)", "v: the weights sum to 0.0; with normalize they must not sum to zero") }
+        }
     }
 }
