@@ -5,24 +5,45 @@ import Foundation
 final class MappedFile {
     let path: String
     let bytes: UnsafeRawBufferPointer
+    /// Kept open to notice the file changing under the mapping (see `checkUnchanged`).
+    private let descriptor: Int32
+    private let modified: timespec
 
     init(path: String) throws(CheckpointError) {
         self.path = path
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw CheckpointError(file: path, "cannot open: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }  // the mapping outlives the descriptor
+        var mapped = false
+        defer { if !mapped { close(fd) } }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw CheckpointError(file: path, "cannot stat: \(String(cString: strerror(errno)))") }
         guard info.st_mode & S_IFMT == S_IFREG else { throw CheckpointError(file: path, "not a regular file") }
+        descriptor = fd
+        modified = info.st_mtim
         let size = Int(info.st_size)
         if size == 0 {
             bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+            mapped = true
             return
         }
         guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
             throw CheckpointError(file: path, "cannot map: \(String(cString: strerror(errno)))")
         }
         bytes = UnsafeRawBufferPointer(start: base, count: size)
+        mapped = true
+    }
+
+    /// Throws if the file was written or truncated since it was mapped. Reading a mapping
+    /// past a truncated end kills the process (SIGBUS) and reading a rewritten file mixes
+    /// old and new tensors; checked before each tensor is read, this turns both into an
+    /// error in all but a vanishing window. (A file replaced by rename is harmless: the
+    /// mapping keeps the old one.)
+    func checkUnchanged() throws(CheckpointError) {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, Int(info.st_size) == bytes.count,
+              info.st_mtim.tv_sec == modified.tv_sec, info.st_mtim.tv_nsec == modified.tv_nsec else {
+            throw CheckpointError(file: path, "changed while being read (written or truncated by another program)")
+        }
     }
 
     /// Tells the kernel a range will be read soon, sequentially.
@@ -56,5 +77,6 @@ final class MappedFile {
 
     deinit {
         if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
+        close(descriptor)
     }
 }

@@ -153,6 +153,12 @@ public final class SafetensorsFile {
         file.prefetch((dataStart + entry.dataRange.lowerBound)..<(dataStart + entry.dataRange.upperBound))
     }
 
+    /// Throws if the file was written or truncated since it was opened (see
+    /// `MappedFile.checkUnchanged`).
+    public func checkUnchanged() throws(CheckpointError) {
+        try file.checkUnchanged()
+    }
+
     /// A Float32 tensor's values read in place from the mapping (nil for other dtypes, or
     /// if its offset is not 4-byte aligned). Pages are mapped up front; `evict` lets them go.
     public func floatView(_ entry: SafetensorsEntry) -> UnsafeBufferPointer<Float>? {

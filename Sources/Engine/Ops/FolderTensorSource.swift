@@ -19,6 +19,7 @@ public final class FolderTensorSource: TensorSource {
 
     public func read(_ name: String, into buffer: ReusableBuffer) throws -> UnsafeBufferPointer<Float> {
         guard let location = folder.tensor(named: name) else { throw MergeError("tensor \(name): not in \(label)") }
+        try location.file.checkUnchanged()
         if let view = location.file.floatView(location.entry) { return view }
         let out = buffer.floats(location.entry.elementCount)
         location.file.widen(location.entry, into: out)
