@@ -50,6 +50,34 @@ final class SelectionTests: XCTestCase {
         XCTAssertEqual(Set(Selection(maxBytes: 10, maxItems: 3).apply(examples).map(\.id)), ["a", "b", "c"])
     }
 
+    /// A test set only prompted can limit the prompt alone; and a language whose long
+    /// translations fail the byte limit still gets its full share of items per language.
+    func testMaxPromptBytesAndItemsPerLanguage() {
+        // 30 ids: English prompts always fit; Hindi ones only for every third id.
+        var examples: [Example] = []
+        for i in 0..<30 {
+            examples.append(Example(id: "q\(i)", lang: "en", objective: "safety", prompt: "short", answer: String(repeating: "x", count: 50)))
+            examples.append(Example(id: "q\(i)", lang: "hi", objective: "safety", prompt: i % 3 == 0 ? "नमस" : String(repeating: "न", count: 20), answer: "no"))
+        }
+        XCTAssertEqual(Selection(maxBytes: 20).apply(examples).filter { $0.lang == "en" }.count, 0, "max_bytes counts the long answer")
+        let prompted = Selection(maxPromptBytes: 20).apply(examples)
+        XCTAssertEqual(prompted.filter { $0.lang == "en" }.count, 30, "max_prompt_bytes ignores the answer")
+        XCTAssertEqual(prompted.filter { $0.lang == "hi" }.count, 10)
+
+        // A shared choice of 6 ids leaves Hindi with the few of them that fit …
+        let shared = Selection(maxPromptBytes: 20, maxItems: 6).apply(examples)
+        XCTAssertEqual(shared.filter { $0.lang == "en" }.count, 6)
+        XCTAssertLessThan(shared.filter { $0.lang == "hi" }.count, 6)
+        // … a choice per language gives each 6, the smallest hashes among its own ids.
+        let perLanguage = Selection(maxPromptBytes: 20, itemsPerLanguage: 6).apply(examples)
+        for lang in ["en", "hi"] {
+            let ids = Set(perLanguage.filter { $0.lang == lang }.map(\.id))
+            let own = Set(prompted.filter { $0.lang == lang }.map(\.id))
+            XCTAssertEqual(ids, Set(own.sorted { SHA256.hash($0) < SHA256.hash($1) }.prefix(6)), lang)
+        }
+        XCTAssertEqual(perLanguage, examples.filter { perLanguage.contains($0) }, "file order is kept")
+    }
+
     func testLanguageAndObjectiveFiltersKeepOrder() throws {
         let examples = try XSafety.parse(SourceFixtures.bytes(Array(Self.rows.prefix(3))), source: "x")
         let kept = Selection(languages: ["hi", "fr"], objectives: ["safety"]).apply(examples)

@@ -35,11 +35,15 @@ enum DatasetOp {
                       help: "xsafety only: keep these categories (default: all but Mental_Health and commonsense; naming those brings them in as objective safe-advice, with empty answers)"),
             ParamSpec("max_bytes", .integer(1...1_000_000), default: .null,
                       help: "drop examples whose prompt + longer answer exceed this many UTF-8 bytes (context − 3 tokens; default: no limit)"),
+            ParamSpec("max_prompt_bytes", .integer(1...1_000_000), default: .null,
+                      help: "drop examples whose prompt exceeds this many UTF-8 bytes (for test sets that are only answered; default: no limit)"),
             ParamSpec("split", .string(choices: Split.allCases.map(\.rawValue)), default: "all",
                       help: "train or test by a hash of the id (translations share an id), or all"),
             ParamSpec("test_fraction", .number(0...1), default: 0.1, help: "share of ids in the test split"),
             ParamSpec("max_items", .integer(1...100_000_000), default: .null,
                       help: "after the split, keep at most this many ids (those with the smallest SHA-256; default: all)"),
+            ParamSpec("items_per_language", .integer(1...100_000_000), default: .null,
+                      help: "then keep at most this many ids in each language, chosen the same way among the ids that language has (equal test sets per language; default: all)"),
         ],
         produces: Store.datasetKind,
         externalFingerprint: { params, directory, store in
@@ -85,7 +89,7 @@ enum DatasetOp {
             }
             examples = selection(context.params).apply(examples)
             if examples.isEmpty {
-                throw OpError("\(path): no examples left after the language, objective, max_bytes and split filters")
+                throw OpError("\(path): no examples left after the language, objective, max_bytes, max_prompt_bytes and split filters")
             }
             return try context.store.datasetWriter(examples, metadata: [("source", .string(source)), ("file", .string((path as NSString).lastPathComponent))])
         }
@@ -96,9 +100,11 @@ enum DatasetOp {
         Selection(languages: params["languages"]?.arrayValue.map { Set($0.compactMap(\.stringValue)) },
                   objectives: params["objectives"]?.arrayValue.map { Set($0.compactMap(\.stringValue)) },
                   maxBytes: params["max_bytes"]?.intValue,
+                  maxPromptBytes: params["max_prompt_bytes"]?.intValue,
                   split: Split(rawValue: params["split"]?.stringValue ?? "all") ?? .all,
                   testFraction: params["test_fraction"]?.doubleValue ?? 0.1,
-                  maxItems: params["max_items"]?.intValue)
+                  maxItems: params["max_items"]?.intValue,
+                  itemsPerLanguage: params["items_per_language"]?.intValue)
     }
 
     /// The file a dataset node reads: `path` resolved against the spec's folder when given;
