@@ -21,6 +21,8 @@ public struct GPT2Config: Sendable, Equatable {
         // gpt-mini with room for a translation prompt and its answer in any of the six
         // languages (Hindi takes 3 bytes a character): the experiments' size.
         "gpt-mini-256": GPT2Config(layers: 4, heads: 4, channels: 128, context: 256, vocabulary: byteVocabulary),
+        // The same with room for most Hindi and Russian safety prompts and their refusals.
+        "gpt-mini-512": GPT2Config(layers: 4, heads: 4, channels: 128, context: 512, vocabulary: byteVocabulary),
         "gpt-small": GPT2Config(layers: 6, heads: 6, channels: 384, context: 256, vocabulary: byteVocabulary),
     ]
 

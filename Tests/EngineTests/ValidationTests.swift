@@ -46,7 +46,7 @@ final class ValidationTests: XCTestCase {
         ])
         XCTAssertEqual(problems(#"{"name": "x", "nodes": {"a": {"op": "init", "params": {"seed": 1.5, "model": "gpt-huge"}}}}"#), [
             "nodes.a.params.seed: expected an integer in [0, 2147483647], got 1.5",
-            "nodes.a.params.model: expected one of \"gpt-mini\", \"gpt-mini-256\", \"gpt-small\", \"gpt-tiny\", got \"gpt-huge\"",
+            "nodes.a.params.model: expected one of \"gpt-mini\", \"gpt-mini-256\", \"gpt-mini-512\", \"gpt-small\", \"gpt-tiny\", got \"gpt-huge\"",
         ])
         XCTAssertEqual(problems(#"{"name": "x", "nodes": {"a": {"op": "import"}}}"#).count, 1)
         XCTAssertTrue(problems(#"{"name": "x", "nodes": {"a": {"op": "import"}}}"#)[0].hasPrefix("nodes.a.params.path: missing (required: "))
