@@ -43,7 +43,7 @@ enum Sparsify {
         let k = max(1, Int(density * Double(n)))
         if k >= n { return .all }
         let deltas = DeltaMagnitudes(x: SharedFloats(x), base: SharedFloats(base))
-        if n >= 1 << 16, n < Int(UInt32.max), let cut = sampledSelect(deltas, k) {
+        if canSample(n), let cut = sampledSelect(deltas, k) {
             return Kept(threshold: cut.bits, tiesBefore: cut.tiesBefore)
         }
         let (threshold, greater, equal) = radixSelect(deltas, k)
@@ -88,16 +88,20 @@ enum Sparsify {
     static func kthLargestMagnitude(_ x: UnsafeBufferPointer<Float>, minus base: UnsafeBufferPointer<Float>, _ k: Int,
                                     sampling: Bool = true) -> (bits: UInt32, greater: Int, equal: Int) {
         let deltas = DeltaMagnitudes(x: SharedFloats(x), base: SharedFloats(base))
-        if sampling && x.count >= 1 << 16, x.count < Int(UInt32.max), let found = sampledSelect(deltas, k) {
+        if sampling && canSample(x.count), let found = sampledSelect(deltas, k) {
             return (found.bits, found.greater, found.equal)
         }
         return radixSelect(deltas, k)
     }
 
+    /// Whether a tensor is large enough for a sample to pay (and small enough for the
+    /// collected indices to fit UInt32).
+    static func canSample(_ n: Int) -> Bool { n >= 1 << 16 && n < Int(UInt32.max) }
+
     /// The sample-bracketed pass of `kthLargestMagnitude`; nil when the window missed. It
     /// also gives the cut for ties: keeping the entries equal to the k-th largest only at
     /// indices below `tiesBefore` keeps exactly k (the collected entries carry their indices,
-    /// so no further pass is needed). Indices fit UInt32: callers check the count.
+    /// so no further pass is needed). Indices fit UInt32: callers check `canSample`.
     static func sampledSelect(_ source: DeltaMagnitudes, _ k: Int) -> (bits: UInt32, greater: Int, equal: Int, tiesBefore: Int)? {
         let n = source.count, s = 1 << 14, step = n / s
         var sample = (0..<s).map { source.bits($0 * step) }
@@ -119,7 +123,7 @@ enum Sparsify {
         let collected = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: chunks.count * (capacity + 1))
         let indices = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: chunks.count * (capacity + 1))
         defer { collected.deallocate(); indices.deallocate() }
-        let store = SharedWords32(collected.baseAddress!), indexStore = SharedWords32(indices.baseAddress!)
+        let store = SharedPointer(collected.baseAddress!), indexStore = SharedPointer(indices.baseAddress!)
         let counts = Counts(2 * chunks.count)
         // Magnitudes and the window as Int32 (sign bit clear), so lane masks are shifts.
         let (lo32, hi32) = (Int32(lo), Int32(min(hi, 0x7FFF_FFFF)))
@@ -237,17 +241,17 @@ enum Sparsify {
         let blocks = max(1, (n + block - 1) / block)
         let sums = UnsafeMutableBufferPointer<Double>.allocate(capacity: 2 * blocks)
         defer { sums.deallocate() }
-        let xs = SharedFloats(x), bs = SharedFloats(base), out = SharedDoubleSlots(sums)
+        let xs = SharedFloats(x), bs = SharedFloats(base), out = SharedPointer(sums.baseAddress!)
         let words = kept.mask ?? []
         words.withUnsafeBufferPointer { w in
-            let mask = SharedWords(kept.mask == nil ? nil : w.baseAddress)
+            let mask = kept.mask == nil ? nil : SharedPointer(w.baseAddress!)
             let (threshold, tiesBefore) = (kept.threshold, kept.tiesBefore)
             Parallel.forEach(blocks) { b in
                 var all = 0.0, keptSum = 0.0
                 for j in (b * block)..<min(n, (b + 1) * block) {
                     let d = xs.base[j] - bs.base[j]
                     all += Double(abs(d))
-                    if Kept.keeps(j, d, threshold: threshold, tiesBefore: tiesBefore, mask: mask.base) { keptSum += Double(abs(d)) }
+                    if Kept.keeps(j, d, threshold: threshold, tiesBefore: tiesBefore, mask: mask.map { UnsafePointer($0.base) }) { keptSum += Double(abs(d)) }
                 }
                 out.base[2 * b] = all
                 out.base[2 * b + 1] = keptSum
@@ -334,20 +338,3 @@ struct StoredBits: MagnitudeBits, @unchecked Sendable {
     @inline(__always) func bits(_ j: Int) -> UInt32 { base[j] }
 }
 
-/// Collected bit patterns written by parallel workers, each to its own region.
-struct SharedWords32: @unchecked Sendable {
-    let base: UnsafeMutablePointer<UInt32>
-    init(_ base: UnsafeMutablePointer<UInt32>) { self.base = base }
-}
-
-/// Per-block Double results written by parallel workers, each to its own slots.
-struct SharedDoubleSlots: @unchecked Sendable {
-    let base: UnsafeMutablePointer<Double>
-    init(_ buffer: UnsafeMutableBufferPointer<Double>) { base = buffer.baseAddress! }
-}
-
-/// A keep mask's words, readable from parallel workers.
-struct SharedWords: @unchecked Sendable {
-    let base: UnsafePointer<UInt64>?
-    init(_ base: UnsafePointer<UInt64>?) { self.base = base }
-}

@@ -168,7 +168,7 @@ enum TaskArithmetic {
                 parts[i] = Contribution(x: input.models[i].baseAddress!, threshold: kept[i].threshold, tiesBefore: kept[i].tiesBefore,
                                         mask: masks[i], rescale: rescales[i], weight: weights[i])
             }
-            let shared = SharedContributions(base: UnsafePointer(parts.baseAddress!))
+            let shared = SharedPointer(parts.baseAddress!)
             Parallel.forEachRange(n, granularity: 64) { range in
                 let parts = UnsafeBufferPointer(start: shared.base, count: m)
                 let values = UnsafeMutableBufferPointer<SIMD8<Float>>.allocate(capacity: m)
@@ -242,9 +242,4 @@ enum TaskArithmetic {
         }
         try body(pointers)
     }
-}
-
-/// The models' contributions, readable from parallel workers.
-struct SharedContributions: @unchecked Sendable {
-    let base: UnsafePointer<TaskArithmetic.Contribution>
 }

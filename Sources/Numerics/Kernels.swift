@@ -167,7 +167,7 @@ public enum Kernels {
         let blocks = blockCount(x.count)
         var partial = [Double](repeating: 0, count: 3 * blocks)
         partial.withUnsafeMutableBufferPointer { p in
-            let ps = SharedDoubles(base: p.baseAddress!), xs = SharedFloats(x), ys = SharedFloats(y)
+            let ps = SharedPointer(p.baseAddress!), xs = SharedFloats(x), ys = SharedFloats(y)
             let body: @Sendable (Int) -> Void = { b in
                 var xy0 = SIMD4<Double>(), xy1 = SIMD4<Double>(), xx0 = SIMD4<Double>(), xx1 = SIMD4<Double>()
                 var yy0 = SIMD4<Double>(), yy1 = SIMD4<Double>()
@@ -259,7 +259,7 @@ public enum Kernels {
         if blocks == 1 { return blockSum(0..<count) }
         var partial = [Double](repeating: 0, count: blocks)
         partial.withUnsafeMutableBufferPointer { p in
-            let ps = SharedDoubles(base: p.baseAddress!)
+            let ps = SharedPointer(p.baseAddress!)
             if count < Parallel.minimumParallelCount {
                 for b in 0..<blocks { ps.base[b] = blockSum(blockRange(b, count)) }
             } else {
@@ -289,7 +289,3 @@ struct SharedFloatLists: @unchecked Sendable {
     }
 }
 
-/// Per-block partial results written by disjoint workers.
-struct SharedDoubles: @unchecked Sendable {
-    let base: UnsafeMutablePointer<Double>
-}

@@ -18,6 +18,14 @@ public struct SharedFloats: @unchecked Sendable {
     }
 }
 
+/// Any other buffer's base address for `concurrentPerform` workers (per-block partial
+/// results, collected values, read-only tables), under the same contract as `SharedFloats`.
+public struct SharedPointer<Element>: @unchecked Sendable {
+    public let base: UnsafeMutablePointer<Element>
+    public init(_ base: UnsafeMutablePointer<Element>) { self.base = base }
+    public init(_ base: UnsafePointer<Element>) { self.base = UnsafeMutablePointer(mutating: base) }
+}
+
 /// Splits index ranges across the thread budget.
 public enum Parallel {
     /// Below this many elements a kernel runs on the calling thread: dispatch costs more

@@ -22,8 +22,9 @@ public enum DirectMerge {
         let models = try parsed.models.map { try FolderTensorSource(path: parsed.resolve($0)) }
         let base = try parsed.base.map { try FolderTensorSource(path: parsed.resolve($0)) }
         let reference = base ?? models[0]
-        let names = try Merger.check(models: models, base: base)
-        let layers = Merger.layerCount(names)
+        // The stream checks that the models agree (names, shapes) and starts on the first tensor.
+        let stream = try MergeStream(recipe, models: models, base: base, layers: Merger.layerCount(reference.tensorNames))
+        let names = stream.names
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         let items = names.map { SafetensorsWriter.Item(name: $0, dtype: .f32, shape: reference.shape(of: $0)!) }
         var metadata = reference.folder.metadata
@@ -31,7 +32,6 @@ public enum DirectMerge {
         // The stream merges tensor i + 1 while tensor i is written. Like mergekit (and cp),
         // the output is not fsynced: it appears under its name only once complete (renamed
         // from a temporary file), and durability against power loss is the file system's.
-        let stream = try MergeStream(recipe, models: models, base: base, layers: layers)
         try SafetensorsWriter.writeStreaming(to: output + "/model.safetensors", items: items, metadata: metadata, durable: false) { i, emit in
             guard let tensor = try stream.next(), tensor.name == names[i] else { throw MergeError("tensor \(names[i]): out of order") }
             try emit(UnsafeRawBufferPointer(tensor.values))

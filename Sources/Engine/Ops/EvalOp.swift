@@ -58,11 +58,10 @@ enum EvalOp {
         // against the same reference on the same prompts shares them through the cache.
         func referenceAnswers(_ prompts: [[Int32]], _ options: Generator.Options) throws -> [String] {
             guard let reference, let referenceArtifact else { return [] }
-            var promptBytes: [UInt8] = []
-            for p in prompts { promptBytes += withUnsafeBytes(of: Int64(p.count).littleEndian, Array.init) + p.flatMap { withUnsafeBytes(of: $0.littleEndian, Array.init) } }
+            let promptList = JSONValue.array(prompts.map { .array($0.map { .number(Double($0)) }) })
             let description: JSONValue = .object(JSONObject([
                 ("what", "greedy answers"), ("version", 1), ("model", .string(referenceArtifact.digest.hex)),
-                ("prompts", .string(SHA256.hash(promptBytes).hex)), ("max_new_tokens", .number(Double(options.maxTokens))),
+                ("prompts", .string(SHA256.hash(promptList.canonicalData()).hex)), ("max_new_tokens", .number(Double(options.maxTokens))),
             ]))
             let manifest = try context.shared(description) {
                 let answers = Generator.generate(model: reference, prompts: prompts, options: options).tokens.map(answerText)

@@ -113,13 +113,17 @@ enum FoundationBenchmark {
     }
 
     /// Reads a file front to back with read(2) into a 16 MiB buffer: the plain-file ceiling
-    /// for loading.
-    static func readWholeFile(_ path: String) throws {
+    /// for loading. With `copy`, each block is also written there as it passes.
+    static func readWholeFile(_ path: String, copyingTo copy: Int32? = nil) throws {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw CheckpointError(file: path, "cannot open") }
         defer { close(fd) }
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: 16 << 20, alignment: 4096)
         defer { buffer.deallocate() }
-        while read(fd, buffer, 16 << 20) > 0 {}
+        while true {
+            let n = read(fd, buffer, 16 << 20)
+            guard n > 0 else { return }
+            if let copy, write(copy, buffer, n) != n { throw CheckpointError(file: path, "cannot write its copy") }
+        }
     }
 }

@@ -90,23 +90,14 @@ enum MergeBenchmark {
         return figures
     }
 
-    /// Reads every file with read(2) through a 16 MiB buffer and writes the first one's
-    /// bytes to `output` as they pass (no fsync, as the merge).
+    /// Reads every file with read(2) and writes the first one's bytes to `output` as they
+    /// pass (no fsync, as the merge).
     static func copyThrough(_ files: [String], to output: String) throws {
         let out = open(output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard out >= 0 else { throw UsageError("cannot create \(output)") }
         defer { close(out) }
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 16 << 20, alignment: 4096)
-        defer { buffer.deallocate() }
         for (i, file) in files.enumerated() {
-            let fd = open(file, O_RDONLY)
-            guard fd >= 0 else { throw UsageError("cannot open \(file)") }
-            defer { close(fd) }
-            while true {
-                let n = read(fd, buffer, 16 << 20)
-                guard n > 0 else { break }
-                if i == 0, write(out, buffer, n) != n { throw UsageError("cannot write \(output)") }
-            }
+            try FoundationBenchmark.readWholeFile(file, copyingTo: i == 0 ? out : nil)
         }
     }
 }
