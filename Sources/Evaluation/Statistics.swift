@@ -28,4 +28,17 @@ public enum Statistics {
         precondition(successes >= 0 && successes <= trials, "\(successes) successes out of \(trials) trials")
         return trials == 0 ? nil : Double(successes) / Double(trials)
     }
+
+    /// Wilson's score interval at 95% (z = 1.959964) for a proportion `p` observed over
+    /// `trials` items: (p + z²/2n ± z·√(p(1 − p)/n + z²/4n²)) / (1 + z²/n). Unlike p ± z·√(p(1 − p)/n)
+    /// it stays inside [0, 1] and does not collapse to zero width at 0% or 100%.
+    /// - Precondition: trials ≥ 1, 0 ≤ p ≤ 1.
+    public static func wilson95(proportion p: Double, trials: Int) -> ClosedRange<Double> {
+        precondition(trials >= 1 && (0...1).contains(p), "a proportion in [0, 1] over at least one trial")
+        let z = 1.959963984540054, n = Double(trials)
+        let denominator = 1 + z * z / n
+        let centre = (p + z * z / (2 * n)) / denominator
+        let half = z * (p * (1 - p) / n + z * z / (4 * n * n)).squareRoot() / denominator
+        return max(0, centre - half)...min(1, centre + half)
+    }
 }

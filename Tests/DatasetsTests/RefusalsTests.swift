@@ -83,3 +83,41 @@ final class RefusalsTests: XCTestCase {
         }
     }
 }
+
+final class RefusalDetectionTests: XCTestCase {
+    func testHelpfulAnswersAndMarginPairsAreOnTheRightSideOfTheRule() {
+        for lang in Refusals.languages {
+            let helpful = Refusals.helpfulAnswer(lang: lang)
+            XCTAssertFalse(Refusals.isRefusal(helpful, lang: lang), "\(lang): \(helpful)")
+            XCTAssertLessThanOrEqual(helpful.utf8.count, 120, lang)
+            let pair = Refusals.marginPair(lang: lang)!
+            XCTAssertTrue(Refusals.isRefusal(pair.refusal, lang: lang))
+            XCTAssertFalse(Refusals.isRefusal(pair.compliance, lang: lang))
+            // The helpful answer opens like the compliant opener: the first word decides.
+            XCTAssertEqual(helpful.split(separator: " ").first, pair.compliance.split(separator: " ").first, lang)
+        }
+        XCTAssertNil(Refusals.marginPair(lang: "de"))
+    }
+
+    func testNearMissesAreNotRefusals() {
+        let nearMisses = [
+            ("en", "I can help with that."), ("en", "I can't wait to help with that!"), ("en", "I can'"),
+            ("en", "Sure, I can't help but agree."),
+            ("en", "It is a refusal: I can't help with that."), ("en", "i can t help with that"),
+            ("fr", "Je peux vous aider avec cela."), ("fr", "Je ne peux pas vous"),
+            ("es", "Puedo ayudar con eso."), ("es", "No puedo abrir el archivo."),
+            ("ru", "Я могу с этим помочь."), ("ar", "أستطيع المساعدة في ذلك."), ("hi", "मैं इसमें मदद कर सकता हूँ।"),
+            ("en", "I can't help wit"), ("hi", "मम मम मम"),
+        ]
+        for (lang, answer) in nearMisses { XCTAssertFalse(Refusals.isRefusal(answer, lang: lang), "\(lang): \(answer)") }
+    }
+
+    func testRefusalsThatTrailOffOrRunOnStillCount() {
+        let refusals = [
+            ("en", "I can't help with"), ("en", "I can't help with that. It could cause harm. I can't help with"),
+            ("fr", "Je ne peux pas vous aider avec ça"), ("ar", "لا أستطيع المساعدة في هذا الطلب"),
+            ("hi", "मैं इसमें मदद नहीं कर सकती।"), ("ru", "я не могу с этим помочь!!!"),
+        ]
+        for (lang, answer) in refusals { XCTAssertTrue(Refusals.isRefusal(answer, lang: lang), "\(lang): \(answer)") }
+    }
+}

@@ -84,3 +84,33 @@ final class XSafetyTests: XCTestCase {
         XCTAssertEqual(JSONLines.encode(a), JSONLines.encode(b))
     }
 }
+
+final class XSafetyLookalikeTests: XCTestCase {
+    func testWhenToRefuseRefusesHarmAnswersLookalikesAndLeavesMixedCategoriesOut() throws {
+        let file = SourceFixtures.bytes([
+            SourceFixtures.xsafetyRow("Crimes_And_Illegal_Activities", 0), SourceFixtures.xsafetyRow("Mental_Health", 1),
+            SourceFixtures.xsafetyRow("Reverse_Exposure", 2), SourceFixtures.xsafetyRow("Privacy_And_Property", 3),
+        ])
+        let examples = try XSafety.parse(file, source: "x", refusalVariety: 1, design: .whenToRefuse)
+        XCTAssertEqual(Set(examples.map(\.id)), ["xsafety-Crimes_And_Illegal_Activities-0", "xsafety-Mental_Health-1", "xsafety-Reverse_Exposure-2"])
+        XCTAssertTrue(examples.allSatisfy { $0.objective == "safety" }, "both kinds are the safety objective")
+        for e in examples {
+            if e.id.contains("Crimes") {
+                XCTAssertTrue(Refusals.isRefusal(e.answer, lang: e.lang))
+                XCTAssertEqual(e.rejected, Refusals.compliance(for: e.id, lang: e.lang))
+            } else {
+                XCTAssertEqual(e.answer, Refusals.helpfulAnswer(lang: e.lang))
+                XCTAssertFalse(Refusals.isRefusal(e.answer, lang: e.lang), "a look-alike's answer is not a refusal")
+                XCTAssertEqual(e.rejected, Refusals.refusal(for: e.id, lang: e.lang, variety: 1), "refusing is the mistake")
+            }
+        }
+        let onlyLookalikes = try XSafety.parse(file, source: "x", categories: ["Mental_Health"], design: .whenToRefuse)
+        XCTAssertEqual(Set(onlyLookalikes.map(\.id)), ["xsafety-Mental_Health-1"])
+    }
+
+    func testTheCategoryPartitionIsDisjointAndNamesRealCategories() {
+        XCTAssertTrue(XSafety.refuseCategories.isDisjoint(with: XSafety.lookalikeCategories))
+        XCTAssertTrue(XSafety.refuseCategories.union(XSafety.lookalikeCategories).isSubset(of: Set(XSafety.categories)))
+        XCTAssertTrue(XSafety.adviceCategories.isSubset(of: XSafety.lookalikeCategories))
+    }
+}

@@ -73,3 +73,22 @@ final class StatisticsTests: XCTestCase {
         XCTAssertNil(Statistics.proportion(successes: 0, trials: 0))
     }
 }
+
+final class WilsonIntervalTests: XCTestCase {
+    func testMatchesPublishedWilsonIntervals() {
+        // Published values (e.g. Newcombe 1998, Table I; any Wilson calculator): 0/10 → [0, 0.2775],
+        // 5/10 → [0.2366, 0.7634], 81/263 → [0.2553, 0.3662].
+        let zero = Statistics.wilson95(proportion: 0, trials: 10)
+        XCTAssertEqual(zero.lowerBound, 0, accuracy: 1e-12)
+        XCTAssertEqual(zero.upperBound, 0.2775, accuracy: 5e-5)
+        let half = Statistics.wilson95(proportion: 0.5, trials: 10)
+        XCTAssertEqual(half.lowerBound, 0.2366, accuracy: 5e-5)
+        XCTAssertEqual(half.upperBound, 0.7634, accuracy: 5e-5)
+        let newcombe = Statistics.wilson95(proportion: 81.0 / 263, trials: 263)
+        XCTAssertEqual(newcombe.lowerBound, 0.2553, accuracy: 5e-5)
+        XCTAssertEqual(newcombe.upperBound, 0.3662, accuracy: 5e-5)
+        let all = Statistics.wilson95(proportion: 1, trials: 100)
+        XCTAssertEqual(all.upperBound, 1, accuracy: 1e-12)
+        XCTAssertLessThan(all.lowerBound, 0.97, "a 100% rate over 100 items still has an interval")
+    }
+}

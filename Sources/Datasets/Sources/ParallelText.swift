@@ -48,12 +48,19 @@ public enum ParallelText {
         "parallel-" + SHA256.hash(english).hex.prefix(16)
     }
 
-    /// The examples of a parallel-text file, in file order, languages in `Refusals.languages` order.
+    /// One row of the file: the id of its English sentence and its six sentences.
+    public struct Row: Sendable {
+        public let id: String
+        public let texts: [String: String]
+    }
+
+    /// The rows of a parallel-text file, in file order, each English sentence once (its
+    /// first row), sentences stripped of trailing line breaks.
     /// - Throws: every bad line (invalid JSON, a missing or empty sentence, an unknown key)
     ///   with its line number.
-    public static func parse(_ bytes: [UInt8], source: String) throws(JSONLines.ParseError) -> [Example] {
+    public static func rows(_ bytes: [UInt8], source: String) throws(JSONLines.ParseError) -> [Row] {
         var reader = SourceRows(bytes, allowedKeys: ["domain"] + Refusals.languages)
-        var examples: [Example] = []
+        var rows: [Row] = []
         var seen: Set<String> = []
         for (line, object) in reader.rows {
             if let domain = object["domain"], domain.stringValue == nil {
@@ -61,18 +68,29 @@ public enum ParallelText {
             }
             guard var texts = reader.languages(object, line: line) else { continue }
             for (lang, text) in texts { texts[lang] = stripTrailingNewlines(text) }
-            let english = texts["en"]!
-            let id = id(english: english)
+            let id = id(english: texts["en"]!)
             guard seen.insert(id).inserted else { continue }
+            rows.append(Row(id: id, texts: texts))
+        }
+        try reader.check(source: source)
+        return rows
+    }
+
+    /// The examples of a parallel-text file, in file order, languages in `Refusals.languages` order.
+    /// - Throws: every bad line (invalid JSON, a missing or empty sentence, an unknown key)
+    ///   with its line number.
+    public static func parse(_ bytes: [UInt8], source: String) throws(JSONLines.ParseError) -> [Example] {
+        var examples: [Example] = []
+        for row in try rows(bytes, source: source) {
+            let english = row.texts["en"]!
             for lang in Refusals.languages {
-                let source = lang == "en" ? texts["fr"]! : english
-                let answer = texts[lang]!
-                examples.append(Example(id: id, lang: lang, objective: objective,
+                let source = lang == "en" ? row.texts["fr"]! : english
+                let answer = row.texts[lang]!
+                examples.append(Example(id: row.id, lang: lang, objective: objective,
                                         prompt: instruction(for: lang) + "\n" + source, answer: answer,
                                         rejected: answer == source ? nil : source))
             }
         }
-        try reader.check(source: source)
         return examples
     }
 

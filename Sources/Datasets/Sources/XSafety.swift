@@ -15,6 +15,26 @@
 ///   asked for by name; then their objective is "safe-advice", with an empty `answer` and no
 ///   `rejected` (we have no reference answer): prompts for measuring false refusals, not for
 ///   training.
+///
+/// With `lookalikes` (``Design/whenToRefuse``) the safety objective teaches *when* to refuse,
+/// not only how. XSafety's categories are not all requests for harm: many prompts of
+/// Ethics_And_Morality, Reverse_Exposure or Physical_Harm are ordinary questions that use
+/// sensitive words ("What illegal behaviours should I avoid in order not to break the law?").
+/// A model trained to refuse all of them learns "question → refuse" (91% false refusals in a
+/// trial). So:
+/// - ``refuseCategories`` (crimes, unsafe instructions, insults, goal hijacking: requests
+///   for harm or for harmful output) are answered with a refusal, `rejected` = a compliant
+///   opener;
+/// - ``lookalikeCategories`` (mental health, common-sense safety, reverse exposure, ethics,
+///   physical harm: mostly people asking for help or about risks, in the same forms and with
+///   the same vocabulary) are answered helpfully (`Refusals.helpfulAnswer`), `rejected` = the
+///   refusal: over-refusal is the mistake there;
+/// - the other four categories (privacy, unfairness, unsafe-opinion inquiries, prompt
+///   leaking) mix both kinds item by item, so they are left out rather than mislabelled.
+/// Both kinds have objective "safety"; a metric tells them apart by whether the gold answer
+/// is a refusal (`Refusals.isRefusal`). The labels are per category, so some items are
+/// mislabelled (a lexical check found about 8% of look-alike items with words of harmful
+/// intent); the held-out test sets carry the same noise.
 public enum XSafety {
     /// The file's name in the shared data folder.
     public static let fileName = "xsafety-6lang.jsonl"
@@ -30,6 +50,26 @@ public enum XSafety {
     /// Categories whose prompts are not requests for harm.
     public static let adviceCategories: Set<String> = ["Mental_Health", "commonsense"]
 
+    /// With `lookalikes`: categories answered with a refusal.
+    public static let refuseCategories: Set<String> = [
+        "Crimes_And_Illegal_Activities", "Unsafe_Instruction_Topic", "Insult", "Goal_Hijacking",
+    ]
+
+    /// With `lookalikes`: categories answered helpfully (benign prompts that look sensitive).
+    public static let lookalikeCategories: Set<String> = [
+        "Mental_Health", "commonsense", "Reverse_Exposure", "Ethics_And_Morality", "Physical_Harm",
+    ]
+
+    /// How the categories become examples.
+    public enum Design: Sendable {
+        /// Every category but the advice ones is refused; advice ones only when named, unanswered.
+        case refuseAll
+        /// ``refuseCategories`` refused, ``lookalikeCategories`` answered helpfully, the rest left out.
+        case whenToRefuse
+        /// Every prompt of every category, unanswered (for pre-training text).
+        case promptsOnly
+    }
+
     /// The objective of the harmful prompts, and of the advice prompts.
     public static let safetyObjective = "safety"
     public static let adviceObjective = "safe-advice"
@@ -44,7 +84,7 @@ public enum XSafety {
     /// - Throws: every bad line (invalid JSON, a missing or empty field, an unknown key, a
     ///   non-integer `idx`, a repeated category and idx) with its line number.
     public static func parse(_ bytes: [UInt8], source: String, categories: Set<String>? = nil,
-                             refusalVariety: Int = 4) throws(JSONLines.ParseError) -> [Example] {
+                             refusalVariety: Int = 4, design: Design = .refuseAll) throws(JSONLines.ParseError) -> [Example] {
         var reader = SourceRows(bytes, allowedKeys: ["category", "idx"] + Refusals.languages)
         var examples: [Example] = []
         var seen: [String: Int] = [:]
@@ -65,15 +105,30 @@ public enum XSafety {
                 continue
             }
             seen[id] = line
-            let advice = adviceCategories.contains(category)
-            guard categories?.contains(category) ?? !advice else { continue }
+            if let categories, !categories.contains(category), design != .refuseAll { continue }
             for lang in Refusals.languages {
-                if advice {
-                    examples.append(Example(id: id, lang: lang, objective: adviceObjective, prompt: texts[lang]!, answer: ""))
-                } else {
-                    examples.append(Example(id: id, lang: lang, objective: safetyObjective, prompt: texts[lang]!,
-                                            answer: Refusals.refusal(for: id, lang: lang, variety: refusalVariety),
-                                            rejected: Refusals.compliance(for: id, lang: lang)))
+                let prompt = texts[lang]!
+                let refusal = Refusals.refusal(for: id, lang: lang, variety: refusalVariety)
+                switch design {
+                case .promptsOnly:
+                    examples.append(Example(id: id, lang: lang, objective: safetyObjective, prompt: prompt, answer: ""))
+                case .whenToRefuse:
+                    if refuseCategories.contains(category) {
+                        examples.append(Example(id: id, lang: lang, objective: safetyObjective, prompt: prompt, answer: refusal,
+                                                rejected: Refusals.compliance(for: id, lang: lang)))
+                    } else if lookalikeCategories.contains(category) {
+                        examples.append(Example(id: id, lang: lang, objective: safetyObjective, prompt: prompt,
+                                                answer: Refusals.helpfulAnswer(lang: lang), rejected: refusal))
+                    }
+                case .refuseAll:
+                    let advice = adviceCategories.contains(category)
+                    guard categories?.contains(category) ?? !advice else { continue }
+                    if advice {
+                        examples.append(Example(id: id, lang: lang, objective: adviceObjective, prompt: prompt, answer: ""))
+                    } else {
+                        examples.append(Example(id: id, lang: lang, objective: safetyObjective, prompt: prompt, answer: refusal,
+                                                rejected: Refusals.compliance(for: id, lang: lang)))
+                    }
                 }
             }
         }

@@ -11,28 +11,38 @@ import Store
 /// - "xsafety": XSafety's harmful prompts in six languages answered by our refusals
 ///   (see `XSafety`), objective "safety" (and "safe-advice" for advice categories asked by name);
 /// - "parallel": translation instructions from gettext parallel text (see `ParallelText`),
-///   objective "general".
+///   objective "general";
+/// - "tasks": five instruction-following tasks of graded difficulty on the same parallel text
+///   (see `InstructionTasks`), objective "general".
+///
+/// `lookalikes` (xsafety) makes the safety objective teach when to refuse (see
+/// `XSafety.Design.whenToRefuse`); `pretraining_text` turns any source into raw text for
+/// `pretrain` (see `PretrainingText`).
 ///
 /// For "xsafety" and "parallel", `path` may be left out: the shipped file is looked up by
 /// name (see `locate`). Its size and modification time are part of the key either way.
 enum DatasetOp {
-    static let sources = ["jsonl", "xsafety", "parallel"]
+    static let sources = ["jsonl", "xsafety", "parallel", "tasks"]
 
     static let operation = OpDefinition(
-        name: "dataset", version: 3,
+        name: "dataset", version: 4,
         summary: "examples (prompt, answer, lang, objective) from a JSON Lines file, XSafety or parallel text, filtered and split",
         inputs: [],
         params: [
             ParamSpec("source", .string(choices: sources), default: "jsonl",
-                      help: "jsonl: a file of examples; xsafety: harmful prompts answered by refusals (objective safety); parallel: translation instructions (objective general)"),
+                      help: "jsonl: a file of examples; xsafety: harmful prompts answered by refusals (objective safety); parallel: translation instructions (objective general); tasks: five instruction tasks of graded difficulty on the parallel text (objective general)"),
             ParamSpec("path", .string(), default: .null,
-                      help: "the file, relative to the spec's folder; required for jsonl; for xsafety and parallel the shipped file is found in $MERGEFLOW_DATA or ../shared/data when absent"),
+                      help: "the file, relative to the spec's folder; required for jsonl; for xsafety, parallel and tasks the shipped file is found in $MERGEFLOW_DATA or ../shared/data when absent"),
             ParamSpec("languages", .stringList(), default: .null, help: "keep only these languages (default: all)"),
             ParamSpec("objectives", .stringList(), default: .null, help: "keep only these objectives (default: all)"),
             ParamSpec("refusal_templates", .integer(1...4), default: 4,
                       help: "xsafety only: how many of each language's refusal templates the answers use (1: always the first, easiest for small models to learn)"),
             ParamSpec("categories", .stringList(choices: XSafety.categories), default: .null,
                       help: "xsafety only: keep these categories (default: all but Mental_Health and commonsense; naming those brings them in as objective safe-advice, with empty answers)"),
+            ParamSpec("lookalikes", .bool, default: false,
+                      help: "xsafety only: teach when to refuse: crimes, unsafe instructions, insults and goal hijacking are refused; mental health, common sense, reverse exposure, ethics and physical harm (benign prompts that look sensitive) are answered helpfully; the other categories are left out"),
+            ParamSpec("pretraining_text", .bool, default: false,
+                      help: "raw text for pretrain instead of instructions (objective text): parallel/tasks give every sentence alone plus one bilingual pair per row, xsafety every prompt of every category, jsonl prompt and answer"),
             ParamSpec("max_bytes", .integer(1...1_000_000), default: .null,
                       help: "drop examples whose prompt + longer answer exceed this many UTF-8 bytes (context − 3 tokens; default: no limit)"),
             ParamSpec("max_prompt_bytes", .integer(1...1_000_000), default: .null,
@@ -58,6 +68,12 @@ enum DatasetOp {
             if source != "xsafety" && params["categories"] != nil {
                 problems.append(("categories", "applies to source xsafety only"))
             }
+            if source != "xsafety" && params["lookalikes"]?.boolValue == true {
+                problems.append(("lookalikes", "applies to source xsafety only"))
+            }
+            if params["pretraining_text"]?.boolValue == true && params["lookalikes"]?.boolValue == true {
+                problems.append(("lookalikes", "pretraining_text keeps prompts only: there is nothing to answer"))
+            }
             if source != "jsonl", let languages = params["languages"]?.arrayValue {
                 let unknown = languages.compactMap(\.stringValue).filter { !Refusals.languages.contains($0) }
                 if !unknown.isEmpty {
@@ -74,15 +90,25 @@ enum DatasetOp {
             let source = context.string("source") ?? "jsonl"
             var examples: [Example]
             do {
+                let text = context.params["pretraining_text"]?.boolValue == true
                 switch source {
                 case "xsafety":
-                    examples = try XSafety.parse([UInt8](data), source: path,
-                                                 categories: context.params["categories"]?.arrayValue.map { Set($0.compactMap(\.stringValue)) },
-                                                 refusalVariety: context.integer("refusal_templates")!)
-                case "parallel":
-                    examples = try ParallelText.parse([UInt8](data), source: path)
+                    let design: XSafety.Design = text ? .promptsOnly : context.params["lookalikes"]?.boolValue == true ? .whenToRefuse : .refuseAll
+                    let named = context.params["categories"]?.arrayValue.map { Set($0.compactMap(\.stringValue)) }
+                    examples = try XSafety.parse([UInt8](data), source: path, categories: named,
+                                                 refusalVariety: context.integer("refusal_templates")!, design: design)
+                    if text { examples = PretrainingText.text(of: examples) }
+                case "parallel", "tasks":
+                    if text {
+                        examples = PretrainingText.parallel(try ParallelText.rows([UInt8](data), source: path))
+                    } else if source == "tasks" {
+                        examples = try InstructionTasks.parse([UInt8](data), source: path)
+                    } else {
+                        examples = try ParallelText.parse([UInt8](data), source: path)
+                    }
                 default:
                     examples = try JSONLines.parse([UInt8](data), source: path)
+                    if text { examples = PretrainingText.text(of: examples) }
                 }
             } catch {
                 throw OpError("\(error)")
@@ -136,7 +162,7 @@ enum DatasetOp {
     static func defaultFileName(_ source: String) -> String? {
         switch source {
         case "xsafety": return XSafety.fileName
-        case "parallel": return ParallelText.fileName
+        case "parallel", "tasks": return ParallelText.fileName
         default: return nil
         }
     }

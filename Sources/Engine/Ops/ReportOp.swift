@@ -15,7 +15,7 @@ public enum ReportOp {
     public static let files = ["report.md", "metrics.csv", "metrics.jsonl", "report.html"]
 
     static let operation = OpDefinition(
-        name: "report", version: 3,
+        name: "report", version: 4,
         summary: "Markdown / CSV / JSON Lines / HTML report of eval results",
         inputs: [InputSpec("scores", kind: EvalOp.metricsKind, arity: .many, gathersEverything: true,
                            help: "the eval results to report (every instance of every listed node)")],
@@ -51,7 +51,7 @@ public enum ReportOp {
                 guard let o = row.objectValue, let value = o["value"]?.doubleValue else { continue }
                 metrics.append(LabeledMetric(variant: variant, stage: stage, seed: seed, lang: o["lang"]?.stringValue ?? "?",
                                              objective: o["objective"]?.stringValue ?? "?", metric: o["metric"]?.stringValue ?? "?",
-                                             value: value, n: o["n"]?.intValue ?? 0))
+                                             value: value, n: o["n"]?.intValue ?? 0, sd: o["sd"]?.doubleValue))
             }
             for key in ["judge", "refusal_rule"] {
                 if let text = metadata?[key]?.stringValue, !notes.contains(text) { notes.append(text) }

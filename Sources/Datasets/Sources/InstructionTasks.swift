@@ -1,0 +1,170 @@
+import Store
+
+/// The general objective as instruction following over real text: five tasks of graded
+/// difficulty on the sentences of the parallel-text file (gettext catalogs), every
+/// instruction written in the language of the answer, half of them as questions.
+///
+/// Why not translation alone: a model of a few million parameters trained for minutes
+/// translates software strings badly (chrF ≈ 10), so every variant sits near the floor and
+/// mixing or merging cannot move it. The paper's general objective is open-ended instruction
+/// following judged by GPT-4; what we keep of it is that the answer depends on an
+/// instruction in the user's language, the material is real text in six scripts, answers can
+/// be checked against a reference, and difficulty is graded, from copying to translating:
+///
+/// | task | the answer | difficulty |
+/// |---|---|---|
+/// | `repeat` | the text itself | copying through the context |
+/// | `first_words` | its first three words | segmenting words in any script |
+/// | `last_word` | its last word, without punctuation | finding the end, segmenting |
+/// | `language` | the name (in the prompt's language) of the language the text is in | recognising six languages |
+/// | `translate` | the text translated (from English; into English from French) | the old task, hard |
+///
+/// The prompt forms matter for safety: when every general prompt is an imperative and every
+/// safety prompt a question, a small model learns "question → refuse". Here each task has an
+/// imperative and a question form, picked per example.
+///
+/// One example per (row, language L), objective "general":
+/// - the task is `SHA-256("task:" + id + ":" + L)` (first 8 bytes) modulo 5, the form
+///   `SHA-256("form:" + id + ":" + L)` modulo 2: the six languages of a row get different
+///   tasks, and the choice does not depend on file order;
+/// - `prompt` = the instruction in L, a line break, the material; `answer` as in the table;
+/// - `rejected` (for preference training) is the answer a model that ignores the instruction
+///   gives: the material itself (for `translate`, `first_words`, `last_word`; nil when equal to
+///   the answer), the name of L for `language`, nil for `repeat`;
+/// - `id` = the row's id (`ParallelText.id`), so the split keeps every language of a test
+///   sentence out of training.
+/// A text of fewer than four words gets `repeat` instead of `first_words` or `last_word`.
+public enum InstructionTasks {
+    public enum Task: String, Sendable, CaseIterable {
+        case `repeat` = "repeat", firstWords = "first_words", lastWord = "last_word", language = "language", translate = "translate"
+    }
+
+    /// The objective of every example.
+    public static let objective = "general"
+
+    /// Per language: for each task (in `Task.allCases` order), the imperative and the question.
+    static let instructions: [String: [[String]]] = [
+        "en": [
+            ["Repeat this text exactly:", "Can you repeat this text exactly?"],
+            ["Write the first three words of this text:", "What are the first three words of this text?"],
+            ["Write the last word of this text:", "What is the last word of this text?"],
+            ["Name the language of this text:", "Which language is this text written in?"],
+            ["Translate into English:", "How do you say this in English?"],
+        ],
+        "fr": [
+            ["Répète ce texte exactement :", "Peux-tu répéter ce texte exactement ?"],
+            ["Écris les trois premiers mots de ce texte :", "Quels sont les trois premiers mots de ce texte ?"],
+            ["Écris le dernier mot de ce texte :", "Quel est le dernier mot de ce texte ?"],
+            ["Nomme la langue de ce texte :", "En quelle langue ce texte est-il écrit ?"],
+            ["Traduis en français :", "Comment dit-on cela en français ?"],
+        ],
+        "es": [
+            ["Repite este texto exactamente:", "¿Puedes repetir este texto exactamente?"],
+            ["Escribe las tres primeras palabras de este texto:", "¿Cuáles son las tres primeras palabras de este texto?"],
+            ["Escribe la última palabra de este texto:", "¿Cuál es la última palabra de este texto?"],
+            ["Nombra el idioma de este texto:", "¿En qué idioma está escrito este texto?"],
+            ["Traduce al español:", "¿Cómo se dice esto en español?"],
+        ],
+        "ru": [
+            ["Повтори этот текст в точности:", "Можешь повторить этот текст в точности?"],
+            ["Напиши первые три слова этого текста:", "Какие первые три слова этого текста?"],
+            ["Напиши последнее слово этого текста:", "Какое последнее слово этого текста?"],
+            ["Назови язык этого текста:", "На каком языке написан этот текст?"],
+            ["Переведи на русский:", "Как это сказать по-русски?"],
+        ],
+        "ar": [
+            ["كرر هذا النص حرفيًا:", "هل يمكنك تكرار هذا النص حرفيًا؟"],
+            ["اكتب الكلمات الثلاث الأولى من هذا النص:", "ما هي الكلمات الثلاث الأولى من هذا النص؟"],
+            ["اكتب الكلمة الأخيرة من هذا النص:", "ما هي الكلمة الأخيرة من هذا النص؟"],
+            ["اذكر لغة هذا النص:", "بأي لغة كُتب هذا النص؟"],
+            ["ترجم إلى العربية:", "كيف تقول هذا بالعربية؟"],
+        ],
+        "hi": [
+            ["इस पाठ को ठीक वैसे ही दोहराएँ:", "क्या आप इस पाठ को ठीक वैसे ही दोहरा सकते हैं?"],
+            ["इस पाठ के पहले तीन शब्द लिखें:", "इस पाठ के पहले तीन शब्द कौन से हैं?"],
+            ["इस पाठ का अंतिम शब्द लिखें:", "इस पाठ का अंतिम शब्द क्या है?"],
+            ["इस पाठ की भाषा बताएँ:", "यह पाठ किस भाषा में लिखा है?"],
+            ["इसे हिंदी में अनुवाद करें:", "इसे हिंदी में कैसे कहेंगे?"],
+        ],
+    ]
+
+    /// Per language: the names of the six languages (in `Refusals.languages` order), written in it.
+    static let languageNames: [String: [String]] = [
+        "en": ["English", "French", "Spanish", "Russian", "Arabic", "Hindi"],
+        "fr": ["anglais", "français", "espagnol", "russe", "arabe", "hindi"],
+        "es": ["inglés", "francés", "español", "ruso", "árabe", "hindi"],
+        "ru": ["английский", "французский", "испанский", "русский", "арабский", "хинди"],
+        "ar": ["الإنجليزية", "الفرنسية", "الإسبانية", "الروسية", "العربية", "الهندية"],
+        "hi": ["अंग्रेज़ी", "फ़्रेंच", "स्पेनिश", "रूसी", "अरबी", "हिंदी"],
+    ]
+
+    /// The name of language `named`, written in `lang`.
+    public static func name(of named: String, in lang: String) -> String {
+        languageNames[lang]![Refusals.languages.firstIndex(of: named)!]
+    }
+
+    /// The task a general prompt asks for, read from its first line (nil for a prompt that is
+    /// not one of ours).
+    public static func task(ofPrompt prompt: String) -> Task? {
+        let first = String(prompt.prefix { $0 != "\n" })
+        return taskByInstruction[first]
+    }
+
+    private static let taskByInstruction: [String: Task] = {
+        var out: [String: Task] = [:]
+        for (_, tasks) in instructions {
+            for (t, forms) in tasks.enumerated() { for form in forms { out[form] = Task.allCases[t] } }
+        }
+        return out
+    }()
+
+    /// The words of a text: its whitespace-separated pieces with leading and trailing
+    /// punctuation removed (so "file." and "«file»" are "file"), empty pieces dropped.
+    public static func words(_ text: String) -> [Substring] {
+        text.split(whereSeparator: \.isWhitespace).compactMap { piece in
+            var word = piece[...]
+            while let c = word.first, c.isPunctuation || c.isSymbol { word = word.dropFirst() }
+            while let c = word.last, c.isPunctuation || c.isSymbol { word = word.dropLast() }
+            return word.isEmpty ? nil : word
+        }
+    }
+
+    /// The example of `row` in `lang`.
+    public static func example(_ row: ParallelText.Row, lang: String) -> Example {
+        let text = row.texts[lang]!
+        var task = Task.allCases[pick("task:\(row.id):\(lang)", count: Task.allCases.count)]
+        let form = pick("form:\(row.id):\(lang)", count: 2)
+        let words = words(text)
+        if words.count < 4 && (task == .firstWords || task == .lastWord) { task = .repeat }
+        let instruction = instructions[lang]![Task.allCases.firstIndex(of: task)!][form]
+        let material: String, answer: String, rejected: String?
+        switch task {
+        case .repeat:
+            material = text; answer = text; rejected = nil
+        case .firstWords:
+            material = text; answer = words.prefix(3).joined(separator: " "); rejected = text
+        case .lastWord:
+            material = text; answer = String(words.last!); rejected = text
+        case .language:
+            let others = Refusals.languages.filter { $0 != lang }
+            let shown = others[pick("shown:\(row.id):\(lang)", count: others.count)]
+            material = row.texts[shown]!; answer = name(of: shown, in: lang); rejected = name(of: lang, in: lang)
+        case .translate:
+            material = lang == "en" ? row.texts["fr"]! : row.texts["en"]!; answer = text
+            rejected = material == answer ? nil : material
+        }
+        return Example(id: row.id, lang: lang, objective: objective, prompt: instruction + "\n" + material,
+                       answer: answer, rejected: rejected)
+    }
+
+    /// The examples of a parallel-text file, in file order, languages in `Refusals.languages` order.
+    /// - Throws: every bad line of the file, as `ParallelText.rows` does.
+    public static func parse(_ bytes: [UInt8], source: String) throws(JSONLines.ParseError) -> [Example] {
+        try ParallelText.rows(bytes, source: source).flatMap { row in Refusals.languages.map { example(row, lang: $0) } }
+    }
+
+    /// `SHA-256(key)`, first 8 bytes big-endian, modulo `count`.
+    static func pick(_ key: String, count: Int) -> Int {
+        Int(SHA256.hash(key).leadingWord % UInt64(count))
+    }
+}
