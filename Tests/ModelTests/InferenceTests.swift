@@ -52,6 +52,34 @@ final class InferenceTests: XCTestCase {
         }
     }
 
+    /// Reading prompts in one pass (prefill) leaves the decoder where reading them a token at a
+    /// time does: the same last-position logits and the same cache, so later steps agree too.
+    func testPrefillMatchesStepByStep() throws {
+        let model = randomModel(GPT2Config(layers: 2, heads: 4, channels: 32, context: 24, vocabulary: 259), seed: 5)
+        var rng = SeededRandom(seed: 6)
+        let prompts: [[Int32]] = [1, 7, 20].map { n in (0..<n).map { _ in Int32(rng.next() % 259) } }
+        let continuation: [Int32] = [5, 77, 258]
+        let stepped = KVCacheDecoder(model: model, batch: prompts.count), prefilled = KVCacheDecoder(model: model, batch: prompts.count)
+        for (b, p) in prompts.enumerated() { prefilled.prefill(b, prompt: p) }
+        var expected: [[Float]] = []
+        for t in 0..<20 {
+            let active = prompts.map { t < $0.count }
+            stepped.step(prompts.map { t < $0.count ? $0[t] : 0 }, active: active)
+            for b in prompts.indices where t == prompts[b].count - 1 { expected.append(Array(stepped.logits(of: b))) }
+        }
+        XCTAssertEqual(prefilled.lengths, stepped.lengths)
+        func close(_ a: [Float], _ b: [Float], _ what: String) {
+            let scale = b.map(abs).max()!
+            for k in a.indices { XCTAssertEqual(a[k], b[k], accuracy: 1e-5 * scale, "\(what) logit \(k)") }
+        }
+        for b in prompts.indices { close(Array(prefilled.logits(of: b)), expected[b], "prompt \(b)") }
+        for token in continuation {
+            stepped.step([Int32](repeating: token, count: 3))
+            prefilled.step([Int32](repeating: token, count: 3))
+            for b in prompts.indices { close(Array(prefilled.logits(of: b)), Array(stepped.logits(of: b)), "after \(token), sequence \(b)") }
+        }
+    }
+
     func testSamplingIsSeededAndGreedyStopsAtEnd() throws {
         let model = randomModel(GPT2Config(layers: 1, heads: 2, channels: 16, context: 32, vocabulary: 259), seed: 5)
         let prompts: [[Int32]] = [ByteTokens.promptTokens("hi"), ByteTokens.promptTokens("a longer prompt")]

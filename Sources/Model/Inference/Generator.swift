@@ -37,7 +37,7 @@ public enum Generator {
                             truncated: Array(repeating: 0, count: prompts.count))
         if prompts.isEmpty || options.maxTokens <= 0 { return output }
         let decoder = KVCacheDecoder(model: model, batch: prompts.count)
-        var inputs: [[Int32]] = prompts.enumerated().map { i, prompt in
+        let inputs: [[Int32]] = prompts.enumerated().map { i, prompt in
             precondition(!prompt.isEmpty, "generate: prompt \(i) is empty")
             let keep = min(prompt.count, context - 1)
             output.truncated[i] = prompt.count - keep
@@ -47,24 +47,23 @@ public enum Generator {
         let budgets = inputs.map { min(options.maxTokens, context + 1 - $0.count) }
         var rngs = prompts.indices.map { SeededRandom(seed: options.seed, stream: "generate-\($0)") }
         var finished = [Bool](repeating: false, count: prompts.count)
-        var fed = [Int](repeating: 0, count: prompts.count)
+        // Chooses sequence b's next token from its logits; records it and whether b is done.
+        func choose(_ b: Int) {
+            let row = decoder.logits(of: b)
+            let token = options.temperature > 0 ? sample(row, temperature: options.temperature, rng: &rngs[b]) : argmax(row)
+            output.tokens[b].append(token)
+            if options.recordLogits { output.logits[b].append(Array(row)) }
+            if output.tokens[b].count >= budgets[b] || (options.stopAtEnd && token == ByteTokens.end) { finished[b] = true }
+        }
+        // Each prompt is read in one pass; then the batch advances a token at a time.
+        for b in inputs.indices {
+            decoder.prefill(b, prompt: inputs[b])
+            choose(b)
+        }
         while !finished.allSatisfy({ $0 }) {
-            let next: [Int32] = inputs.indices.map { b in
-                finished[b] ? ByteTokens.end : inputs[b][min(fed[b], inputs[b].count - 1)]
-            }
+            let next: [Int32] = inputs.indices.map { finished[$0] ? ByteTokens.end : output.tokens[$0].last! }
             decoder.step(next, active: finished.map { !$0 })
-            for b in inputs.indices where !finished[b] {
-                fed[b] += 1
-                if fed[b] < inputs[b].count { continue }  // still reading the prompt
-                let row = decoder.logits(of: b)
-                let token = options.temperature > 0 ? sample(row, temperature: options.temperature, rng: &rngs[b]) : argmax(row)
-                output.tokens[b].append(token)
-                if options.recordLogits { output.logits[b].append(Array(row)) }
-                inputs[b].append(token)
-                if output.tokens[b].count >= budgets[b] || (options.stopAtEnd && token == ByteTokens.end) {
-                    finished[b] = true
-                }
-            }
+            for b in inputs.indices where !finished[b] { choose(b) }
         }
         return output
     }

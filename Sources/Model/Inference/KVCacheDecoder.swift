@@ -96,6 +96,55 @@ public final class KVCacheDecoder {
         for b in 0..<batch where active[b] { lengths[b] += 1 }
     }
 
+    /// Reads a whole prompt into the empty sequence `b` at once and computes the logits of
+    /// its last position (in row `b` of ``logits``; the other rows are untouched).
+    ///
+    /// The same layers as ``step(_:active:)``, but over the prompt's n positions as rows of
+    /// one matrix: every linear layer is one sgemm of n rows instead of n products of one row,
+    /// and attention is the training forward's (three BLAS products per head), so a prompt of
+    /// 300 bytes costs one pass instead of 300. The keys and values of every position go to
+    /// the cache, as 300 steps would have put them there; only the summation order differs
+    /// (sgemm against sgemv), so logits agree to rounding, not bit for bit.
+    /// - Precondition: sequence `b` is empty; 1 ≤ prompt.count ≤ context.
+    public func prefill(_ b: Int, prompt: [Int32]) {
+        let n = prompt.count
+        precondition(lengths[b] == 0, "prefill: sequence \(b) is not empty")
+        precondition(n >= 1 && n <= context, "prefill: a prompt of \(n) tokens for a context of \(context)")
+        let p = model.parameters
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: n * (c * 4 + 3 * c + 4 * c + heads * n) + 2 * n)
+        defer { scratch.deallocate() }
+        // x, h, out, projected (n, C); qkv (n, 3C); fc (n, 4C); att (NH, n, n); mean, rstd (n)
+        let x = scratch, h = x + n * c, out = h + n * c, proj = out + n * c, qkv = proj + n * c
+        let fc = qkv + n * 3 * c, att = fc + n * 4 * c, mean = att + heads * n * n, rstd = mean + n
+        for t in 0..<n {
+            let e = p.wte + Int(prompt[t]) * c, pos = p.wpe + t * c
+            for i in 0..<c { x[t * c + i] = e[i] + pos[i] }
+        }
+        let shape = Attention.Shape(batch: 1, time: n, channels: c, heads: heads)
+        for l in 0..<model.config.layers {
+            let w = p.block(l)
+            LayerNorm.forward(out: h, mean: mean, rstd: rstd, inp: x, weight: w.ln1Weight, bias: w.ln1Bias, rows: n, channels: c)
+            Linear.forward(out: qkv, inp: h, weight: w.qkvWeight, bias: w.qkvBias, rows: n, inputs: c, outputs: 3 * c)
+            let cacheK = keys + ((l * batch + b) * context) * c, cacheV = values + ((l * batch + b) * context) * c
+            for t in 0..<n {
+                (cacheK + t * c).update(from: qkv + t * 3 * c + c, count: c)
+                (cacheV + t * c).update(from: qkv + t * 3 * c + 2 * c, count: c)
+            }
+            Attention.forward(out: out, att: att, qkv: qkv, shape: shape)
+            Linear.forward(out: proj, inp: out, weight: w.attnProjWeight, bias: w.attnProjBias, rows: n, inputs: c, outputs: c)
+            for i in 0..<(n * c) { x[i] += proj[i] }
+            LayerNorm.forward(out: h, mean: mean, rstd: rstd, inp: x, weight: w.ln2Weight, bias: w.ln2Bias, rows: n, channels: c)
+            Linear.forward(out: fc, inp: h, weight: w.fcWeight, bias: w.fcBias, rows: n, inputs: c, outputs: 4 * c)
+            GELU.forward(out: fc, inp: fc, count: n * 4 * c)
+            Linear.forward(out: proj, inp: fc, weight: w.fcProjWeight, bias: w.fcProjBias, rows: n, inputs: 4 * c, outputs: c)
+            for i in 0..<(n * c) { x[i] += proj[i] }
+        }
+        let last = x + (n - 1) * c
+        LayerNorm.forward(out: h, mean: mean, rstd: rstd, inp: last, weight: p.lnfWeight, bias: p.lnfBias, rows: 1, channels: c)
+        BLAS.sgemm(.none, .transposed, m: 1, n: v, k: c, a: h, lda: c, b: p.wte, ldb: c, c: logits + b * v, ldc: v)
+        lengths[b] = n
+    }
+
     /// The logits of sequence `b` after the last step.
     public func logits(of b: Int) -> UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: logits + b * v, count: v) }
 }
