@@ -53,6 +53,18 @@ final class SQLiteConnection {
         }
     }
 
+    /// The first column of the first row of a one-off statement (a PRAGMA's value).
+    func singleText(_ sql: String) throws -> String {
+        var stmt: OpaquePointer?
+        let rc = sqlite3_prepare_v2(handle, sql, -1, &stmt, nil)
+        guard rc == SQLITE_OK, let stmt else { throw lastError(rc, sql: sql) }
+        defer { sqlite3_finalize(stmt) }
+        let step = sqlite3_step(stmt)
+        guard step == SQLITE_ROW || step == SQLITE_DONE else { throw lastError(step, sql: sql) }
+        guard step == SQLITE_ROW, let text = sqlite3_column_text(stmt, 0) else { return "" }
+        return String(cString: text)
+    }
+
     /// A prepared statement, reset and reused across calls with the same SQL.
     func prepare(_ sql: String) throws -> SQLiteStatement {
         if let cached = cache[sql] {
