@@ -10,6 +10,8 @@ public struct SQLiteError: Error, CustomStringConvertible {
     public var description: String { "SQLite error \(code): \(message)" }
     /// True for SQLITE_BUSY / SQLITE_LOCKED: another process holds the lock.
     public var isBusy: Bool { code & 0xff == SQLITE_BUSY || code & 0xff == SQLITE_LOCKED }
+    /// True for SQLITE_FULL: the disk (or a file size limit) has no room for a write.
+    public var isFull: Bool { code & 0xff == SQLITE_FULL }
 }
 
 /// `SQLITE_TRANSIENT` does not import into Swift: SQLite copies the bound value.
@@ -20,6 +22,9 @@ final class SQLiteConnection {
     private let handle: OpaquePointer
     private var cache: [String: SQLiteStatement] = [:]
     let path: String
+    /// Tests only: when it returns true, a write transaction fails as on a full disk (a
+    /// fake disk at the I/O edge; a real full file system needs root to make).
+    var simulateFullDisk: (() -> Bool)?
 
     /// Opens (creating if needed) the database at `path`.
     init(path: String, busyTimeoutMilliseconds: Int32 = 60_000) throws {
@@ -91,6 +96,9 @@ final class SQLiteConnection {
     /// IMMEDIATE takes the write lock up front, so two writers queue on the busy timeout
     /// instead of failing on lock upgrade half-way through.
     func transaction<T>(_ body: () throws -> T) throws -> T {
+        if let simulateFullDisk, simulateFullDisk() {
+            throw SQLiteError(code: SQLITE_FULL, message: "database or disk is full (simulated)")
+        }
         try execute("BEGIN IMMEDIATE")
         do {
             let result = try body()

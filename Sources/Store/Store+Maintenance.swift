@@ -107,7 +107,13 @@ extension Store {
     ///
     /// The grace period protects a writer in another process whose chunks are stored but
     /// whose artifact is not yet published.
+    ///
+    /// On a full disk it first gives back the space reserved for this (`Store+Reserve`).
     public func collectGarbage(grace: TimeInterval) throws -> GarbageReport {
+        try withReserveOnFullDisk { try collectGarbageOnce(grace: grace) }
+    }
+
+    private func collectGarbageOnce(grace: TimeInterval) throws -> GarbageReport {
         var report = GarbageReport()
         try locked {
             try db.transaction {

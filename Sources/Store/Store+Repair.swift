@@ -21,7 +21,12 @@ extension Store {
     /// Nothing valid is deleted: other chunks of the removed artifacts stay until `gc`
     /// finds them unreferenced. Results computed downstream of a removed artifact stay
     /// cached; they are keyed by its digest, which a recomputation reproduces.
+    /// On a full disk it first gives back the space reserved for this (`Store+Reserve`).
     public func repair() throws -> RepairReport {
+        try withReserveOnFullDisk { try repairOnce() }
+    }
+
+    private func repairOnce() throws -> RepairReport {
         var result = RepairReport()
         try locked {
             var scan = VerifyReport()

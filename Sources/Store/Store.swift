@@ -50,6 +50,7 @@ public final class Store: @unchecked Sendable {
         }
         try db.execute("PRAGMA synchronous = NORMAL;")
         try migrate()
+        ensureReserve()
     }
 
     /// Throws unless the file at `path` is still the one this store opened (same device

@@ -9,6 +9,8 @@ public enum StoreError: Error, CustomStringConvertible {
     case corruptChunk(chunk: String, tensor: String, artifacts: [String])
     /// The cache file was deleted or replaced while this process had it open.
     case cacheFileReplaced(path: String)
+    /// The disk is full and there was no reserve left to free (see `Store+Reserve`).
+    case diskFull(path: String)
     /// A file to read that is not a readable regular file (a FIFO, a device, a symlink loop).
     case unreadableFile(path: String, reason: String)
 
@@ -27,6 +29,8 @@ public enum StoreError: Error, CustomStringConvertible {
         case let .cacheFileReplaced(path):
             return "\(path): the cache file was deleted or replaced while this run was using it; its results are lost with it (run again)"
         case let .unreadableFile(path, reason): return "\(path): \(reason)"
+        case let .diskFull(path):
+            return "\(path): the disk is full and the space kept in reserve is used up; free a few MiB and run gc again"
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import Numerics
 @testable import Store
 
 /// Issue 16: corrupt data is never used, `verify --repair` removes it and what needs it,
@@ -104,6 +105,36 @@ final class CorruptionTests: XCTestCase {
         try FileManager.default.createSymbolicLink(atPath: loop, withDestinationPath: loop)
         XCTAssertThrowsError(try store.fileDigest(path: loop)) { error in
             XCTAssertEqual("\(error)", "\(loop): too many levels of symbolic links (a symlink loop?)")
+        }
+    }
+}
+
+/// Issue 16, item 11: after a disk-full failure, gc could not free anything ("database or
+/// disk is full" until space was freed by hand). The full disk is simulated at the SQLite
+/// edge (a write transaction fails with SQLITE_FULL while the reserve file exists): making
+/// a real full file system needs root. `status` and `verify` writing nothing is tested
+/// through the binary under `ulimit -f 0` (MergeflowCLITests).
+final class FullDiskTests: XCTestCase {
+    func testGCFreesSpaceOnAFullDiskByGivingBackTheReserve() throws {
+        let cache = try TemporaryCache()
+        let store = try cache.open()
+        let reserve = store.reservePath
+        var info = stat()
+        XCTAssertEqual(stat(reserve, &info), 0, "a cache keeps a reserve beside it")
+        XCTAssertGreaterThanOrEqual(Int(info.st_blocks) * 512, Store.reserveBytes, "allocated, not sparse")
+        let w = store.newArtifact(kind: "checkpoint")
+        try w.add(name: "w", tensor: Tensor(shape: [4], repeating: 1))
+        try w.publish()  // no action, no pin: garbage
+        store.db.simulateFullDisk = { FileManager.default.fileExists(atPath: reserve) }
+        let report = try store.collectGarbage(grace: 0)
+        XCTAssertEqual(report.artifactsRemoved, 1)
+        XCTAssertEqual(report.chunksRemoved, 1)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: reserve), "put back once there is room")
+        // Still full with no reserve left: a clear message, not SQLite's.
+        store.db.simulateFullDisk = { true }
+        XCTAssertEqual(unlink(reserve), 0)
+        XCTAssertThrowsError(try store.collectGarbage(grace: 0)) { error in
+            XCTAssertEqual("\(error)", "\(cache.path): the disk is full and the space kept in reserve is used up; free a few MiB and run gc again")
         }
     }
 }
