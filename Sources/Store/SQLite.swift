@@ -12,6 +12,8 @@ public struct SQLiteError: Error, CustomStringConvertible {
     public var isBusy: Bool { code & 0xff == SQLITE_BUSY || code & 0xff == SQLITE_LOCKED }
     /// True for SQLITE_FULL: the disk (or a file size limit) has no room for a write.
     public var isFull: Bool { code & 0xff == SQLITE_FULL }
+    /// True for SQLITE_IOERR and its extended codes (e.g. the WAL index could not be sized).
+    public var isIOError: Bool { code & 0xff == SQLITE_IOERR }
 }
 
 /// `SQLITE_TRANSIENT` does not import into Swift: SQLite copies the bound value.

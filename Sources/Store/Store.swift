@@ -36,14 +36,15 @@ public final class Store: @unchecked Sendable {
         // one-character relative path such as "c".
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
-        db = try SQLiteConnection(path: path)
+        let journalMode: String
+        (db, journalMode) = try Store.connect(path)
         identity = FileIdentity(path: path)
         // Temporary tables and sorts (gc's list of doomed chunks, GROUP BY) stay in memory:
         // on a full disk they could not be written, and gc must work there.
         try db.execute("PRAGMA temp_store = MEMORY; PRAGMA foreign_keys = ON;")
         // Opening an existing cache writes nothing (so status, verify and gc work on a full
         // disk): the file's settings are only set when they differ.
-        if try db.singleText("PRAGMA journal_mode") != "wal" {
+        if journalMode != "wal" {
             // page_size and auto_vacuum only take effect on a new, empty database.
             try db.execute("PRAGMA page_size = 16384; PRAGMA auto_vacuum = INCREMENTAL;")
             try db.execute("PRAGMA journal_mode = WAL;")
@@ -51,6 +52,27 @@ public final class Store: @unchecked Sendable {
         try db.execute("PRAGMA synchronous = NORMAL;")
         try migrate()
         ensureReserve()
+    }
+
+    /// Opens a connection and reads the journal mode, its first access to the database.
+    ///
+    /// A WAL database needs a shared-memory index file beside it (`PATH-shm`), created and
+    /// sized on first access when no other process has the cache open. On a full disk that
+    /// fails (an I/O error sizing it): the connection is then opened again in exclusive
+    /// locking mode, where SQLite keeps the index in this process's memory. Other processes
+    /// wait for it, which is acceptable for the `status`, `verify` or `gc` that frees space.
+    static func connect(_ path: String) throws -> (SQLiteConnection, journalMode: String) {
+        // The failed connection is closed (its locks released) before the second opens.
+        func open(exclusive: Bool) throws -> (SQLiteConnection, journalMode: String) {
+            let db = try SQLiteConnection(path: path)
+            if exclusive { try db.execute("PRAGMA locking_mode = EXCLUSIVE") }
+            return (db, try db.singleText("PRAGMA journal_mode"))
+        }
+        do {
+            return try open(exclusive: false)
+        } catch let error as SQLiteError where error.isIOError || error.isFull {
+            return try open(exclusive: true)
+        }
     }
 
     /// Throws unless the file at `path` is still the one this store opened (same device
