@@ -26,6 +26,8 @@ public final class CheckpointFolder {
     public init(path: String) throws {
         self.path = path
         var isDirectory: ObjCBool = false
+        // FileKind says why not in plain words: a symlink loop, a FIFO, a missing file.
+        if let problem = FileKind.problem(path, allowFolder: true) { throw CheckpointError(file: path, problem) }
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw CheckpointError(file: path, "no such file or folder")
         }

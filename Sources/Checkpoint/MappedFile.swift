@@ -1,4 +1,5 @@
 import Foundation
+import Store
 
 /// A read-only memory mapping of a whole file. Pages load on first touch, so opening a
 /// multi-gigabyte checkpoint costs nothing until a tensor is read.
@@ -8,21 +9,26 @@ final class MappedFile {
     /// Kept open to notice the file changing under the mapping (see `checkUnchanged`).
     private let descriptor: Int32
     private let modified: timespec
+    /// Where `MappingFaults` records a read past a truncated end (nil: not watched).
+    private let faultSlot: Int?
 
     init(path: String) throws(CheckpointError) {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw CheckpointError(file: path, "cannot open: \(String(cString: strerror(errno)))") }
+        // O_NONBLOCK: opening a FIFO would otherwise wait forever for a writer; it is
+        // refused below as not a regular file. (It changes nothing for a regular file.)
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw CheckpointError(file: path, FileKind.problem(path) ?? "cannot open: \(String(cString: strerror(errno)))") }
         var mapped = false
         defer { if !mapped { close(fd) } }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw CheckpointError(file: path, "cannot stat: \(String(cString: strerror(errno)))") }
-        guard info.st_mode & S_IFMT == S_IFREG else { throw CheckpointError(file: path, "not a regular file") }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw CheckpointError(file: path, FileKind.problem(path) ?? "not a regular file") }
         descriptor = fd
         modified = info.st_mtim
         let size = Int(info.st_size)
         if size == 0 {
             bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+            faultSlot = nil
             mapped = true
             return
         }
@@ -30,15 +36,20 @@ final class MappedFile {
             throw CheckpointError(file: path, "cannot map: \(String(cString: strerror(errno)))")
         }
         bytes = UnsafeRawBufferPointer(start: base, count: size)
+        faultSlot = MappingFaults.register(bytes)
         mapped = true
     }
 
-    /// Throws if the file was written or truncated since it was mapped. Reading a mapping
-    /// past a truncated end kills the process (SIGBUS) and reading a rewritten file mixes
-    /// old and new tensors; checked before each tensor is read, this turns both into an
-    /// error in all but a vanishing window. (A file replaced by rename is harmless: the
-    /// mapping keeps the old one.)
+    /// Throws if the file was written or truncated since it was mapped, or if a read ran
+    /// past its truncated end (which `MappingFaults` turned from a SIGBUS into zeros).
+    /// Reading a rewritten file mixes old and new tensors; checked before each tensor is
+    /// read and again after it is used, this turns both into an error before anything
+    /// computed from the read is kept. (A file replaced by rename is harmless: the mapping
+    /// keeps the old one.)
     func checkUnchanged() throws(CheckpointError) {
+        if let faultSlot, MappingFaults.hasFaulted(faultSlot) {
+            throw CheckpointError(file: path, "was truncated while being read (by another program); nothing read from it was kept")
+        }
         var info = stat()
         guard fstat(descriptor, &info) == 0, Int(info.st_size) == bytes.count,
               info.st_mtim.tv_sec == modified.tv_sec, info.st_mtim.tv_nsec == modified.tv_nsec else {
@@ -76,6 +87,7 @@ final class MappedFile {
     }
 
     deinit {
+        if let faultSlot { MappingFaults.unregister(faultSlot) }
         if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
         close(descriptor)
     }

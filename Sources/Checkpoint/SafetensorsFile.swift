@@ -115,13 +115,15 @@ public final class SafetensorsFile {
         let sorted = entries.sorted {
             ($0.dataRange.lowerBound, $0.dataRange.upperBound) < ($1.dataRange.lowerBound, $1.dataRange.upperBound)
         }
+        // Offsets past the end first: such a tensor sorts last, and the walk below would
+        // otherwise blame the gap it leaves on an innocent neighbour.
+        if let e = entries.first(where: { $0.dataRange.upperBound > dataSize }) {
+            throw CheckpointError(file: file, tensor: e.name,
+                                  "data_offsets [\(e.dataRange.lowerBound), \(e.dataRange.upperBound)] run past the \(dataSize)-byte data section")
+        }
         var position = 0
         var previous: String?
         for e in sorted {
-            if e.dataRange.upperBound > dataSize {
-                throw CheckpointError(file: file, tensor: e.name,
-                                      "data_offsets [\(e.dataRange.lowerBound), \(e.dataRange.upperBound)] run past the \(dataSize)-byte data section")
-            }
             if e.dataRange.lowerBound < position {
                 throw CheckpointError(file: file, tensor: e.name, "data overlaps tensor \"\(previous ?? "?")\"")
             }

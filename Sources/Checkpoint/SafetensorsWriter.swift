@@ -72,6 +72,7 @@ public enum SafetensorsWriter {
         for item in items where !seen.insert(item.name).inserted {
             throw CheckpointError(file: path, tensor: item.name, "duplicate tensor name")
         }
+        StalePartialFiles.remove(besides: path)
         let temporary = path + ".partial-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw CheckpointError(file: path, "cannot create: \(String(cString: strerror(errno)))") }

@@ -35,8 +35,12 @@ extension Store {
                 let next = folder.tensors[i + 1]
                 next.file.prefetch(next.entry)
             }
+            // Before: a truncated file would fault; after: the read itself may have raced a
+            // truncation (then it read zeros) or a rewrite. Nothing is published either way.
+            try location.file.checkUnchanged()
             try writer.add(name: location.entry.name, dtype: location.entry.dtype, shape: location.entry.shape,
                            bytes: location.file.bytes(of: location.entry))
+            try location.file.checkUnchanged()
             done += location.entry.dataRange.count
             progress?(done, total)
         }
@@ -48,6 +52,7 @@ extension Store {
     /// dtype, so importing the output gives back the same artifact digest.
     public func exportCheckpoint(_ digest: Digest, to folder: String) throws {
         let manifest = try self.manifest(digest)
+        try CheckpointDestination.checkNoShardIndex(in: folder)
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let metadataObject = manifest.metadata.objectValue
         let fileMetadata = metadataObject?["safetensors_metadata"]?.objectValue ?? JSONObject()

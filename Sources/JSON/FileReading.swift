@@ -15,12 +15,20 @@ enum FileReading {
     ///
     /// - Throws: ``JSONFileError/unreadable(path:reason:)`` with `strerror`'s text.
     static func contents(ofFile path: String) throws(JSONFileError) -> [UInt8] {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO for reading would otherwise wait forever for a writer.
+        // (It changes nothing for a regular file.)
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else { throw unreadable(path) }
         defer { close(descriptor) }
 
         var status = stat()
-        let expectedSize = fstat(descriptor, &status) == 0 ? Int(status.st_size) : 0
+        guard fstat(descriptor, &status) == 0 else { throw unreadable(path) }
+        let kind = status.st_mode & S_IFMT
+        if kind != S_IFREG && kind != S_IFDIR {
+            let what = kind == S_IFIFO ? "a FIFO (named pipe)" : kind == S_IFSOCK ? "a socket" : "a device"
+            throw .unreadable(path: path, reason: "is \(what), not a regular file")
+        }
+        let expectedSize = Int(status.st_size)
         var bytes: [UInt8] = []
         bytes.reserveCapacity(expectedSize + 1)
         var chunk = [UInt8](repeating: 0, count: max(expectedSize + 1, 1 << 16))

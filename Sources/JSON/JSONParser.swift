@@ -358,7 +358,9 @@ struct JSONParser {
             }
             skipDigits()
         }
+        var mantissaEnd: Int?
         if offset < end && (bytes[offset] == ASCII.lowercaseE || bytes[offset] == ASCII.uppercaseE) {
+            mantissaEnd = offset
             isInteger = false
             offset += 1
             if offset < end && (bytes[offset] == ASCII.plus || bytes[offset] == ASCII.minus) {
@@ -382,7 +384,17 @@ struct JSONParser {
         guard let value = Double(text), value.isFinite else {
             throw error("number \(text) is out of range", at: start)
         }
+        // A non-zero literal too small for a Double (1e-400) would silently become 0: a
+        // weight or a learning rate written that way is a mistake, not a zero.
+        if value == 0 && hasNonZeroDigit(in: integerStart..<(mantissaEnd ?? offset)) {
+            throw error("number \(text) is too small to represent (it would become 0)", at: start)
+        }
         return value
+    }
+
+    /// Whether the bytes in `range` (a number's mantissa) hold a digit other than 0.
+    private func hasNonZeroDigit(in range: Range<Int>) -> Bool {
+        range.contains { ASCII.isDigit(bytes[$0]) && bytes[$0] != ASCII.zero }
     }
 
     private mutating func skipDigits() {

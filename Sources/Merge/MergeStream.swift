@@ -82,14 +82,15 @@ public final class MergeStream: @unchecked Sendable {
         var views: [UnsafeBufferPointer<Float>] = []
         defer { for source in sources.prefix(views.count) { source.release(name) } }
         for (k, source) in sources.enumerated() { views.append(try source.read(name, into: buffers[k])) }
+        try FiniteChecks.checkInputs(views, labels: sources.map(\.label), tensor: name)
         let out = buffers.last!.floats(Tensor.elementCount(shape))
         var input = TensorMergeInput(
             name: name, shape: shape, models: Array(views.prefix(models.count)), base: base == nil ? nil : views.last,
             modelParams: perModel, params: shared, random: SeededRandom(seed: recipe.seed, stream: name))
         try recipe.method.merge(&input, out)
-        // NaN/inf out of finite inputs is a merge error (e.g. weights summing to zero).
-        if !Kernels.allFinite(UnsafeBufferPointer(out)), views.allSatisfy(Kernels.allFinite) {
-            throw MergeError("tensor \(name): the merge produced NaN or infinity (check the weights: do they sum to zero?)")
+        // NaN/inf out of (checked) finite inputs is a merge error (e.g. weights summing to zero).
+        if !Kernels.allFinite(UnsafeBufferPointer(out)) {
+            throw MergeError(FiniteChecks.outputProblem(tensor: name, modelParams: perModel, params: shared))
         }
         return Merged(name: name, shape: shape, values: UnsafeBufferPointer(out))
     }

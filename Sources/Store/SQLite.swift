@@ -10,6 +10,10 @@ public struct SQLiteError: Error, CustomStringConvertible {
     public var description: String { "SQLite error \(code): \(message)" }
     /// True for SQLITE_BUSY / SQLITE_LOCKED: another process holds the lock.
     public var isBusy: Bool { code & 0xff == SQLITE_BUSY || code & 0xff == SQLITE_LOCKED }
+    /// True for SQLITE_FULL: the disk (or a file size limit) has no room for a write.
+    public var isFull: Bool { code & 0xff == SQLITE_FULL }
+    /// True for SQLITE_IOERR and its extended codes (e.g. the WAL index could not be sized).
+    public var isIOError: Bool { code & 0xff == SQLITE_IOERR }
 }
 
 /// `SQLITE_TRANSIENT` does not import into Swift: SQLite copies the bound value.
@@ -20,6 +24,9 @@ final class SQLiteConnection {
     private let handle: OpaquePointer
     private var cache: [String: SQLiteStatement] = [:]
     let path: String
+    /// Tests only: when it returns true, a write transaction fails as on a full disk (a
+    /// fake disk at the I/O edge; a real full file system needs root to make).
+    var simulateFullDisk: (() -> Bool)?
 
     /// Opens (creating if needed) the database at `path`.
     init(path: String, busyTimeoutMilliseconds: Int32 = 60_000) throws {
@@ -53,6 +60,18 @@ final class SQLiteConnection {
         }
     }
 
+    /// The first column of the first row of a one-off statement (a PRAGMA's value).
+    func singleText(_ sql: String) throws -> String {
+        var stmt: OpaquePointer?
+        let rc = sqlite3_prepare_v2(handle, sql, -1, &stmt, nil)
+        guard rc == SQLITE_OK, let stmt else { throw lastError(rc, sql: sql) }
+        defer { sqlite3_finalize(stmt) }
+        let step = sqlite3_step(stmt)
+        guard step == SQLITE_ROW || step == SQLITE_DONE else { throw lastError(step, sql: sql) }
+        guard step == SQLITE_ROW, let text = sqlite3_column_text(stmt, 0) else { return "" }
+        return String(cString: text)
+    }
+
     /// A prepared statement, reset and reused across calls with the same SQL.
     func prepare(_ sql: String) throws -> SQLiteStatement {
         if let cached = cache[sql] {
@@ -79,6 +98,9 @@ final class SQLiteConnection {
     /// IMMEDIATE takes the write lock up front, so two writers queue on the busy timeout
     /// instead of failing on lock upgrade half-way through.
     func transaction<T>(_ body: () throws -> T) throws -> T {
+        if let simulateFullDisk, simulateFullDisk() {
+            throw SQLiteError(code: SQLITE_FULL, message: "database or disk is full (simulated)")
+        }
         try execute("BEGIN IMMEDIATE")
         do {
             let result = try body()

@@ -4,10 +4,12 @@ extension Store {
     /// SHA-256 of a file's content, remembered against the file's identity, size and change
     /// times: an unchanged file is hashed once, and a file that was copied, checked out again
     /// or touched is hashed again but keeps its digest (and so every action key built on it).
-    /// - Throws: `StoreError.notFound` if the file cannot be read.
+    /// - Throws: `StoreError.unreadableFile` if it is not a readable regular file.
     public func fileDigest(path: String) throws -> Digest {
         let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
-        guard let before = Store.stamp(absolute) else { throw StoreError.notFound("file \(absolute)") }
+        guard let before = Store.stamp(absolute) else {
+            throw StoreError.unreadableFile(path: absolute, reason: FileKind.problem(absolute) ?? "cannot be read")
+        }
         let remembered: Digest? = try locked {
             let s = try db.prepare("SELECT digest FROM file_digests WHERE path = ? AND stamp = ?")
             s.bind(1, absolute)
@@ -38,8 +40,9 @@ extension Store {
     }
 
     static func hashFile(_ path: String) throws -> Digest {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw StoreError.notFound("file \(path) (\(String(cString: strerror(errno))))") }
+        // O_NONBLOCK: a FIFO put in the file's place after the stat must not block the open.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw StoreError.unreadableFile(path: path, reason: "cannot open: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 << 20, alignment: 4096)
         defer { buffer.deallocate() }
@@ -47,7 +50,7 @@ extension Store {
         while true {
             let n = read(fd, buffer.baseAddress, buffer.count)
             if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { throw StoreError.notFound("file \(path) (read failed: \(String(cString: strerror(errno))))") }
+            guard n >= 0 else { throw StoreError.unreadableFile(path: path, reason: "read failed: \(String(cString: strerror(errno)))") }
             if n == 0 { break }
             hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
         }

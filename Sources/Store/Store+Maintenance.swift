@@ -41,27 +41,7 @@ extension Store {
                 let line = integrity.text(0)
                 if line != "ok" { report.problems.append("sqlite: \(line)") }
             }
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Store.chunkSize, alignment: 64)
-            defer { buffer.deallocate() }
-            let chunks = try db.prepare("SELECT id, digest, size, length(data) FROM chunks")
-            while try chunks.step() {
-                let size = Int(chunks.int(2)), stored = Int(chunks.int(3))
-                let digest = chunks.blob(1)
-                let name = digest.count == 32 ? Digest(bytes: digest).hex : "(bad digest of \(digest.count) bytes)"
-                guard size == stored, size <= buffer.count, digest.count == 32 else {
-                    report.problems.append("chunk \(name): recorded size \(size), stored \(stored)")
-                    continue
-                }
-                if size > 0 {
-                    try db.readBlob(table: "chunks", column: "data", rowID: chunks.int(0), offset: 0, count: size, into: buffer.baseAddress!)
-                }
-                let actual = SHA256.hash(UnsafeRawBufferPointer(rebasing: buffer[0..<size]))
-                if actual != Digest(bytes: digest) {
-                    report.problems.append("chunk \(name): content hashes to \(actual.hex)")
-                }
-                report.chunksChecked += 1
-                report.bytesChecked += size
-            }
+            for bad in try scanChunksUnlocked(report: &report) { report.problems.append(bad.problem) }
             let artifacts = try db.prepare("SELECT digest FROM artifacts")
             var digests: [String] = []
             while try artifacts.step() { digests.append(artifacts.text(0)) }
@@ -86,13 +66,54 @@ extension Store {
         return report
     }
 
+    /// A chunk row that does not hold what its digest says.
+    struct BadChunk {
+        let rowID: Int64
+        let digest: [UInt8]
+        let problem: String
+    }
+
+    /// Re-hashes every chunk; returns those whose size or content disagree with their
+    /// row. Caller holds the lock.
+    func scanChunksUnlocked(report: inout VerifyReport) throws -> [BadChunk] {
+        var bad: [BadChunk] = []
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Store.chunkSize, alignment: 64)
+        defer { buffer.deallocate() }
+        let chunks = try db.prepare("SELECT id, digest, size, length(data) FROM chunks")
+        while try chunks.step() {
+            let size = Int(chunks.int(2)), stored = Int(chunks.int(3))
+            let digest = chunks.blob(1)
+            let name = digest.count == 32 ? Digest(bytes: digest).hex : "(bad digest of \(digest.count) bytes)"
+            guard size == stored, size <= buffer.count, digest.count == 32 else {
+                bad.append(BadChunk(rowID: chunks.int(0), digest: digest, problem: "chunk \(name): recorded size \(size), stored \(stored)"))
+                continue
+            }
+            if size > 0 {
+                try db.readBlob(table: "chunks", column: "data", rowID: chunks.int(0), offset: 0, count: size, into: buffer.baseAddress!)
+            }
+            let actual = SHA256.hash(UnsafeRawBufferPointer(rebasing: buffer[0..<size]))
+            if actual != Digest(bytes: digest) {
+                bad.append(BadChunk(rowID: chunks.int(0), digest: digest, problem: "chunk \(name): content hashes to \(actual.hex)"))
+            }
+            report.chunksChecked += 1
+            report.bytesChecked += size
+        }
+        return bad
+    }
+
     /// Deletes artifacts that no action, pin or saved in-node progress references, then chunks that no artifact
     /// references: those of the deleted artifacts at once, other orphans once they are older
     /// than `grace` seconds.
     ///
     /// The grace period protects a writer in another process whose chunks are stored but
     /// whose artifact is not yet published.
+    ///
+    /// On a full disk it first gives back the space reserved for this (`Store+Reserve`).
     public func collectGarbage(grace: TimeInterval) throws -> GarbageReport {
+        try withReserveOnFullDisk { try collectGarbageOnce(grace: grace) }
+    }
+
+    private func collectGarbageOnce(grace: TimeInterval) throws -> GarbageReport {
         var report = GarbageReport()
         try locked {
             try db.transaction {

@@ -22,6 +22,9 @@ public final class Store: @unchecked Sendable {
     public let path: String
     let db: SQLiteConnection
     private let lock = NSLock()
+    /// The device and inode of the file opened, to notice it being deleted or replaced
+    /// (see `checkStillAtPath`).
+    let identity: FileIdentity?
 
     /// Opens or creates the cache at `path` (its folder is created if needed) and brings
     /// its schema up to date.
@@ -33,11 +36,52 @@ public final class Store: @unchecked Sendable {
         // one-character relative path such as "c".
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
-        db = try SQLiteConnection(path: path)
-        // page_size and auto_vacuum only take effect on a new, empty database.
-        try db.execute("PRAGMA page_size = 16384; PRAGMA auto_vacuum = INCREMENTAL;")
-        try db.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+        let journalMode: String
+        (db, journalMode) = try Store.connect(path)
+        identity = FileIdentity(path: path)
+        // Temporary tables and sorts (gc's list of doomed chunks, GROUP BY) stay in memory:
+        // on a full disk they could not be written, and gc must work there.
+        try db.execute("PRAGMA temp_store = MEMORY; PRAGMA foreign_keys = ON;")
+        // Opening an existing cache writes nothing (so status, verify and gc work on a full
+        // disk): the file's settings are only set when they differ.
+        if journalMode != "wal" {
+            // page_size and auto_vacuum only take effect on a new, empty database.
+            try db.execute("PRAGMA page_size = 16384; PRAGMA auto_vacuum = INCREMENTAL;")
+            try db.execute("PRAGMA journal_mode = WAL;")
+        }
+        try db.execute("PRAGMA synchronous = NORMAL;")
         try migrate()
+        ensureReserve()
+    }
+
+    /// Opens a connection and reads the journal mode, its first access to the database.
+    ///
+    /// A WAL database needs a shared-memory index file beside it (`PATH-shm`), created and
+    /// sized on first access when no other process has the cache open. On a full disk that
+    /// fails (an I/O error sizing it): the connection is then opened again in exclusive
+    /// locking mode, where SQLite keeps the index in this process's memory. Other processes
+    /// wait for it, which is acceptable for the `status`, `verify` or `gc` that frees space.
+    static func connect(_ path: String) throws -> (SQLiteConnection, journalMode: String) {
+        // The failed connection is closed (its locks released) before the second opens.
+        func open(exclusive: Bool) throws -> (SQLiteConnection, journalMode: String) {
+            let db = try SQLiteConnection(path: path)
+            if exclusive { try db.execute("PRAGMA locking_mode = EXCLUSIVE") }
+            return (db, try db.singleText("PRAGMA journal_mode"))
+        }
+        do {
+            return try open(exclusive: false)
+        } catch let error as SQLiteError where error.isIOError || error.isFull {
+            return try open(exclusive: true)
+        }
+    }
+
+    /// Throws unless the file at `path` is still the one this store opened (same device
+    /// and inode). A cache deleted or replaced while a run writes to it would take the
+    /// run's results with the unlinked file; the scheduler checks before publishing.
+    public func checkStillAtPath() throws {
+        guard let identity, FileIdentity(path: path) == identity else {
+            throw StoreError.cacheFileReplaced(path: path)
+        }
     }
 
     /// Runs `body` holding the connection lock.
@@ -51,6 +95,8 @@ public final class Store: @unchecked Sendable {
     }
 
     private func migrate() throws {
+        // Read first: a current cache is opened without a write transaction.
+        if try schemaVersion == Schema.currentVersion { return }
         try locked {
             try db.transaction {
                 let version = try schemaVersionUnlocked()
@@ -229,10 +275,34 @@ public final class Store: @unchecked Sendable {
         return bytes
     }
 
-    /// Copies a tensor's bytes (as stored, little-endian `dtype`) into `destination`.
+    /// Copies a tensor's bytes (as stored, little-endian `dtype`) into `destination`, and
+    /// checks every chunk against its digest: corrupt data is never handed to a computation
+    /// or an export (a flipped bit on disk would otherwise flow, correctly hashed, into every
+    /// artifact built from it).
     /// - Precondition: `destination.count == entry.byteCount`.
+    /// - Throws: `StoreError.corruptChunk` naming the chunk, the tensor and the artifacts
+    ///   that use it; `StoreError.missingChunks`, `StoreError.corrupt` for a broken table.
     public func readBytes(of entry: TensorEntry, into destination: UnsafeMutableRawBufferPointer) throws {
         precondition(destination.count == entry.byteCount, "readBytes: buffer of \(destination.count) bytes for \(entry.byteCount)")
+        try readUnverifiedBytes(of: entry, into: destination)
+        if let bad = ChunkCheck.firstMismatch(entry.chunks, in: UnsafeRawBufferPointer(destination)) {
+            throw StoreError.corruptChunk(chunk: entry.chunks[bad].hex, tensor: entry.name,
+                                          artifacts: try artifactsUsing(chunk: entry.chunks[bad]))
+        }
+    }
+
+    /// Artifacts whose tensors use a chunk (a few, for messages).
+    func artifactsUsing(chunk: Digest) throws -> [String] {
+        try locked {
+            let s = try db.prepare("SELECT DISTINCT artifact FROM tensor_chunks WHERE chunk = ? LIMIT 5")
+            s.bind(1, chunk.bytes)
+            var out: [String] = []
+            while try s.step() { out.append(s.text(0)) }
+            return out
+        }
+    }
+
+    private func readUnverifiedBytes(of entry: TensorEntry, into destination: UnsafeMutableRawBufferPointer) throws {
         try locked {
             let find = try db.prepare("SELECT id, size FROM chunks WHERE digest = ?")
             var offset = 0

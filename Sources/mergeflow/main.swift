@@ -58,11 +58,12 @@ func main() -> Int32 {
         return 2
     } catch let error as StoreError {
         print("mergeflow \(name): \(error)", to: &standardError)
-        if case .notFound = error { return 2 }
-        if case .newerSchema = error { return 2 }
-        return 1
+        switch error {
+        case .notFound, .newerSchema, .unreadableFile: return 2
+        default: return 1
+        }
     } catch {
-        print("mergeflow \(name): \(error)", to: &standardError)
+        print("mergeflow \(name): \(plainErrorMessage(error))", to: &standardError)
         return 1
     }
 }

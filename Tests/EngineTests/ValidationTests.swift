@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import Engine
 
@@ -92,11 +93,86 @@ final class ValidationTests: XCTestCase {
 
     func testSelectorThatMatchesNothing() {
         XCTAssertEqual(problems(#"{"name": "x", "nodes": {"a": {"op": "const", "grid": {"value": [1, 2]}}, "s": {"op": "sum", "inputs": {"items": ["a[value=3]"]}}}}"#),
-                       ["nodes.s.inputs.items: a[value=3] matches no instance"])
+                       ["nodes.s.inputs.items[0]: \"a[value=3]\" matches no instance (value is one of 1, 2)"])
     }
 
-    func testAllProblemsAreReportedTogether() {
-        let all = problems(#"{"name": "x", "seed": -1, "nodes": {"a": {"op": "const", "params": {"value": "v"}}, "b": {"op": "nope"}, "s": {"op": "sum", "inputs": {"items": ["zz"]}}}}"#)
-        XCTAssertEqual(all.count, 4, "\(all)")
+    /// Issue 16, item 2: in a list, one selector that matches nothing used to be dropped and
+    /// the rest merged; every reference must match, and the message says what would.
+    func testSelectorMatchingNothingInAListIsAnError() {
+        let grid = #""a": {"op": "const", "grid": {"value": [1, 2, 3]}}"#
+        XCTAssertEqual(problems(#"{"name": "x", "nodes": {\#(grid), "s": {"op": "sum", "inputs": {"items": ["a[value=1]", "a[value=2]", "a[value=4]"]}}}}"#),
+                       ["nodes.s.inputs.items[2]: \"a[value=4]\" matches no instance (value is one of 1, 2, 3)"])
+        XCTAssertEqual(problems(#"{"name": "x", "nodes": {\#(grid), "s": {"op": "sum", "inputs": {"items": ["a[value=1]", "a[colour=1]"]}}}}"#),
+                       ["nodes.s.inputs.items[1]: \"a[colour=1]\" matches no instance (no instance of a has a grid value \"colour\")"])
+        // A string is not the number it spells.
+        XCTAssertEqual(problems(#"{"name": "x", "nodes": {\#(grid), "s": {"op": "sum", "inputs": {"items": ["a[value=1]", "a[value=\"2\"]"]}}}}"#),
+                       ["nodes.s.inputs.items[1]: \"a[value=2]\" matches no instance (value is one of 1, 2, 3)"])
+    }
+
+    func testSelectorGivingAKeyTwiceIsAnError() {
+        XCTAssertEqual(problems(#"{"name": "x", "nodes": {"a": {"op": "const", "grid": {"value": [1, 2]}}, "s": {"op": "sum", "inputs": {"items": ["a[value=1]", "a[value=1,value=2]"]}}}}"#),
+                       ["nodes.s.inputs.items[1]: selector \"a[value=1,value=2]\" gives \"value\" twice (an instance has one value per parameter)"])
+    }
+
+    func testSelectorValueThatIsNotANumberIsAnError() {
+        XCTAssertEqual(problems(#"{"name": "x", "nodes": {"a": {"op": "const", "grid": {"value": [1, 2]}}, "s": {"op": "sum", "inputs": {"items": ["a[value=1]", "a[value=01]"]}}}}"#),
+                       ["nodes.s.inputs.items[1]: selector value \"01\" for \"value\" is not a valid number (quote it to mean a string)"])
+    }
+
+    /// Issue 16, item 13: [1, 1, 1.0] gave three instances named a[value=1].
+    func testDuplicateGridValuesAreAnError() {
+        XCTAssertEqual(problems(#"{"name": "x", "nodes": {"a": {"op": "const", "grid": {"value": [1, 2, 1, 1.0]}}}}"#), [
+            "nodes.a.grid.value[2]: 1 repeats the value at index 0; each grid value must be different",
+            "nodes.a.grid.value[3]: 1 repeats the value at index 0; each grid value must be different",
+        ])
+    }
+
+    /// Issue 16, item 6: the name becomes results/<name>/, so it must not leave results/.
+    func testSpecNameCannotEscapeTheResultsFolder() {
+        let node = #""nodes": {"a": {"op": "const", "params": {"value": 1}}}"#
+        XCTAssertEqual(problems(#"{"name": "../../x", \#(node)}"#),
+                       ["name: \"../../x\" contains a path separator (the name is used as a folder under results/; use letters, digits, '-', '_', '.')"])
+        XCTAssertEqual(problems(#"{"name": "..", \#(node)}"#), ["name: \"..\" is not a name (it is used as a folder under results/)"])
+        XCTAssertEqual(problems(#"{"name": "a\\b", \#(node)}"#).count, 1)
+        XCTAssertEqual(problems(#"{"name": "my-run_2.b", \#(node)}"#), [])
+    }
+
+    /// Issue 16, item 14: a NUL in the name cut every path built from it short.
+    func testSpecNameWithAControlCharacterIsAnError() {
+        XCTAssertEqual(problems(#"{"name": "a\u0000b", "nodes": {"a": {"op": "const", "params": {"value": 1}}}}"#),
+                       ["name: contains the control character U+0000"])
+    }
+
+    /// Issue 16, item 3: the product is counted before anything is expanded, so a grid of
+    /// 10^9 instances fails at once instead of allocating for half a minute.
+    func testGridOverTheInstanceLimitIsRefusedBeforeExpanding() throws {
+        func values(_ n: Int, quoted: Bool = false) -> String { (0..<n).map { quoted ? "\"\($0)\"" : "\($0)" }.joined(separator: ",") }
+        let huge = try h.spec(#"{"name": "x", "nodes": {"a": {"op": "const", "grid": {"value": [\#(values(1000))], "label": [\#(values(1000, quoted: true))]}}}}"#)
+        let started = Date()
+        XCTAssertThrowsError(try ExpandedGraph(spec: huge, registry: h.registry, file: "test.json", instanceLimit: 100_000)) { error in
+            XCTAssertEqual((error as? SpecError)?.issues.map(\.description),
+                           ["nodes.a: expands to 1000000 instances (1000 value × 1000 label), over the limit of 100000 instances per spec (raise it with --max-instances)"])
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(started), 1, "refused by counting, not by expanding")
+        // A fan-out is counted too: here the first node fits and its consumer does not.
+        let fan = try h.spec(#"{"name": "x", "nodes": {"a": {"op": "const", "grid": {"value": [\#(values(10))], "label": [\#(values(10, quoted: true))]}}, "s": {"op": "sum", "inputs": {"items": ["a"], "extra": "a"}}}}"#)
+        XCTAssertThrowsError(try ExpandedGraph(spec: fan, registry: h.registry, file: "test.json", instanceLimit: 101)) { error in
+            XCTAssertEqual((error as? SpecError)?.issues.map(\.description),
+                           ["nodes.s: expands to 100 instances (100 instances of a), after 100 from earlier nodes, over the limit of 101 instances per spec (raise it with --max-instances)"])
+        }
+        XCTAssertEqual(try ExpandedGraph(spec: fan, registry: h.registry, file: "test.json", instanceLimit: 200).instances.count, 200)
+    }
+
+    /// 50 chained two-value grids would double the instances at every node (2^50).
+    func testChainedGridsOverTheInstanceLimitAreRefused() throws {
+        var nodes = [#""n0": {"op": "const", "grid": {"value": [1, 2]}}"#]
+        for k in 1..<50 { nodes.append(#""n\#(k)": {"op": "sum", "inputs": {"items": ["n\#(k - 1)"], "extra": "n\#(k - 1)"}, "grid": {"fail": [false, true]}}"#) }
+        let spec = try h.spec(#"{"name": "x", "nodes": {\#(nodes.joined(separator: ","))}}"#)
+        XCTAssertThrowsError(try ExpandedGraph(spec: spec, registry: h.registry, file: "test.json", instanceLimit: 1000)) { error in
+            XCTAssertEqual((error as? SpecError)?.issues.map(\.description),
+                           ["nodes.n8: expands to 512 instances (256 input combinations × 2 fail), after 510 from earlier nodes, over the limit of 1000 instances per spec (raise it with --max-instances)"])
+        }
+        XCTAssertEqual(try ExpandedGraph(spec: try h.spec(#"{"name": "x", "nodes": {\#(nodes.prefix(8).joined(separator: ","))}}"#),
+                                         registry: h.registry, file: "test.json", instanceLimit: 510).instances.count, 510)
     }
 }

@@ -51,6 +51,15 @@ final class SyntaxErrorTests: XCTestCase {
         assertRejects("[\n-1.5e999]", line: 2, column: 1, "number -1.5e999 is out of range")
     }
 
+    func testNumberThatUnderflowsToZeroIsRejected() {
+        assertRejects("1e-400", line: 1, column: 1, "number 1e-400 is too small to represent (it would become 0)")
+        assertRejects("[\n-2.5E-999]", line: 2, column: 1, "number -2.5E-999 is too small to represent (it would become 0)")
+        // Zero written any way stays zero, and a subnormal is not zero.
+        XCTAssertEqual(try JSONValue.parse("0e-400").doubleValue, 0)
+        XCTAssertEqual(try JSONValue.parse("0.000e5").doubleValue, 0)
+        XCTAssertEqual(try JSONValue.parse("1e-310").doubleValue, Double("1e-310"))
+    }
+
     func testLeadingZeros() {
         assertRejects("{\"n\": 012}", line: 1, column: 7, "leading zeros are not allowed")
         assertRejects("-01", line: 1, column: 2, "leading zeros are not allowed")

@@ -34,7 +34,27 @@ struct CLIRunner {
     }
 
     /// Runs to completion and captures the output.
-    func run(_ arguments: String...) throws -> Result {
+    func run(_ arguments: String...) throws -> Result { try run(arguments) }
+
+    /// Runs `script` with /bin/sh, `$0` being the binary (to set limits with `ulimit`
+    /// before `exec "$0" ARGS`), and captures the output.
+    func runShell(_ script: String) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", script, CLIRunner.executable.path]
+        p.environment = environment
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    /// Runs to completion and captures the output.
+    func run(_ arguments: [String]) throws -> Result {
         let out = Pipe(), err = Pipe()
         let p = try start(arguments, stdout: out, stderr: err)
         let o = out.fileHandleForReading.readDataToEndOfFile()

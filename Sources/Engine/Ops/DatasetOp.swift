@@ -57,13 +57,20 @@ enum DatasetOp {
         ],
         produces: Store.datasetKind,
         externalFingerprint: { params, directory, store in
-            try ImportOp.fingerprint(locate(params, directory: directory), store: store)
+            // One file, not a folder: a folder's fingerprint would list (and blame) what is
+            // inside it.
+            let path = try locate(params, directory: directory)
+            if let problem = FileKind.problem(path) { throw OpError("\(path): \(problem) (a dataset is one file)") }
+            return try ImportOp.fingerprint(path, store: store)
         },
         crossCheck: { params, _ in
             var problems: [(String, String)] = []
             let source = params["source"]?.stringValue ?? "jsonl"
             if source == "jsonl" && params["path"] == nil {
                 problems.append(("path", "missing (required for source jsonl: the .jsonl file of examples)"))
+            }
+            if params["path"]?.stringValue == "" {
+                problems.append(("path", "expected a file path, got an empty string"))
             }
             if source != "xsafety" && params["categories"] != nil {
                 problems.append(("categories", "applies to source xsafety only"))

@@ -25,6 +25,7 @@ public enum DirectMerge {
         // The stream checks that the models agree (names, shapes) and starts on the first tensor.
         let stream = try MergeStream(recipe, models: models, base: base, layers: Merger.layerCount(reference.tensorNames))
         let names = stream.names
+        try CheckpointDestination.checkNoShardIndex(in: output)
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         let items = names.map { SafetensorsWriter.Item(name: $0, dtype: .f32, shape: reference.shape(of: $0)!) }
         var metadata = reference.folder.metadata
@@ -34,6 +35,9 @@ public enum DirectMerge {
         // from a temporary file), and durability against power loss is the file system's.
         try SafetensorsWriter.writeStreaming(to: output + "/model.safetensors", items: items, metadata: metadata, durable: false) { i, emit in
             guard let tensor = try stream.next(), tensor.name == names[i] else { throw MergeError("tensor \(names[i]): out of order") }
+            // An input truncated or rewritten while this tensor was merged is an error
+            // before the tensor is written (see `MappedFile.checkUnchanged`).
+            for source in models + (base.map { [$0] } ?? []) { try source.checkUnchanged() }
             try emit(UnsafeRawBufferPointer(tensor.values))
             progress(Double(i + 1) / Double(names.count))
         }

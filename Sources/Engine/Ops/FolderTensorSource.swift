@@ -26,6 +26,12 @@ public final class FolderTensorSource: TensorSource {
         return UnsafeBufferPointer(out)
     }
 
+    /// Throws if any file of the checkpoint changed or was truncated since it was opened,
+    /// including during a read already done (see `MappedFile.checkUnchanged`).
+    public func checkUnchanged() throws {
+        for file in folder.files { try file.checkUnchanged() }
+    }
+
     public func release(_ name: String) {
         if let location = folder.tensor(named: name) { location.file.evict(location.entry) }
     }

@@ -14,6 +14,10 @@ enum ImportOp {
         externalFingerprint: { params, directory, store in
             try fingerprint(OpContext.resolve(params["path"]?.stringValue ?? "", in: directory), store: store)
         },
+        // An empty path would resolve to the spec's own folder.
+        crossCheck: { params, _ in
+            params["path"]?.stringValue == "" ? [("path", "expected a path to a .safetensors file or folder, got an empty string")] : []
+        },
         run: { context in
             try context.store.checkpointWriter(reading: context.path("path")!) { done, total in
                 context.progress(Double(done) / Double(max(1, total)))
@@ -25,6 +29,7 @@ enum ImportOp {
     /// per file version (the cache remembers them by identity and change times), so plans
     /// stay fast, and a copied or touched but unchanged file keeps its key.
     static func fingerprint(_ path: String, store: Store) throws -> JSONValue {
+        if let problem = FileKind.problem(path, allowFolder: true) { throw OpError("\(path): \(problem)") }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw OpError("\(path): no such file or folder")

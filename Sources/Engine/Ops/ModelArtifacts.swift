@@ -85,9 +85,12 @@ public enum ModelArtifacts {
         let model = GPT2(config: try config(from: folder.config, source: path))
         try fill(model, available: folder.tensors.map(\.entry.name), source: path, read: { name, out in
             guard let location = folder.tensor(named: name) else { return false }
+            try location.file.checkUnchanged()
             location.file.loadTensor(location.entry).withUnsafeBufferPointer { _ = out.initialize(from: $0) }
             return true
         }, shapeOf: { folder.tensor(named: $0)?.entry.shape })
+        // A file truncated or rewritten while it was read is an error, not a model of zeros.
+        for file in folder.files { try file.checkUnchanged() }
         return model
     }
 

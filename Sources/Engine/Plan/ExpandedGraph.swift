@@ -14,7 +14,15 @@ public struct ExpandedGraph: Sendable {
     /// Node id → its instances' indices.
     public let byNode: [String: [Int]]
 
-    public init(spec: Spec, registry: OpRegistry = .builtin, file: String = "spec") throws(SpecError) {
+    /// Instances a spec may expand to unless told otherwise (`--max-instances`). A sweep
+    /// of this size already takes hours to run; a typo (an extra zero in a grid, a chain of
+    /// gridded nodes that multiplies) should fail at once, not exhaust memory.
+    public static let defaultInstanceLimit = 100_000
+
+    /// - Parameter instanceLimit: the most instances the whole spec may have; counted before
+    ///   each node is expanded, so a spec over the limit fails without allocating it.
+    public init(spec: Spec, registry: OpRegistry = .builtin, file: String = "spec",
+                instanceLimit: Int = ExpandedGraph.defaultInstanceLimit) throws(SpecError) {
         self.spec = spec
         var instances: [Instance] = []
         var byNode: [String: [Int]] = [:]
@@ -33,8 +41,14 @@ public struct ExpandedGraph: Sendable {
                 if inputSpec.arity == .one {
                     let candidates = ExpandedGraph.matching(input.references[0], byNode: byNode, instances: instances)
                     if candidates.isEmpty {
-                        issues.append(SpecIssue(path: inputPath.description, message: "\"\(input.references[0])\" matches no instance"))
+                        issues.append(SpecIssue(path: inputPath.description,
+                                                message: ExpandedGraph.noMatch(input.references[0], byNode: byNode, instances: instances)))
                         continue
+                    }
+                    let bound = InstanceCount.product([partials.count, candidates.count])
+                    if bound > instanceLimit - instances.count {
+                        throw ExpandedGraph.overLimit(node.id, path: path, bound: bound, factors: (partials.count > 1 ? "\(partials.count) input combinations × " : "") + "\(candidates.count) instances of \(input.references[0].node)",
+                                                      limit: instanceLimit, existing: instances.count, issues: issues, file: file)
                     }
                     for p in partials {
                         for c in candidates where ExpandedGraph.compatible(p.coords, instances[c].coordinates) {
@@ -42,6 +56,16 @@ public struct ExpandedGraph: Sendable {
                         }
                     }
                 } else {
+                    // Every reference of a list must match something: one that matches
+                    // nothing (a typo, a value not in the grid) would be dropped silently.
+                    var unmatched = false
+                    for (k, ref) in input.references.enumerated()
+                    where ExpandedGraph.matching(ref, byNode: byNode, instances: instances).isEmpty {
+                        let refPath = input.isList ? inputPath.appending(k) : inputPath
+                        issues.append(SpecIssue(path: refPath.description, message: ExpandedGraph.noMatch(ref, byNode: byNode, instances: instances)))
+                        unmatched = true
+                    }
+                    if unmatched { continue }
                     for p in partials {
                         let candidates = input.references.map { ref in
                             ExpandedGraph.matching(ref, byNode: byNode, instances: instances)
@@ -71,7 +95,15 @@ public struct ExpandedGraph: Sendable {
                 }
                 partials = next
             }
-            // The node's own grid, in spec order, as a cartesian product.
+            // The node's own grid, in spec order, as a cartesian product: counted first.
+            let gridSizes = node.grid.map(\.values.count)
+            let bound = InstanceCount.product([partials.count] + gridSizes)
+            if bound > instanceLimit - instances.count {
+                let factors = ([partials.count > 1 ? "\(partials.count) input combinations" : nil]
+                               + node.grid.map { "\($0.values.count) \($0.param)" }).compactMap { $0 }.joined(separator: " × ")
+                throw ExpandedGraph.overLimit(node.id, path: path, bound: bound, factors: factors, limit: instanceLimit,
+                                              existing: instances.count, issues: issues, file: file)
+            }
             var bindings: [[(String, JSONValue)]] = [[]]
             for axis in node.grid {
                 bindings = bindings.flatMap { b in axis.values.map { b + [(axis.param, $0)] } }
@@ -138,6 +170,32 @@ public struct ExpandedGraph: Sendable {
             if !progressed { break }
         }
         return order
+    }
+
+    /// Why a reference matches nothing, with the values its selector could have used.
+    static func noMatch(_ ref: InputReference, byNode: [String: [Int]], instances: [Instance]) -> String {
+        let all = byNode[ref.node] ?? []
+        var hints: [String] = []
+        for s in ref.selector {
+            var values: [JSONValue] = []
+            for i in all {
+                for c in instances[i].coordinates where c.param == s.key || "\(c.origin).\(c.param)" == s.key {
+                    if !values.contains(where: { $0.isEquivalent(to: c.value) }) { values.append(c.value) }
+                }
+            }
+            hints.append(values.isEmpty ? "no instance of \(ref.node) has a grid value \"\(s.key)\""
+                                        : "\(s.key) is one of " + values.map(\.canonicalString).joined(separator: ", "))
+        }
+        return "\"\(ref)\" matches no instance" + (hints.isEmpty ? "" : " (" + hints.joined(separator: "; ") + ")")
+    }
+
+    /// The error for a node that would take the spec past `limit` instances.
+    static func overLimit(_ node: String, path: JSONPath, bound: Int, factors: String, limit: Int, existing: Int,
+                          issues: [SpecIssue], file: String) -> SpecError {
+        let count = bound == Int.max ? "more than \(Int.max)" : "\(bound)"
+        let message = "expands to \(count) instances (\(factors))" + (existing > 0 ? ", after \(existing) from earlier nodes" : "")
+            + ", over the limit of \(limit) instances per spec (raise it with --max-instances)"
+        return SpecError(file: file, issues: issues + [SpecIssue(path: path.description, message: message)])
     }
 
     /// Instances of the referenced node whose coordinates satisfy its selector.

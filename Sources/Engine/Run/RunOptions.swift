@@ -26,6 +26,9 @@ public struct RunSummary: Sendable {
     public var executed = 0
     public var cached = 0
     public var failed: [(instance: String, error: String)] = []
+    /// Failed instances whose error was a malformed input file (a checkpoint that cannot
+    /// be read): bad input rather than failed work, for commands that exit 2 on it.
+    public var failedOnBadInput: Set<String> = []
     public var skipped = 0
     public var waitedForOthers = 0
     public var seconds = 0.0

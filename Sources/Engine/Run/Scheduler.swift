@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 import JSON
 import Numerics
@@ -163,6 +164,8 @@ public final class Scheduler: @unchecked Sendable {
         try store.recordNodeRuns(run: runID, cachedRows)
         summary.seconds = Date().timeIntervalSince1970 - start
         try store.finishRun(runID, status: summary.succeeded ? "succeeded" : "failed")
+        // Loudly: a run whose cache file vanished reports nothing it did as kept.
+        try store.checkStillAtPath()
         return summary
     }
 
@@ -171,6 +174,7 @@ public final class Scheduler: @unchecked Sendable {
                          reporter: ProgressReporter) {
         var outcome: Status
         var detail = ""
+        var badInput = false
         do {
             var inputs: [String: [ArtifactManifest]] = [:]
             for input in instance.inputs {
@@ -182,6 +186,8 @@ public final class Scheduler: @unchecked Sendable {
             }
             if let saved = try store.partialState(action.key) { detail = "resumed from step \(saved.step)" }
             let writer = try instance.op.run(context)
+            // A cache file deleted or replaced under the run would take this result with it.
+            try store.checkStillAtPath()
             // Result, action, lease release and run record: one transaction.
             let manifest = try writer.publish(actionKey: action.key, releasingLeaseOf: owner, clearingPartialState: true,
                                               finishing: (nodeRun, detail.isEmpty ? nil : detail))
@@ -190,6 +196,7 @@ public final class Scheduler: @unchecked Sendable {
             try? store.releaseLease(action.key, owner: owner)
             try? store.finishNodeRun(nodeRun, status: "failed", artifact: nil, error: "\(error)")
             outcome = .failed("\(error)")
+            if error is CheckpointError { badInput = true }
         }
         condition.lock()
         status[instance.index] = outcome
@@ -201,6 +208,7 @@ public final class Scheduler: @unchecked Sendable {
             reporter.finished(instance.id, outcome: "ran", detail: detail)
         case .failed(let message):
             summary.failed.append((instance.id, message))
+            if badInput { summary.failedOnBadInput.insert(instance.id) }
             reporter.finished(instance.id, outcome: "FAILED", detail: message)
         default: break
         }

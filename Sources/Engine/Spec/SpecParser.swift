@@ -43,7 +43,11 @@ public struct SpecParser {
         }
         var name = ""
         if let n = top["name"] {
-            if let s = n.stringValue, !s.isEmpty { name = s } else { fail(root.appending("name"), "expected a non-empty string, got \(ParamType.describe(n))") }
+            if let s = n.stringValue, !s.isEmpty {
+                if let problem = SpecName.problem(s) { fail(root.appending("name"), problem) } else { name = s }
+            } else {
+                fail(root.appending("name"), "expected a non-empty string, got \(ParamType.describe(n))")
+            }
         } else {
             fail(root.appending("name"), "missing (every spec has a name)")
         }
@@ -156,8 +160,16 @@ public struct SpecParser {
                     if params[name] != nil { fail(p, "\"\(name)\" is both in params and in grid; keep one") }
                     guard let list = values.arrayValue else { fail(p, "expected a list of values to sweep, got \(values.typeName)"); continue }
                     if list.isEmpty { fail(p, "empty grid: give at least one value"); continue }
+                    // Equal values (1 and 1.0 are equal) would make instances with one id.
+                    var firstIndex: [String: Int] = [:]
                     for (k, v) in list.enumerated() {
                         if let problem = spec.type.problem(with: v) { fail(p.appending(k), problem) }
+                        let canonical = v.canonicalString
+                        if let first = firstIndex[canonical] {
+                            fail(p.appending(k), "\(canonical) repeats the value at index \(first); each grid value must be different")
+                        } else {
+                            firstIndex[canonical] = k
+                        }
                     }
                     grid.append((name, list))
                 }
@@ -191,8 +203,16 @@ public struct SpecParser {
             }
             let key = String(part[..<eq]).trimmingCharacters(in: .whitespaces)
             let raw = String(part[part.index(after: eq)...]).trimmingCharacters(in: .whitespaces)
-            let value = (try? JSONValue.parse(raw)) ?? .string(raw)
-            selector.append(.init(key: key, value: value))
+            if selector.contains(where: { $0.key == key }) {
+                fail(path, "selector \"\(text)\" gives \"\(key)\" twice (an instance has one value per parameter)"); return nil
+            }
+            let parsed = try? JSONValue.parse(raw)
+            // A bare word is a string (lang=en), but something that starts like a number
+            // and is not one (seed=01) would silently match nothing.
+            if parsed == nil, let first = raw.first, first.isNumber || first == "-" {
+                fail(path, "selector value \"\(raw)\" for \"\(key)\" is not a valid number (quote it to mean a string)"); return nil
+            }
+            selector.append(.init(key: key, value: parsed ?? .string(raw)))
         }
         return InputReference(node: node, selector: selector)
     }

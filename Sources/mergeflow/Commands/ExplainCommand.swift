@@ -6,7 +6,7 @@ let explainCommand = Command(
     name: "explain",
     summary: "say why a node would run (or that it is cached)",
     help: """
-    usage: mergeflow explain SPEC NODE [--json] [--cache PATH]
+    usage: mergeflow explain SPEC NODE [--json] [--max-instances N] [--cache PATH]
 
     NODE is a node id (all its instances) or an instance id such as
     'merged[method=ties,weights=0.5,0.5]'. Compares each instance's action with the last
@@ -14,9 +14,9 @@ let explainCommand = Command(
     model changed", "op version bumped 1 → 2", "never run".
     """,
     run: { words in
-        let args = try Arguments(words, options: Arguments.cacheOptions, flags: ["--json"])
+        let args = try Arguments(words, options: Arguments.cacheOptions.union(SpecSupport.options), flags: ["--json"])
         let p = try args.positionals("SPEC", "NODE")
-        let graph = try SpecSupport.load(p[0])
+        let graph = try SpecSupport.load(p[0], args)
         let wanted = try SpecSupport.instances([p[1]], in: graph)
         let store = try CommandSupport.openStore(args)
         let plan = try Plan(graph: graph, store: store)

@@ -4,14 +4,14 @@ let graphCommand = Command(
     name: "graph",
     summary: "print the expanded DAG as Graphviz DOT",
     help: """
-    usage: mergeflow graph SPEC
+    usage: mergeflow graph SPEC [--max-instances N]
 
     One box per instance, labelled with its id and op; edges from inputs to consumers,
     labelled with the input name. Render with `dot -Tsvg`.
     """,
     run: { words in
-        let args = try Arguments(words)
-        let graph = try SpecSupport.load(try args.positionals("SPEC")[0])
+        let args = try Arguments(words, options: SpecSupport.options)
+        let graph = try SpecSupport.load(try args.positionals("SPEC")[0], args)
         print(GraphRendering.dot(graph))
         return 0
     }

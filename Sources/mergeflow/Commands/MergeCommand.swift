@@ -50,7 +50,8 @@ let mergeCommand = Command(
         let summary = try Scheduler(store: store, graph: graph, options: options).run()
         if let failure = summary.failed.first {
             print("mergeflow merge: \(failure.instance): \(failure.error)", to: &standardError)
-            return 1
+            // A malformed input checkpoint is bad input, as with `import` and `--direct`.
+            return summary.failedOnBadInput.contains(failure.instance) ? 2 : 1
         }
         let merged = graph.byNode["merged"]![0]
         guard let digest = summary.artifacts[merged] else { return 1 }

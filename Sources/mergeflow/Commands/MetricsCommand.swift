@@ -18,10 +18,10 @@ let metricsCommand = Command(
     cache's SQL view `node_metrics` (spec, node, stage, lang, objective, metric, value, n).
     """,
     run: { words in
-        let args = try Arguments(words, options: Arguments.cacheOptions.union(["--metric", "--lang", "--objective"]), flags: ["--csv"])
+        let args = try Arguments(words, options: Arguments.cacheOptions.union(SpecSupport.options).union(["--metric", "--lang", "--objective"]), flags: ["--csv"])
         guard let specPath = args.positionals.first else { throw UsageError("expected SPEC [NODE]...") }
         let store = try CommandSupport.openStore(args)
-        let graph = try SpecSupport.load(specPath)
+        let graph = try SpecSupport.load(specPath, args)
         let named = Array(args.positionals.dropFirst())
         let wanted = named.isEmpty ? Set(graph.instances.indices.filter { graph.instances[$0].op.name == "eval" })
                                    : try SpecSupport.instances(named, in: graph)

@@ -6,15 +6,15 @@ let planCommand = Command(
     name: "plan",
     summary: "show every instance of a spec: cached, or to run and why",
     help: """
-    usage: mergeflow plan SPEC [--json] [--cache PATH]
+    usage: mergeflow plan SPEC [--json] [--max-instances N] [--cache PATH]
 
     One pass over the expanded DAG: each instance's action key is computed from its inputs'
     digests and looked up. Instances downstream of work still to do cannot be keyed yet and
     are listed as to run. --json prints one object per instance.
     """,
     run: { words in
-        let args = try Arguments(words, options: Arguments.cacheOptions, flags: ["--json"])
-        let graph = try SpecSupport.load(try args.positionals("SPEC")[0])
+        let args = try Arguments(words, options: Arguments.cacheOptions.union(SpecSupport.options), flags: ["--json"])
+        let graph = try SpecSupport.load(try args.positionals("SPEC")[0], args)
         let store = try CommandSupport.openStore(args)
         let plan = try Plan(graph: graph, store: store)
         if args.has("--json") {

@@ -7,7 +7,7 @@ let reportCommand = Command(
     name: "report",
     summary: "run a spec and write its reports (Markdown, CSV, JSON Lines, HTML)",
     help: """
-    usage: mergeflow report SPEC [--out DIR] [--jobs N] [--quiet] [--cache PATH] [--threads N]
+    usage: mergeflow report SPEC [--out DIR] [--jobs N] [--quiet] [--max-instances N] [--cache PATH] [--threads N]
 
     Runs SPEC like `mergeflow run` (nothing cached runs again), then writes the files of
     every `report` node to DIR (default: results/<spec name>/ beside the spec; one
@@ -16,9 +16,9 @@ let reportCommand = Command(
     Exit code 0 when every report was written, 1 if the run failed, 2 for an invalid spec.
     """,
     run: { words in
-        let args = try Arguments(words, options: Arguments.cacheOptions.union(["--jobs", "--out"]), flags: ["--quiet"])
+        let args = try Arguments(words, options: Arguments.cacheOptions.union(SpecSupport.options).union(["--jobs", "--out"]), flags: ["--quiet"])
         let path = try args.positionals("SPEC")[0]
-        let graph = try SpecSupport.load(path)
+        let graph = try SpecSupport.load(path, args)
         let reports = graph.instances.filter { $0.op.name == "report" }
         if reports.isEmpty { throw UsageError("\(path) has no report node (op \"report\")") }
         let store = try CommandSupport.openStore(args)

@@ -20,14 +20,16 @@ let runCommand = Command(
       --force NODE   rerun NODE (a node id or an instance id) even if cached; repeatable
       --only NODE    run only NODE and what it needs; repeatable
       --quiet        print only the summary
+      --max-instances N  refuse a spec whose grids expand to more than N instances
+                     (default 100000; counted before anything is expanded)
 
     Progress: a live status line on a terminal, one line per instance otherwise.
     Exit code 0 if everything succeeded, 1 if an instance failed, 2 if the spec is invalid.
     """,
     run: { words in
-        let args = try Arguments(words, options: Arguments.cacheOptions.union(["--jobs", "--force", "--only"]), flags: ["--quiet"])
+        let args = try Arguments(words, options: Arguments.cacheOptions.union(SpecSupport.options).union(["--jobs", "--force", "--only"]), flags: ["--quiet"])
         let path = try args.positionals("SPEC")[0]
-        let graph = try SpecSupport.load(path)
+        let graph = try SpecSupport.load(path, args)
         let store = try CommandSupport.openStore(args)
         var options = try SpecSupport.runOptions(args)
         options.force = try SpecSupport.instances(args.all("--force"), in: graph)

@@ -14,14 +14,14 @@ let showCommand = Command(
     a node (each instance, if the node has a grid).
     """,
     run: { words in
-        let args = try Arguments(words, options: Arguments.cacheOptions)
+        let args = try Arguments(words, options: Arguments.cacheOptions.union(SpecSupport.options))
         let store = try CommandSupport.openStore(args)
         var digests: [(String, Digest)] = []
         switch args.positionals.count {
         case 1:
             digests = [("", try CommandSupport.resolveArtifact(args.positionals[0], in: store))]
         case 2:
-            let graph = try SpecSupport.load(args.positionals[0])
+            let graph = try SpecSupport.load(args.positionals[0], args)
             for result in try SpecSupport.cachedResults(of: args.positionals[1], in: graph, store: store) {
                 guard let d = result.digest else {
                     print("\(result.id): not in the cache (see mergeflow explain)")

@@ -5,10 +5,16 @@ import Store
 
 /// Loading a spec for the commands that take one.
 enum SpecSupport {
+    /// Options every command that expands a spec takes.
+    static let options: Set<String> = ["--max-instances"]
+
     /// Parses, validates and expands the spec at `path`; every problem is reported at once.
-    static func load(_ path: String) throws -> ExpandedGraph {
+    /// `--max-instances` (when `args` are given) bounds the expansion.
+    static func load(_ path: String, _ args: Arguments? = nil) throws -> ExpandedGraph {
+        let limit = try args?.integer("--max-instances", default: ExpandedGraph.defaultInstanceLimit, in: 1...Int.max)
+            ?? ExpandedGraph.defaultInstanceLimit
         let spec = try SpecParser.load(path)
-        return try ExpandedGraph(spec: spec, file: path)
+        return try ExpandedGraph(spec: spec, file: path, instanceLimit: limit)
     }
 
     /// Instances named by node ids or instance ids.

@@ -1,0 +1,23 @@
+import Foundation
+
+/// Temporary files (`NAME.partial-PID`) left by a writer that was killed (`kill -9`, power
+/// loss) before it could rename or delete them.
+enum StalePartialFiles {
+    /// Deletes `path.partial-PID` files beside `path` whose process no longer exists.
+    ///
+    /// A file whose PID is alive is kept: it may be another process writing the same
+    /// output right now. (PIDs are those of this host; a folder shared with other hosts
+    /// may see another host's live writer as dead, which the rename-into-place protocol
+    /// tolerates: that writer fails its rename with a clear error.)
+    static func remove(besides path: String) {
+        let folder = (path as NSString).deletingLastPathComponent
+        let prefix = (path as NSString).lastPathComponent + ".partial-"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.isEmpty ? "." : folder) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            guard let pid = Int32(name.dropFirst(prefix.count)), pid > 0, pid != getpid() else { continue }
+            if kill(pid, 0) == -1 && errno == ESRCH {
+                unlink((folder as NSString).appendingPathComponent(name))
+            }
+        }
+    }
+}
