@@ -16,3 +16,13 @@ public protocol TensorSource: AnyObject {
     /// memory holds only the tensors in flight).
     func release(_ name: String)
 }
+
+/// A source that can read part of a tensor, so a merge that is elementwise (or takes its
+/// statistics in a first pass) holds one block of each input at a time, not whole tensors.
+public protocol RangeReadableTensorSource: TensorSource {
+    /// Elements `range` of the flattened tensor as Float32, valid until the next read into
+    /// `buffer` or `release(name, elements:)`.
+    func read(_ name: String, elements range: Range<Int>, into buffer: ReusableBuffer) throws -> UnsafeBufferPointer<Float>
+    /// The block is no longer used.
+    func release(_ name: String, elements range: Range<Int>)
+}
