@@ -162,6 +162,19 @@ final class CheckpointFixtureTests: XCTestCase {
             XCTAssertEqual(outConfig["num_hidden_layers"], theirConfig["num_hidden_layers"], name)
 
             let oursFolder = try CheckpointFolder(path: out), theirsFolder = try CheckpointFolder(path: expected)
+            // Through the cache (imports, a merge op with dtype, a sharded export): the same bytes.
+            if config["slices"] == nil {
+                let cached = try cli.run("merge", caseFolder.appendingPathComponent("config.json").path, out + "-cached", "--out-shard-size", shard)
+                XCTAssertEqual(cached.status, 0, "\(name) cached: \(cached.stderr)")
+                if cached.status == 0 {
+                    let c = try CheckpointFolder(path: out + "-cached")
+                    XCTAssertEqual(c.files.map { ($0.path as NSString).lastPathComponent }, oursFolder.files.map { ($0.path as NSString).lastPathComponent }, name)
+                    for t in oursFolder.tensors {
+                        let other = c.tensor(named: t.entry.name)
+                        XCTAssertTrue(other.map { Array($0.file.bytes(of: $0.entry)) == Array(t.file.bytes(of: t.entry)) } ?? false, "\(name) cached: \(t.entry.name)")
+                    }
+                }
+            }
             let (c, problems) = Self.compare(ours: oursFolder, theirs: theirsFolder)
             failures += problems.map { "\(name): \($0)" }
             if name.contains("ties") {
