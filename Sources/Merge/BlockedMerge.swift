@@ -81,8 +81,11 @@ extension MergeStream {
                         random: SeededRandom(seed: task.recipe.seed, stream: name))
                     try task.recipe.method.merge(&input, out)
                 }
-                // NaN/inf out of finite inputs is a merge error (e.g. weights summing to zero).
-                if !Kernels.allFinite(UnsafeBufferPointer(out)), views.allSatisfy(Kernels.allFinite) {
+                // A NaN or infinity in an input always reaches the output of these methods
+                // (every input enters every output element with a factor), so the output
+                // check covers the inputs; only then is the culprit looked for.
+                if !Kernels.allFinite(UnsafeBufferPointer(out)) {
+                    for (k, input) in inputs.enumerated() { try sources[k].checkFinite(input.name) }
                     throw MergeError("tensor \(name): the merge produced NaN or infinity (check the weights: do they sum to zero?)")
                 }
                 MergeStream.round(UnsafeBufferPointer(out), task, into: output.baseAddress! + range.lowerBound * size)

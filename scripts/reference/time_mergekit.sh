@@ -12,6 +12,8 @@
 #   .build/release/mergeflow bench --only merge --scale 1b --keep --dir /tmp/mb
 #   scripts/reference/time_mergekit.sh /tmp/mb-merge1b /tmp/ref 1B
 #
+# METHODS="linear slerp" limits the methods timed (mergekit takes ~19 min for TIES at 1.1 B).
+#
 # For each of linear, ties, slerp it rewrites the benchmark's config with absolute model
 # paths (JSON is valid YAML), runs mergekit-yaml (CPU, all threads it wants), and prints
 # wall time and peak RSS from GNU time, then the same for `mergeflow merge --direct`.
@@ -24,7 +26,7 @@ shard=${3:-}
 extra=()
 if [ -n "$shard" ]; then extra=(--out-shard-size "$shard"); fi
 here=$(cd "$(dirname "$0")/../.." && pwd)
-for m in linear ties slerp; do
+for m in ${METHODS:-linear ties slerp}; do
     sed -e "s#\"model\": \"\([a-z]*\)\"#\"model\": \"$dir/\1\"#g" \
         -e "s#\"base_model\": \"\([a-z]*\)\"#\"base_model\": \"$dir/\1\"#" "$dir/$m.json" > "$dir/mk-$m.yml"
     rm -rf "$dir/mk-out-$m" "$dir/mf-out-$m"

@@ -29,10 +29,22 @@ public final class FolderTensorSource: RangeReadableTensorSource {
 
     public func read(_ name: String, elements range: Range<Int>, into buffer: ReusableBuffer) throws -> UnsafeBufferPointer<Float> {
         guard let location = folder.tensor(named: name) else { throw MergeError("tensor \(name): not in \(label)") }
-        return try read(location, elements: range, into: buffer)
+        return try read(location, elements: range, into: buffer, checkFinite: false)
     }
 
-    private func read(_ location: CheckpointFolder.Location, elements range: Range<Int>, into buffer: ReusableBuffer) throws -> UnsafeBufferPointer<Float> {
+    public func checkFinite(_ name: String) throws {
+        guard let location = folder.tensor(named: name) else { throw MergeError("tensor \(name): not in \(label)") }
+        let buffer = ReusableBuffer(), n = location.entry.elementCount
+        for start in stride(from: 0, to: n, by: 1 << 20) {
+            let view = try read(location, elements: start..<min(n, start + (1 << 20)), into: buffer, checkFinite: false)
+            if !Kernels.allFinite(view) {
+                throw CheckpointError(file: location.file.path, tensor: name, "\(location.entry.dtype.rawValue) tensor holds NaN or infinity")
+            }
+        }
+    }
+
+    private func read(_ location: CheckpointFolder.Location, elements range: Range<Int>, into buffer: ReusableBuffer,
+                      checkFinite: Bool = true) throws -> UnsafeBufferPointer<Float> {
         let name = location.entry.name
         try location.file.checkUnchanged()
         let rounding = computeDType.flatMap { $0 == location.entry.dtype ? nil : $0 }
@@ -42,7 +54,7 @@ public final class FolderTensorSource: RangeReadableTensorSource {
         // A NaN or infinity in a checkpoint is damage, not a weight: refused with the file
         // and tensor named (mergekit would merge it into the output silently). Checked here
         // on the widened copy, where it costs a pass over cached memory.
-        if !Kernels.allFinite(UnsafeBufferPointer(out)) {
+        if checkFinite, !Kernels.allFinite(UnsafeBufferPointer(out)) {
             throw CheckpointError(file: location.file.path, tensor: name, "\(location.entry.dtype.rawValue) tensor holds NaN or infinity")
         }
         if let rounding {
