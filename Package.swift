@@ -34,7 +34,7 @@ let package = Package(
         // Reports of a sweep: Markdown tables, CSV / JSON Lines, an HTML page with SVG plots.
         .target(name: "Reports", dependencies: ["Evaluation"]),
         // Model merging with mergekit's semantics, streamed tensor by tensor.
-        .target(name: "Merge", dependencies: ["JSON", "Numerics"]),
+        .target(name: "Merge", dependencies: ["JSON", "Numerics", "Store"]),
         // Specs, grid expansion, action keys, plans and the scheduler; the built-in ops.
         .target(name: "Engine", dependencies: ["JSON", "Numerics", "Store", "Checkpoint", "Model", "Datasets", "Evaluation", "Reports", "Merge"]),
         // The command-line tool.

@@ -25,8 +25,8 @@ public final class SafetensorsFile {
     public let metadata: JSONObject
     /// Entries in data order.
     public let entries: [SafetensorsEntry]
-    private let file: MappedFile
-    private let dataStart: Int
+    let file: MappedFile
+    let dataStart: Int
 
     /// Headers larger than this are refused (the reference implementation's limit).
     static let maximumHeaderBytes = 100_000_000

@@ -48,18 +48,29 @@ extension Store {
     }
 
     /// Writes a checkpoint artifact as `model.safetensors` (+ `config.json` when it has one)
-    /// in `folder`, creating the folder. Tensors are written in name order with their stored
-    /// dtype, so importing the output gives back the same artifact digest.
-    public func exportCheckpoint(_ digest: Digest, to folder: String) throws {
+    /// in `folder`, creating the folder, or as shards of at most `maxShardBytes` with
+    /// `model.safetensors.index.json` (see `ShardedCheckpointWriter`). Without
+    /// `maxShardBytes`, the artifact's `out_shard_size` metadata (a merge's parameter) or
+    /// mergekit's 5·10⁹ decides. Tensors are written in
+    /// name order with their stored dtype, so importing the output gives back the same
+    /// artifact digest.
+    public func exportCheckpoint(_ digest: Digest, to folder: String,
+                                 maxShardBytes: Int? = nil) throws {
         let manifest = try self.manifest(digest)
         try CheckpointDestination.checkNoShardIndex(in: folder)
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let metadataObject = manifest.metadata.objectValue
         let fileMetadata = metadataObject?["safetensors_metadata"]?.objectValue ?? JSONObject()
         let items = manifest.tensors.map { SafetensorsWriter.Item(name: $0.name, dtype: $0.dtype, shape: $0.shape) }
-        let out = (folder as NSString).appendingPathComponent("model.safetensors")
-        try SafetensorsWriter.write(to: out, items: items, metadata: fileMetadata) { i, buffer in
-            try readBytes(of: manifest.tensors[i], into: buffer)
+        let largest = items.map { ArtifactWriter.byteCount(shape: $0.shape, dtype: $0.dtype) ?? 0 }.max() ?? 0
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(largest, 1), alignment: 64)
+        defer { buffer.deallocate() }
+        let shardBytes = maxShardBytes ?? metadataObject?["out_shard_size"]?.intValue ?? ShardedCheckpointWriter.defaultMaxShardBytes
+        try ShardedCheckpointWriter.write(folder: folder, items: items, maxShardBytes: shardBytes,
+                                          metadata: fileMetadata) { i, emit in
+            let slice = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<manifest.tensors[i].byteCount])
+            try readBytes(of: manifest.tensors[i], into: slice)
+            try emit(UnsafeRawBufferPointer(slice))
         }
         if let config = metadataObject?["config"] {
             let configPath = (folder as NSString).appendingPathComponent("config.json")

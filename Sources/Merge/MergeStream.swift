@@ -1,5 +1,6 @@
 import Foundation
 import Numerics
+import Store
 
 /// The merged tensors of a recipe, one at a time in name order.
 ///
@@ -11,19 +12,18 @@ public final class MergeStream: @unchecked Sendable {
     public struct Merged {
         public let name: String
         public let shape: [Int]
-        /// Valid until the next call to `next()`.
-        public let values: UnsafeBufferPointer<Float>
+        /// The Float32 result, valid until the next call to `next()`; nil from a blocked
+        /// merge (see `init(tasks:blocked:)`), which never holds it whole.
+        public let values: UnsafeBufferPointer<Float>?
+        /// The result in the task's output dtype, little-endian, valid as `values`.
+        public let bytes: UnsafeRawBufferPointer
     }
 
     /// Every tensor name, in the order `next()` gives them.
     public let names: [String]
-    private let recipe: MergeRecipe
-    private let models: [TensorSource]
-    private let base: TensorSource?
-    private let layers: Int
-    private let shapes: [[Int]]
+    let tasks: [MergeTask]
     /// Per set: one input buffer per model (and the base, last), then the output buffer.
-    private let sets: [[ReusableBuffer]]
+    let sets: [[ReusableBuffer]]
     private var position = 0
     private let finished = DispatchSemaphore(value: 0)
     private var pending: Result<Merged, Error>?
@@ -31,17 +31,25 @@ public final class MergeStream: @unchecked Sendable {
     private var failure: Error?
 
     /// - Throws: `MergeError` when the models' tensor names or shapes differ.
-    public init(_ recipe: MergeRecipe, models: [TensorSource], base: TensorSource?, layers: Int) throws {
-        names = try Merger.check(models: models, base: base)
-        let reference = base ?? models[0]
-        shapes = names.map { reference.shape(of: $0)! }
-        self.recipe = recipe
-        self.models = models
-        self.base = base
-        self.layers = layers
-        sets = (0..<2).map { _ in (0...(models.count + 1)).map { _ in ReusableBuffer() } }
+    public convenience init(_ recipe: MergeRecipe, models: [TensorSource], base: TensorSource?, layers: Int) throws {
+        self.init(tasks: try MergeTask.wholeModels(recipe, models: models, base: base, layers: layers))
+    }
+
+    /// Merges `tasks` in the order given (a slice plan's, see `SlicePlanner`).
+    /// - Parameter blocked: merge methods that allow it (`BlockedMerge`) a block of each
+    ///   input at a time when every input can read ranges: memory then holds the output in
+    ///   its dtype and a few blocks, instead of every input widened to Float32.
+    public init(tasks: [MergeTask], blocked: Bool = false) {
+        self.tasks = tasks
+        self.blocked = blocked
+        names = tasks.map(\.name)
+        let inputs = tasks.map(\.inputs.count).max() ?? 0
+        // Per set: the inputs, the Float32 output, the output in its dtype.
+        sets = (0..<2).map { _ in (0...(inputs + 1)).map { _ in ReusableBuffer() } }
         if !names.isEmpty { startWorker(0) }
     }
+
+    let blocked: Bool
 
     /// The next merged tensor, or nil after the last. After a failure every call throws
     /// the same error (no further tensor is merged).
@@ -76,23 +84,36 @@ public final class MergeStream: @unchecked Sendable {
     /// Merges tensor i into set i % 2: reads every input, resolves the parameters for this
     /// tensor, runs the method with a random stream private to the tensor, checks the result.
     private func merge(_ i: Int) throws -> Merged {
-        let name = names[i], shape = shapes[i], buffers = sets[i % 2]
-        let (perModel, shared) = try recipe.resolve(tensor: name, layer: Merger.layerIndex(name), layers: layers)
-        let sources = models + (base.map { [$0] } ?? [])
+        if blocked, let merged = try mergeInBlocks(i) { return merged }
+        let task = tasks[i], name = task.name, shape = task.shape, buffers = sets[i % 2]
+        let (perModel, shared) = try task.recipe.resolve(tensor: name, layer: task.layer, layers: task.layers)
+        let inputs = task.inputs
         var views: [UnsafeBufferPointer<Float>] = []
-        defer { for source in sources.prefix(views.count) { source.release(name) } }
-        for (k, source) in sources.enumerated() { views.append(try source.read(name, into: buffers[k])) }
-        try FiniteChecks.checkInputs(views, labels: sources.map(\.label), tensor: name)
-        let out = buffers.last!.floats(Tensor.elementCount(shape))
+        defer { for input in inputs.prefix(views.count) { input.source.release(input.name) } }
+        for (k, input) in inputs.enumerated() {
+            let view = try input.source.read(input.name, into: buffers[k])
+            guard view.count == Tensor.elementCount(shape) else {
+                throw MergeError("tensor \(input.name) in \(input.source.label): \(view.count) elements, expected \(Tensor.elementCount(shape)) for \(name)")
+            }
+            views.append(view)
+        }
+        try FiniteChecks.checkInputs(views, labels: inputs.map(\.source.label), tensor: name)
+        let out = buffers[buffers.count - 2].floats(Tensor.elementCount(shape))
         var input = TensorMergeInput(
-            name: name, shape: shape, models: Array(views.prefix(models.count)), base: base == nil ? nil : views.last,
-            modelParams: perModel, params: shared, random: SeededRandom(seed: recipe.seed, stream: name))
-        try recipe.method.merge(&input, out)
+            name: name, shape: shape, models: Array(views.prefix(task.models.count)), base: task.base == nil ? nil : views.last,
+            modelParams: perModel, params: shared, random: SeededRandom(seed: task.recipe.seed, stream: name))
+        try task.recipe.method.merge(&input, out)
         // NaN/inf out of (checked) finite inputs is a merge error (e.g. weights summing to zero).
         if !Kernels.allFinite(UnsafeBufferPointer(out)) {
             throw MergeError(FiniteChecks.outputProblem(tensor: name, modelParams: perModel, params: shared))
         }
-        return Merged(name: name, shape: shape, values: UnsafeBufferPointer(out))
+        var bytes = UnsafeRawBufferPointer(out)
+        if task.outputDType != .f32 || task.intermediateDType != nil {
+            let raw = UnsafeMutableRawBufferPointer(buffers.last!.floats((out.count * task.outputDType.size + 3) / 4))
+            MergeStream.round(UnsafeBufferPointer(out), task, into: raw.baseAddress!)
+            bytes = UnsafeRawBufferPointer(rebasing: raw[0..<(out.count * task.outputDType.size)])
+        }
+        return Merged(name: name, shape: shape, values: UnsafeBufferPointer(out), bytes: bytes)
     }
 
     deinit {

@@ -96,7 +96,7 @@ public enum Merger {
         let stream = try MergeStream(recipe, models: models, base: base, layers: layers)
         var done = 0
         while let tensor = try stream.next() {
-            try write(tensor.name, tensor.shape, tensor.values)
+            try write(tensor.name, tensor.shape, tensor.values!)  // whole tensors: not blocked
             done += 1
             progress(Double(done) / Double(stream.names.count))
         }

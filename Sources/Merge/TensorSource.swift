@@ -16,3 +16,17 @@ public protocol TensorSource: AnyObject {
     /// memory holds only the tensors in flight).
     func release(_ name: String)
 }
+
+/// A source that can read part of a tensor, so a merge that is elementwise (or takes its
+/// statistics in a first pass) holds one block of each input at a time, not whole tensors.
+public protocol RangeReadableTensorSource: TensorSource {
+    /// Elements `range` of the flattened tensor as Float32, valid until the next read into
+    /// `buffer` or `release(name, elements:)`. Unlike `read(_:into:)` it need not check that
+    /// the values are finite: a blocked merge checks its output and, only when that holds a
+    /// NaN or infinity, asks `checkFinite` which input is at fault.
+    func read(_ name: String, elements range: Range<Int>, into buffer: ReusableBuffer) throws -> UnsafeBufferPointer<Float>
+    /// Throws (naming the file and tensor) if the tensor holds a NaN or infinity.
+    func checkFinite(_ name: String) throws
+    /// The block is no longer used.
+    func release(_ name: String, elements range: Range<Int>)
+}

@@ -6,6 +6,14 @@
 #   .build/release/mergeflow bench --only merge --keep --dir /tmp/mb
 #   scripts/reference/time_mergekit.sh /tmp/mb-merge [/tmp/mk]
 #
+# At 1.1 B parameters (issue 15; TinyLlama-shaped bf16 checkpoints in 1 GB shards, merged
+# into 1 GB output shards by both tools):
+#
+#   .build/release/mergeflow bench --only merge --scale 1b --keep --dir /tmp/mb
+#   scripts/reference/time_mergekit.sh /tmp/mb-merge1b /tmp/ref 1B
+#
+# METHODS="linear slerp" limits the methods timed (mergekit takes ~19 min for TIES at 1.1 B).
+#
 # For each of linear, ties, slerp it rewrites the benchmark's config with absolute model
 # paths (JSON is valid YAML), runs mergekit-yaml (CPU, all threads it wants), and prints
 # wall time and peak RSS from GNU time, then the same for `mergeflow merge --direct`.
@@ -14,16 +22,20 @@
 set -euo pipefail
 dir=${1:?usage: time_mergekit.sh BENCH_MERGE_DIR [VENV]}
 venv=${2:-/tmp/mk}
+shard=${3:-}
+extra=()
+if [ -n "$shard" ]; then extra=(--out-shard-size "$shard"); fi
 here=$(cd "$(dirname "$0")/../.." && pwd)
-for m in linear ties slerp; do
+for m in ${METHODS:-linear ties slerp}; do
     sed -e "s#\"model\": \"\([a-z]*\)\"#\"model\": \"$dir/\1\"#g" \
         -e "s#\"base_model\": \"\([a-z]*\)\"#\"base_model\": \"$dir/\1\"#" "$dir/$m.json" > "$dir/mk-$m.yml"
     rm -rf "$dir/mk-out-$m" "$dir/mf-out-$m"
     sync
     HF_HUB_OFFLINE=1 /usr/bin/time -f "mergekit  $m %e s, peak RSS %M KB" \
-        "$venv/bin/mergekit-yaml" "$dir/mk-$m.yml" "$dir/mk-out-$m" --no-copy-tokenizer > /dev/null 2> "$dir/mk-$m.log" || true
+        "$venv/bin/mergekit-yaml" "$dir/mk-$m.yml" "$dir/mk-out-$m" --no-copy-tokenizer "${extra[@]}" > /dev/null 2> "$dir/mk-$m.log" || true
     tail -1 "$dir/mk-$m.log"
     sync
     /usr/bin/time -f "mergeflow $m %e s, peak RSS %M KB" \
-        "$here/.build/release/mergeflow" merge "$dir/$m.json" "$dir/mf-out-$m" --direct > /dev/null
+        "$here/.build/release/mergeflow" merge "$dir/$m.json" "$dir/mf-out-$m" --direct "${extra[@]}" > /dev/null
+    rm -rf "$dir/mk-out-$m" "$dir/mf-out-$m"
 done

@@ -32,6 +32,10 @@ enum MergeOp {
             ParamSpec("weights", .mergeValuePerModel, default: .null, help: "one weight per model: a number, a gradient list or [{filter, value}] (default 1 each)"),
             ParamSpec("model_parameters", .mergeParametersPerModel, default: .null, help: "one object of per-model parameters per model"),
             ParamSpec("seed", .integer(0...Int(Int32.max)), default: .null, help: "seed of random methods (default: the spec's seed)"),
+            ParamSpec("dtype", .string(choices: ["float32", "bfloat16", "float16"]), default: .null,
+                      help: "dtype the merged tensors are stored (and exported) in, rounded as torch rounds (default float32; merging is in float32 either way)"),
+            ParamSpec("out_shard_size", .integer(1...Int.max), default: .null,
+                      help: "bytes per shard when the result is exported (default 5000000000, mergekit's 5B)"),
         ] + methodParameters.map { ParamSpec($0, .mergeValue, default: .null, help: "mergekit's \($0): a number, a gradient list or [{filter, value}]") },
         produces: Store.checkpointKind,
         usesSeed: true,
@@ -101,12 +105,21 @@ enum MergeOp {
         let sources = models.enumerated().map { StoreTensorSource(store: context.store, manifest: $1, label: "model \($0)") }
         let baseSource = base.map { StoreTensorSource(store: context.store, manifest: $0, label: "the base model") }
         var metadata = JSONObject()
-        if let config = (base ?? models[0]).metadata.objectValue?["config"] { metadata["config"] = config }
+        let dtype = context.params["dtype"]?.stringValue.flatMap { DType(mergekitName: $0) } ?? .f32
+        if var config = (base ?? models[0]).metadata.objectValue?["config"] {
+            if dtype != .f32, var object = config.objectValue {
+                object[object["dtype"] != nil ? "dtype" : "torch_dtype"] = .string(dtype.torchName)
+                config = .object(object)
+            }
+            metadata["config"] = config
+        }
+        if let shard = context.params["out_shard_size"]?.intValue { metadata["out_shard_size"] = .number(Double(shard)) }
         let writer = context.newArtifact(kind: Store.checkpointKind, metadata: .object(metadata))
         let layers = Merger.layerCount((baseSource ?? sources[0]).tensorNames)
+        let narrowing = NarrowingBuffer(dtype: dtype)
         do {
             try Merger.run(recipe, models: sources, base: baseSource, layers: layers, progress: context.progress) { name, shape, values in
-                try writer.add(name: name, dtype: .f32, shape: shape, bytes: UnsafeRawBufferPointer(values))
+                try writer.add(name: name, dtype: dtype, shape: shape, bytes: narrowing.bytes(values))
             }
         } catch let e as MergeError {
             throw OpError(e.message)

@@ -6,7 +6,7 @@ let benchCommand = Command(
     name: "bench",
     summary: "measure sgemm, memory, SHA-256, cache, engine and merge throughput on this machine",
     help: """
-    usage: mergeflow bench [--only PART]... [--size-mb N] [--dir PATH] [--keep] [--threads N]
+    usage: mergeflow bench [--only PART]... [--size-mb N] [--scale 1b] [--dir PATH] [--keep] [--threads N]
                            [--model PRESET] [--batch B] [--seq T] [--steps N]
 
     Prints each figure beside the ceiling measured in the same run. Parts (all by default):
@@ -18,7 +18,9 @@ let benchCommand = Command(
                   nodes: first run, no-op rerun and plan, timed through the binary
       merge       linear, TIES and SLERP on three GPT-2-shaped checkpoints of ~0.5 GB each
                   (`merge --direct` in a child process): GB/s of input read against memory
-                  bandwidth, and the child's peak RSS against 2 × the largest tensor + 256 MB
+                  bandwidth, and the child's peak RSS against 2 × the largest tensor + 256 MB.
+                  With --scale 1b: three TinyLlama-shaped (1.1 B parameters) bf16 checkpoints
+                  in 1 GB shards, merged with dtype bfloat16 into 1 GB output shards
       train       whole GPT-2 training steps (forward, backward, clipping, AdamW) of --model
                   (default gpt-small) on B × T tokens (default 8 × 256): tokens/s and achieved
                   GFLOPS (6·P·B·T + 6·L·B·T²·C per step) against the sgemm peak of this run
@@ -26,7 +28,7 @@ let benchCommand = Command(
     are removed afterwards unless --keep is given (to time mergekit on the same files).
     """,
     run: { words in
-        let args = try Arguments(words, options: ["--size-mb", "--dir", "--threads", "--only", "--model", "--batch", "--seq", "--steps"], flags: ["--keep"])
+        let args = try Arguments(words, options: ["--size-mb", "--dir", "--threads", "--only", "--model", "--batch", "--seq", "--steps", "--scale"], flags: ["--keep"])
         _ = try args.positionals()
         let size = try args.integer("--size-mb", default: 1024, in: 16...65536)
         ComputeThreads.set(try args.integer("--threads", default: ComputeThreads.available, in: 1...1024))
@@ -47,11 +49,16 @@ let benchCommand = Command(
         }
         if parts.contains("merge") {
             if memoryBandwidth == 0 { memoryBandwidth = FoundationBenchmark.memcpyBandwidth() }
-            let budget = 2 * MergeBenchmark.largestTensorBytes + 256 << 20
-            print(String(format: "merge: 3 checkpoints of %.2f GB (largest tensor %d MB), memcpy %.1f GB/s, RSS budget %d MB",
-                         Double(MergeBenchmark.shapes.reduce(0) { $0 + $1.1.reduce(4, *) }) / 1e9,
-                         MergeBenchmark.largestTensorBytes >> 20, memoryBandwidth, budget >> 20))
-            for f in try MergeBenchmark.run(directory: dir + "-merge", keepFiles: args.has("--keep")) {
+            let large = args.value("--scale") == "1b"
+            if let scale = args.value("--scale"), scale != "1b" { throw UsageError("--scale: only 1b is known, got \"\(scale)\"") }
+            let largest = large ? LlamaMergeBenchmark.largestTensorBytes : MergeBenchmark.largestTensorBytes
+            let budget = 2 * largest + 256 << 20
+            let modelGB = Double(large ? LlamaMergeBenchmark.modelBytes : MergeBenchmark.shapes.reduce(0) { $0 + $1.1.reduce(4, *) }) / 1e9
+            print(String(format: "merge: 3 checkpoints of %.2f GB%@ (largest tensor %d MB), memcpy %.1f GB/s, RSS budget %d MB",
+                         modelGB, large ? " (TinyLlama shapes, bf16, 1 GB shards)" : "", largest >> 20, memoryBandwidth, budget >> 20))
+            let figures = large ? try LlamaMergeBenchmark.run(directory: dir + "-merge1b", keepFiles: args.has("--keep"))
+                                : try MergeBenchmark.run(directory: dir + "-merge", keepFiles: args.has("--keep"))
+            for f in figures {
                 // memcpy's figure counts bytes read + written; so does the merge's "moved".
                 let input = Double(f.inputBytes) / f.seconds / 1e9
                 let moved = Double(f.inputBytes + f.outputBytes) / f.seconds / 1e9
@@ -61,7 +68,7 @@ let benchCommand = Command(
                 print(String(format: "           I/O floor %.2f s (read the inputs, write one model, no merging): merge = %.2f × floor",
                              f.floorSeconds, f.seconds / f.floorSeconds))
             }
-            if args.has("--keep") { print("  files kept in \(dir)-merge") }
+            if args.has("--keep") { print("  files kept in \(dir)-merge\(large ? "1b" : "")") }
         }
         if parts.contains("train") {
             let preset = args.value("--model") ?? "gpt-small"
