@@ -11,6 +11,9 @@ let commands: [Command] = [
     importCommand, exportCommand, generateCommand, scoreCommand, reportCommand, statusCommand, verifyCommand, gcCommand, benchCommand, schemaCommand,
 ]
 
+/// Subcommands `--help` does not list: the plumbing between mergeflow processes.
+let hiddenCommands: [Command] = [execCommand]
+
 func printUsage() {
     print("""
     usage: mergeflow COMMAND [ARGS] [--cache PATH] [--threads N]
@@ -36,7 +39,7 @@ func main() -> Int32 {
         printUsage()
         return argv.isEmpty ? 2 : 0
     }
-    guard let command = commands.first(where: { $0.name == name }) else {
+    guard let command = (commands + hiddenCommands).first(where: { $0.name == name }) else {
         print("mergeflow: unknown command \"\(name)\" (see mergeflow --help)", to: &standardError)
         return 2
     }

@@ -14,6 +14,9 @@ public struct RunOptions: Sendable {
     public var command: String = ""
     /// How long a lease lives without renewal; a dead owner's lease expires after this.
     public var leaseSeconds: Double = 30
+    /// How to start `mergeflow exec` for ops that run isolated in a child process; nil runs
+    /// every op in this process (the library's default: it has no executable to start).
+    public var childProcess: ChildProcessExecutor.Launch?
 
     public enum ProgressStyle: Sendable { case live, lines, quiet }
 

@@ -65,6 +65,8 @@ public struct OpDefinition: Sendable {
     /// Checks that need several params at once (and which inputs the node connects);
     /// returns problems as (param, message).
     public let crossCheck: (@Sendable (JSONObject, Set<String>) -> [(String, String)])?
+    /// Where the scheduler runs it (when the run can start child processes).
+    public var isolation: Isolation = .inProcess
     /// Computes the output. Returns a writer holding the result's tensors; the scheduler
     /// publishes it together with the action key.
     public let run: @Sendable (OpContext) throws -> ArtifactWriter
@@ -85,6 +87,24 @@ public struct OpDefinition: Sendable {
         self.externalFingerprint = externalFingerprint
         self.crossCheck = crossCheck
         self.run = run
+    }
+
+    /// Where an op runs.
+    public enum Isolation: Sendable {
+        /// A thread of the coordinator: no start-up cost; a trap ends the whole run.
+        case inProcess
+        /// `mergeflow exec`: a trap or out-of-memory kill fails this node only.
+        case childProcess
+        /// A child process when its inputs hold at least this many tensor bytes (a merge
+        /// of tiny checkpoints is not worth a process; a merge of large ones is).
+        case childProcessAbove(bytes: Int)
+    }
+
+    /// This op, run with `isolation`.
+    public func isolated(_ isolation: Isolation) -> OpDefinition {
+        var copy = self
+        copy.isolation = isolation
+        return copy
     }
 
     public func param(_ name: String) -> ParamSpec? { params.first { $0.name == name } }

@@ -9,11 +9,13 @@ public struct OpRegistry: Sendable {
         self.operations = table
     }
 
-    /// Every op shipped with mergeflow.
+    /// Every op shipped with mergeflow. Training, evaluation and large merges run in a
+    /// child process (when the run can start one), so a trap or an out-of-memory kill fails
+    /// one node, not the sweep; the cheap ops run in the coordinator.
     public static let builtin = OpRegistry([
-        ImportOp.operation, InitOp.operation, MergeOp.operation,
-        DatasetOp.operation, PretrainOp.operation, FinetuneOp.operation, DPOOp.operation,
-        EvalOp.operation, ReportOp.operation,
+        ImportOp.operation, InitOp.operation, MergeOp.operation.isolated(.childProcessAbove(bytes: 64 << 20)),
+        DatasetOp.operation, PretrainOp.operation.isolated(.childProcess), FinetuneOp.operation.isolated(.childProcess),
+        DPOOp.operation.isolated(.childProcess), EvalOp.operation.isolated(.childProcess), ReportOp.operation,
     ])
 
     public subscript(name: String) -> OpDefinition? { operations[name] }

@@ -39,10 +39,22 @@ enum SpecSupport {
         }
     }
 
+    /// Flags every command that runs a spec takes.
+    static let runFlags: Set<String> = ["--quiet", "--in-process"]
+
     /// Options shared by the commands that run a spec: `--jobs`, the thread budget, the
-    /// progress style (live on a terminal, lines otherwise, none with `--quiet`), the command line.
-    static func runOptions(_ args: Arguments) throws -> RunOptions {
+    /// progress style (live on a terminal, lines otherwise, none with `--quiet`), the command
+    /// line, and how heavy ops start their child process (`mergeflow exec` of this very
+    /// binary on the spec at `specPath`), unless `--in-process`.
+    static func runOptions(_ args: Arguments, specPath: String) throws -> RunOptions {
         var options = RunOptions()
+        if !args.has("--in-process") {
+            let limit = try args.integer("--max-instances", default: ExpandedGraph.defaultInstanceLimit, in: 1...Int.max)
+            options.childProcess = ChildProcessExecutor.Launch(
+                executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path,
+                specPath: URL(fileURLWithPath: specPath).standardizedFileURL.path,
+                cachePath: URL(fileURLWithPath: args.cachePath).standardizedFileURL.path, instanceLimit: limit)
+        }
         options.jobs = try args.integer("--jobs", default: 1, in: 1...256)
         options.threads = ComputeThreads.count
         options.progress = args.has("--quiet") ? .quiet : (isatty(1) == 1 ? .live : .lines)
