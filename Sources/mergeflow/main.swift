@@ -8,7 +8,7 @@ import Store
 /// Every subcommand, in the order `--help` lists them.
 let commands: [Command] = [
     runCommand, planCommand, explainCommand, graphCommand, runsCommand, showCommand, metricsCommand, mergeCommand,
-    importCommand, exportCommand, generateCommand, scoreCommand, reportCommand, statusCommand, verifyCommand, gcCommand, benchCommand, schemaCommand,
+    importCommand, exportCommand, generateCommand, scoreCommand, reportCommand, logsCommand, statusCommand, verifyCommand, gcCommand, benchCommand, schemaCommand,
 ]
 
 /// Subcommands `--help` does not list: the plumbing between mergeflow processes.

@@ -37,11 +37,12 @@ public struct ChildProcessExecutor: Executor {
 
     public func start(_ job: Job, progress: @escaping @Sendable (Double) -> Void,
                       completion: @escaping @Sendable (JobOutcome) -> Void) {
-        let request = ExecRequest(specPath: launch.specPath, cachePath: launch.cachePath, instanceID: job.instance.id,
+        var request = ExecRequest(specPath: launch.specPath, cachePath: launch.cachePath, instanceID: job.instance.id,
                                   key: job.action.key, inputs: job.instance.dependencies.map { job.inputDigests[$0]! },
                                   owner: job.owner, nodeRun: job.nodeRun, threads: job.threads,
                                   instanceLimit: launch.instanceLimit, parent: getpid())
-        let thread = Thread { [launch, store] in
+        request.gpus = job.gpus
+        let thread = Thread { [launch, store, request] in
             // A forced rerun's key already has a result; only an unforced one can tell
             // "published, then killed" from "killed" by looking.
             completion(ChildProcessExecutor.supervise([launch.executable] + request.arguments, key: job.forced ? nil : job.action.key,

@@ -18,12 +18,15 @@ public struct ExecRequest: Sendable, Equatable {
     public var instanceLimit: Int
     /// The coordinator's pid: the child ends itself when its parent is gone.
     public var parent: Int32
+    /// GPU device ids given to the instance.
+    public var gpus: [Int] = []
 
     /// `exec SPEC INSTANCE --cache … --key … …`, after the executable.
     public var arguments: [String] {
         ["exec", specPath, instanceID, "--cache", cachePath, "--key", key.hex,
          "--inputs", inputs.map(\.hex).joined(separator: ","), "--owner", owner, "--node-run", String(nodeRun),
-         "--threads", String(threads), "--max-instances", String(instanceLimit), "--parent", String(parent)]
+         "--threads", String(threads), "--max-instances", String(instanceLimit), "--parent", String(parent),
+         "--gpus", gpus.map(String.init).joined(separator: ",")]
     }
 
     /// Parses `arguments` (without the leading "exec").
@@ -59,6 +62,11 @@ public struct ExecRequest: Sendable, Equatable {
         self.init(specPath: positionals[0], cachePath: try option("--cache"), instanceID: positionals[1], key: key, inputs: inputs,
                   owner: try option("--owner"), nodeRun: try number("--node-run"), threads: try number("--threads"),
                   instanceLimit: try number("--max-instances"), parent: try number("--parent"))
+        let gpuList = options["--gpus"] ?? ""
+        gpus = try gpuList.isEmpty ? [] : gpuList.split(separator: ",").map { g -> Int in
+            guard let id = Int(g), id >= 0 else { throw ExecRequestError("--gpus: \(g) is not a device id") }
+            return id
+        }
     }
 
     public init(specPath: String, cachePath: String, instanceID: String, key: Digest, inputs: [Digest], owner: String,

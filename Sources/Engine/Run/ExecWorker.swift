@@ -44,8 +44,9 @@ public enum ExecWorker {
         if ProcessInfo.processInfo.environment[trapVariable] == instance.id {
             fatalError("injected trap in \(instance.id) (\(trapVariable))")
         }
-        let job = Job(instance: instance, action: action, nodeRun: request.nodeRun, inputDigests: digests,
+        var job = Job(instance: instance, action: action, nodeRun: request.nodeRun, inputDigests: digests,
                       threads: request.threads, owner: request.owner, forced: false)
+        job.gpus = request.gpus
         let throttle = ProgressThrottle()
         return InstanceRunner.run(job, store: store, directory: graph.spec.directory) { fraction in
             if throttle.shouldReport(fraction) { report(.progress(fraction)) }
@@ -60,7 +61,10 @@ public enum ExecWorker {
     /// lease is then taken over by the next run, so this one must not go on and publish.
     /// The kernel delivers the signal; the check after it covers a parent that died first.
     static func watchParent(_ parent: Int32) {
-        _ = mergeflow_set_parent_death_signal(SIGKILL)
+        // SIGTERM rather than SIGKILL, so the commands this child runs (in process groups
+        // of their own) are killed with it.
+        ActiveProcessGroups.installSignalHandlers()
+        _ = mergeflow_set_parent_death_signal(SIGTERM)
         if getppid() != parent { _exit(137) }
     }
 }

@@ -12,6 +12,8 @@ public struct Job: Sendable {
     public let inputDigests: [Int: Digest]
     /// Numeric threads the op may use.
     public let threads: Int
+    /// GPU device ids given to it (CUDA_VISIBLE_DEVICES for commands).
+    public var gpus: [Int] = []
     /// The lease owner the result is published for.
     public let owner: String
     /// Recomputed although cached (`--force`).

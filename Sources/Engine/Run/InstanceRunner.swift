@@ -17,13 +17,14 @@ public enum InstanceRunner {
                 inputs[input.name] = try input.instances.map { try store.manifest(job.inputDigests[$0]!) }
             }
             let context = OpContext(store: store, instance: job.instance, inputs: inputs, actionKey: job.action.key,
-                                    directory: directory, threads: job.threads, reportProgress: progress)
+                                    directory: directory, threads: job.threads, gpus: job.gpus, reportProgress: progress)
             if let saved = try store.partialState(job.action.key) { detail = "resumed from step \(saved.step)" }
             let writer = try job.instance.op.run(context)
             // A cache file deleted or replaced under the run would take this result with it.
             try store.checkStillAtPath()
             let manifest = try writer.publish(actionKey: job.action.key, releasingLeaseOf: job.owner, clearingPartialState: true,
                                               finishing: (job.nodeRun, detail.isEmpty ? nil : detail))
+            for action in context.afterPublishing { action() }
             return .published(manifest.digest, detail: detail)
         } catch {
             return .failed("\(error)", badInput: error is CheckpointError)

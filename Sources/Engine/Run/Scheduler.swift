@@ -59,6 +59,9 @@ public final class Scheduler: @unchecked Sendable {
     /// Outcomes reported by executors, handled on the scheduler's thread.
     private var completions: [(index: Int, job: Job, outcome: JobOutcome)] = []
     private var waitedForOthers = Set<Int>()
+    /// Cores, declared memory and GPUs not held by a running job.
+    private var pool: ResourcePool
+    private var grants: [Int: ResourcePool.Grant] = [:]
     private var running = 0
     private var unfinished = 0
     private var cachedRows: [(node: String, op: String, actionKey: Digest?, status: String, artifact: Digest?, error: String?)] = []
@@ -76,6 +79,9 @@ public final class Scheduler: @unchecked Sendable {
             for d in instance.dependencies { dependents[d].append(instance.index) }
         }
         self.dependents = dependents
+        self.pool = ResourcePool(threads: options.threads,
+                                 memoryGB: options.memoryGB ?? Double(ProcessInfo.processInfo.physicalMemory) / 1e9,
+                                 gpus: options.gpus)
         self.inProcess = InProcessExecutor(store: store, directory: graph.spec.directory)
         self.childProcess = options.childProcess.map { ChildProcessExecutor(launch: $0, store: store) }
     }
@@ -130,13 +136,29 @@ public final class Scheduler: @unchecked Sendable {
                 startable.append(contentsOf: heldByOthers)
                 heldByOthers.removeAll()
             }
-            // 4. Start what fits.
-            while running < options.jobs, startableHead < startable.count {
+            // 4. Start what fits in the free jobs, cores, memory and GPUs, first come first
+            // served; what does not fit now keeps its place in the queue.
+            var deferred: [Int] = []
+            while running < options.jobs, pool.freeThreads > 0, startableHead < startable.count {
                 let i = startable[startableHead]
                 startableHead += 1
+                let need = graph.instances[i].resources
+                if let reason = pool.impossible(need) {
+                    changed = true
+                    fail(i, "cannot run here: \(reason)", reporter: reporter)
+                    continue
+                }
+                guard let grant = pool.take(need, share: threadsPerJob) else { deferred.append(i); continue }
                 changed = true
-                try startJob(i, runID: runID, threads: threadsPerJob, reporter: reporter)
+                if try startJob(i, runID: runID, grant: grant, reporter: reporter) {
+                    grants[i] = grant
+                } else {
+                    pool.give(back: grant)
+                }
             }
+            // The consumed slots before the head take the deferred back, in order.
+            startableHead -= deferred.count
+            for (k, i) in deferred.enumerated() { startable[startableHead + k] = i }
             if startableHead == startable.count { startable.removeAll(keepingCapacity: true); startableHead = 0 }
             if now - lastHeartbeat > options.leaseSeconds / 3 {
                 try store.renewLeases(owner: owner, seconds: options.leaseSeconds)
@@ -186,9 +208,10 @@ public final class Scheduler: @unchecked Sendable {
         }
     }
 
-    /// Takes the lease of a keyed miss and hands it to an executor. Caller holds the lock.
-    private func startJob(_ i: Int, runID: Int64, threads: Int, reporter: ProgressReporter) throws {
-        guard case .keyed(let action) = status[i] else { return }
+    /// Takes the lease of a keyed miss and hands it to an executor with `grant`. Returns
+    /// whether it started (else the grant is not used). Caller holds the lock.
+    private func startJob(_ i: Int, runID: Int64, grant: ResourcePool.Grant, reporter: ProgressReporter) throws -> Bool {
+        guard case .keyed(let action) = status[i] else { return false }
         let instance = graph.instances[i]
         let forced = options.force.contains(i)
         let record = (runID, instance.id, instance.op.name, action.description.canonicalString)
@@ -198,9 +221,11 @@ public final class Scheduler: @unchecked Sendable {
             cachedRows.append((instance.id, instance.op.name, action.key, "cached", hit, nil))
             finish(i, digest: hit, cached: true)
             reporter.finished(instance.id, outcome: "cached", detail: "computed by another process")
+            return false
         case .heldBy:
             if waitedForOthers.insert(i).inserted { summary.waitedForOthers += 1 }
             heldByOthers.append(i)
+            return false
         case .acquired(let nodeRun):
             status[i] = .running
             running += 1
@@ -209,14 +234,16 @@ public final class Scheduler: @unchecked Sendable {
             for d in instance.dependencies {
                 if case .done(let digest) = status[d] { inputDigests[d] = digest }
             }
-            let job = Job(instance: instance, action: action, nodeRun: nodeRun!, inputDigests: inputDigests,
-                          threads: threads, owner: owner, forced: forced)
-            executor(for: job).start(job, progress: { reporter.progress(instance.id, $0) }) { [self] outcome in
+            var job = Job(instance: instance, action: action, nodeRun: nodeRun!, inputDigests: inputDigests,
+                          threads: grant.threads, owner: owner, forced: forced)
+            job.gpus = grant.gpus
+            executor(for: job).start(job, progress: { reporter.progress(instance.id, $0) }) { [self, job] outcome in
                 condition.lock()
                 completions.append((i, job, outcome))
                 condition.signal()
                 condition.unlock()
             }
+            return true
         }
     }
 
@@ -239,6 +266,7 @@ public final class Scheduler: @unchecked Sendable {
     /// Handles an executor's report. Caller holds the lock.
     private func complete(_ i: Int, _ job: Job, _ outcome: JobOutcome, reporter: ProgressReporter) {
         running -= 1
+        if let grant = grants.removeValue(forKey: i) { pool.give(back: grant) }
         let id = graph.instances[i].id
         switch outcome {
         case .published(let digest, let detail):

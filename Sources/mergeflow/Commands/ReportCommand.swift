@@ -16,7 +16,7 @@ let reportCommand = Command(
     Exit code 0 when every report was written, 1 if the run failed, 2 for an invalid spec.
     """,
     run: { words in
-        let args = try Arguments(words, options: Arguments.cacheOptions.union(SpecSupport.options).union(["--jobs", "--out"]), flags: SpecSupport.runFlags)
+        let args = try Arguments(words, options: Arguments.cacheOptions.union(SpecSupport.options).union(SpecSupport.runOptionNames).union(["--out"]), flags: SpecSupport.runFlags)
         let path = try args.positionals("SPEC")[0]
         let graph = try SpecSupport.load(path, args)
         let reports = graph.instances.filter { $0.op.name == "report" }

@@ -8,7 +8,7 @@ let runCommand = Command(
     summary: "run a pipeline spec: every instance not already in the cache",
     help: """
     usage: mergeflow run SPEC [--jobs N] [--force NODE]... [--only NODE]... [--quiet]
-                              [--in-process] [--cache PATH] [--threads N]
+                              [--gpus 0,1] [--memory-gb N] [--in-process] [--cache PATH] [--threads N]
 
     Validates SPEC (every problem reported at once, nothing runs if there is one), expands
     its grids, and runs instances in dependency order. An instance whose action key (op,
@@ -23,6 +23,11 @@ let runCommand = Command(
       --only NODE    run only NODE and what it needs; repeatable
       --quiet        print only the summary
       --in-process   run every op in this process (no child processes; for debugging)
+      --gpus 0,1     GPU device ids to hand out: an instance declaring "resources": {"gpus": G}
+                     gets G of them, as CUDA_VISIBLE_DEVICES for commands
+      --memory-gb N  declared memory ("resources": {"memory_gb": M}) of everything running at
+                     once stays under N (default: the machine's memory); --threads bounds the
+                     declared threads the same way
       --max-instances N  refuse a spec whose grids expand to more than N instances
                      (default 100000; counted before anything is expanded)
 
@@ -30,7 +35,7 @@ let runCommand = Command(
     Exit code 0 if everything succeeded, 1 if an instance failed, 2 if the spec is invalid.
     """,
     run: { words in
-        let args = try Arguments(words, options: Arguments.cacheOptions.union(SpecSupport.options).union(["--jobs", "--force", "--only"]), flags: SpecSupport.runFlags)
+        let args = try Arguments(words, options: Arguments.cacheOptions.union(SpecSupport.options).union(SpecSupport.runOptionNames).union(["--force", "--only"]), flags: SpecSupport.runFlags)
         let path = try args.positionals("SPEC")[0]
         let graph = try SpecSupport.load(path, args)
         let store = try CommandSupport.openStore(args)

@@ -39,6 +39,9 @@ enum SpecSupport {
         }
     }
 
+    /// Options every command that runs a spec takes, beside `--jobs`.
+    static let runOptionNames: Set<String> = ["--jobs", "--gpus", "--memory-gb"]
+
     /// Flags every command that runs a spec takes.
     static let runFlags: Set<String> = ["--quiet", "--in-process"]
 
@@ -56,6 +59,22 @@ enum SpecSupport {
                 cachePath: URL(fileURLWithPath: args.cachePath).standardizedFileURL.path, instanceLimit: limit)
         }
         options.jobs = try args.integer("--jobs", default: 1, in: 1...256)
+        if args.value("--memory-gb") != nil {
+            let gb = try args.number("--memory-gb", default: 0)
+            guard gb > 0 else { throw UsageError("--memory-gb expects a positive number of GB, got \(gb)") }
+            options.memoryGB = gb
+        }
+        if let list = args.value("--gpus"), !list.isEmpty {
+            var ids: [Int] = []
+            for part in list.split(separator: ",", omittingEmptySubsequences: false) {
+                guard let id = Int(part.trimmingCharacters(in: .whitespaces)), id >= 0 else {
+                    throw UsageError("--gpus expects device ids such as 0,1; got \"\(list)\"")
+                }
+                guard !ids.contains(id) else { throw UsageError("--gpus names device \(id) twice") }
+                ids.append(id)
+            }
+            options.gpus = ids
+        }
         options.threads = ComputeThreads.count
         options.progress = args.has("--quiet") ? .quiet : (isatty(1) == 1 ? .live : .lines)
         options.command = (["mergeflow"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
