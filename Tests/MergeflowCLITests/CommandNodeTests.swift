@@ -118,6 +118,12 @@ final class CommandNodeTests: XCTestCase {
         XCTAssertTrue(rows.contains("weight_rms"), rows)
         XCTAssertTrue(rows.contains("harmful_rate") || rows.contains("win_rate") || rows.contains("loss"), rows)
 
+        // `metrics` lists them too, by default, beside the eval's rows.
+        let metrics = try cli.run("metrics", path, "--metric", "weight_rms", "--metric", "nll_per_byte")
+        XCTAssertEqual(metrics.status, 0, metrics.stderr)
+        XCTAssertTrue(metrics.stdout.contains("judge[vars.scale=0.5]"), metrics.stdout)
+        XCTAssertTrue(metrics.stdout.contains("scores[vars.scale=0.5]"), metrics.stdout)
+
         // Logs are kept with the result.
         let logs = try cli.run("logs", path, "sft")
         XCTAssertEqual(logs.status, 0, logs.stderr)
