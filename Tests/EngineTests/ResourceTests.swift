@@ -38,13 +38,14 @@ final class ResourceTests: XCTestCase {
         }
     }
 
-    /// `busy`: holds its grant for 50 ms.
+    /// `busy`: holds its grant for 200 ms (long enough that instances started together overlap
+    /// even on a loaded machine).
     static func busy(_ occupancy: Occupancy) -> OpDefinition {
         OpDefinition(name: "busy", version: 1, summary: "test op that takes a while", inputs: [],
                      params: [ParamSpec("value", .number(), default: 1, help: "the value")],
                      produces: Store.checkpointKind) { ctx in
             occupancy.enter(threads: ctx.threads, gpus: ctx.gpus)
-            Thread.sleep(forTimeInterval: 0.05)
+            Thread.sleep(forTimeInterval: 0.2)
             occupancy.leave(threads: ctx.threads, gpus: ctx.gpus)
             let w = ctx.newArtifact(kind: Store.checkpointKind)
             try w.add(name: "w", tensor: Tensor(shape: [1], repeating: Float(ctx.number("value")!)))

@@ -58,7 +58,11 @@ enum CommandInputs {
         var hasher = SHA256()
         for file in files {
             hasher.update(Array(file.relative.utf8) + [0])
-            hasher.update([UInt8]((try? Data(contentsOf: URL(fileURLWithPath: file.path))) ?? Data()))
+            // In 4 MiB pieces: a checkpoint input may be larger than memory allows twice.
+            if let handle = FileHandle(forReadingAtPath: file.path) {
+                while let piece = try? handle.read(upToCount: 4 << 20), !piece.isEmpty { hasher.update([UInt8](piece)) }
+                try? handle.close()
+            }
             hasher.update([1])
         }
         return hasher.finalize()

@@ -11,7 +11,7 @@ public enum ExecWorker {
     /// Recomputes the request's key from the expanded spec, runs the instance, publishes it,
     /// and reports on stdout (`ChildReport`). Returns the exit code: 0 published, 1 failed.
     public static func serve(_ request: ExecRequest, graph: ExpandedGraph, store: Store) -> Int32 {
-        watchParent(request.parent)
+        dieWithParent(request.parent)
         let outcome = outcome(request, graph: graph, store: store)
         switch outcome {
         case .published(let d, let detail): report(.published(d, detail: detail))
@@ -60,26 +60,11 @@ public enum ExecWorker {
     /// Ends this process the moment the coordinator is gone (killed with SIGKILL, say): its
     /// lease is then taken over by the next run, so this one must not go on and publish.
     /// The kernel delivers the signal; the check after it covers a parent that died first.
-    static func watchParent(_ parent: Int32) {
+    static func dieWithParent(_ parent: Int32) {
         // SIGTERM rather than SIGKILL, so the commands this child runs (in process groups
         // of their own) are killed with it.
         ActiveProcessGroups.installSignalHandlers()
         _ = mergeflow_set_parent_death_signal(SIGTERM)
         if getppid() != parent { _exit(137) }
-    }
-}
-
-/// Lets at most ten progress reports a second through (ops report every step).
-final class ProgressThrottle: @unchecked Sendable {
-    private var last = 0.0
-    private let lock = NSLock()
-
-    func shouldReport(_ fraction: Double) -> Bool {
-        lock.withLock {
-            let now = Date().timeIntervalSince1970
-            guard now - last >= 0.1 || fraction >= 1 else { return false }
-            last = now
-            return true
-        }
     }
 }
