@@ -16,6 +16,8 @@ let package = Package(
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // glibc's malloc tuning (mallopt), which Swift's Glibc module does not export.
         .systemLibrary(name: "CMalloc"),
+        // prctl (a child process that dies with its parent), which Swift cannot call directly.
+        .systemLibrary(name: "CProcess"),
 
         // JSON values with source positions, and the canonical encoding used for hashing.
         .target(name: "JSON"),
@@ -36,7 +38,7 @@ let package = Package(
         // Model merging with mergekit's semantics, streamed tensor by tensor.
         .target(name: "Merge", dependencies: ["JSON", "Numerics", "Store"]),
         // Specs, grid expansion, action keys, plans and the scheduler; the built-in ops.
-        .target(name: "Engine", dependencies: ["JSON", "Numerics", "Store", "Checkpoint", "Model", "Datasets", "Evaluation", "Reports", "Merge"]),
+        .target(name: "Engine", dependencies: ["JSON", "Numerics", "Store", "Checkpoint", "Model", "Datasets", "Evaluation", "Reports", "Merge", "CProcess"]),
         // The command-line tool.
         .executableTarget(name: "mergeflow", dependencies: ["JSON", "Numerics", "Store", "Checkpoint", "Engine", "Merge", "Model", "Reports", "CMalloc"]),
 

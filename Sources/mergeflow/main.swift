@@ -8,8 +8,11 @@ import Store
 /// Every subcommand, in the order `--help` lists them.
 let commands: [Command] = [
     runCommand, planCommand, explainCommand, graphCommand, runsCommand, showCommand, metricsCommand, mergeCommand,
-    importCommand, exportCommand, generateCommand, scoreCommand, reportCommand, statusCommand, verifyCommand, gcCommand, benchCommand, schemaCommand,
+    importCommand, exportCommand, generateCommand, scoreCommand, reportCommand, logsCommand, statusCommand, verifyCommand, gcCommand, benchCommand, schemaCommand,
 ]
+
+/// Subcommands `--help` does not list: the plumbing between mergeflow processes.
+let hiddenCommands: [Command] = [execCommand]
 
 func printUsage() {
     print("""
@@ -36,7 +39,7 @@ func main() -> Int32 {
         printUsage()
         return argv.isEmpty ? 2 : 0
     }
-    guard let command = commands.first(where: { $0.name == name }) else {
+    guard let command = (commands + hiddenCommands).first(where: { $0.name == name }) else {
         print("mergeflow: unknown command \"\(name)\" (see mergeflow --help)", to: &standardError)
         return 2
     }

@@ -84,7 +84,8 @@ final class SchedulerTests: XCTestCase {
         let h1 = try EngineHarness(registry: FakeOps.registry(FakeOps.constant(), FakeOps.sum()))
         let h4 = try EngineHarness(registry: FakeOps.registry(FakeOps.constant(), FakeOps.sum()))
         let (serial, _) = try h1.run(sweep)
-        let (parallel, _) = try h4.run(sweep) { o, _ in o.jobs = 4 }
+        // Four cores, so four jobs really run at once (jobs never take more cores than there are).
+        let (parallel, _) = try h4.run(sweep) { o, _ in o.jobs = 4; o.threads = 4 }
         XCTAssertEqual(serial.artifacts, parallel.artifacts)
     }
 

@@ -13,7 +13,7 @@ struct CLIRunner {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("mergeflow")
     }
 
-    let environment: [String: String]
+    var environment: [String: String]
 
     init(cache: String? = nil) {
         var env = ProcessInfo.processInfo.environment

@@ -111,7 +111,17 @@ public struct ExpandedGraph: Sendable {
             for p in partials {
                 for b in bindings {
                     var params = node.params
-                    for (k, v) in b { params[k] = v }
+                    for (k, v) in b {
+                        // `vars.lr` sets one key of an object parameter.
+                        let dotted = k.split(separator: ".", maxSplits: 1).map(String.init)
+                        if dotted.count == 2 {
+                            var object = params[dotted[0]]?.objectValue ?? JSONObject()
+                            object[dotted[1]] = v
+                            params[dotted[0]] = .object(object)
+                        } else {
+                            params[k] = v
+                        }
+                    }
                     params = Instance.applyDefaults(params, op: op)
                     if op.usesSeed && params["seed"] == nil { params["seed"] = .number(Double(spec.seed)) }
                     let coords = p.coords + b.map { Coordinate(origin: node.id, param: $0.0, value: $0.1) }
@@ -125,6 +135,7 @@ public struct ExpandedGraph: Sendable {
                     let inputs = node.inputs.compactMap { spec in p.inputs.first { $0.0 == spec.name } }
                     var instance = Instance(index: index, id: id, node: node.id, op: op, params: params,
                                             coordinates: coords, inputs: inputs.map { ($0.0, $0.1, $0.2) })
+                    instance.resources = op.resources.overridden(by: node.resources)
                     if op.labelsInputs {
                         instance.inputLabels = JSONObject(instance.inputs.map { input in
                             (input.name, JSONValue.array(input.instances.map { ExpandedGraph.label(of: instances[$0], among: instances) }))

@@ -28,6 +28,8 @@ public struct Instance: Sendable {
     /// per artifact, describing the instance that made it (see `ExpandedGraph.label(of:)`).
     /// Part of the action, since the output depends on it.
     public var inputLabels: JSONObject?
+    /// What it needs of the machine: the op's defaults with the node's `resources` over them.
+    public var resources = Resources()
 
     /// All instances this one reads.
     public var dependencies: [Int] { inputs.flatMap(\.instances) }

@@ -40,16 +40,17 @@ public struct Plan: Sendable {
                 continue
             }
             let action: Action
-            do {
-                action = try Action(instance: instance, inputDigests: digests, directory: graph.spec.directory, store: store)
-            } catch {
-                entries.append(Entry(instance: instance.index, key: nil, state: .run(["cannot compute its key: \(error)"])))
+            switch try KeyResolution.resolve(instance, inputDigests: digests, directory: graph.spec.directory, store: store,
+                                             force: force.contains(instance.index)) {
+            case .unkeyable(let message):
+                entries.append(Entry(instance: instance.index, key: nil, state: .run(["cannot compute its key: \(message)"])))
                 continue
-            }
-            if !force.contains(instance.index), let hit = try store.lookupAction(action.key) {
+            case .cached(let a, let hit):
                 digests[instance.index] = hit
-                entries.append(Entry(instance: instance.index, key: action.key, state: .cached(hit)))
+                entries.append(Entry(instance: instance.index, key: a.key, state: .cached(hit)))
                 continue
+            case .miss(let a):
+                action = a
             }
             var reasons: [String] = []
             if force.contains(instance.index) { reasons.append("forced (--force)") }

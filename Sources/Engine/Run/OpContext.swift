@@ -19,10 +19,13 @@ public final class OpContext: @unchecked Sendable {
     public let directory: String
     /// Threads this op may use (the scheduler's budget divided among parallel jobs).
     public let threads: Int
+    /// GPU device ids the scheduler gave this instance (its declared `gpus`).
+    public let gpus: [Int]
     let reportProgress: @Sendable (Double) -> Void
 
     init(store: Store, instance: Instance, inputs: [String: [ArtifactManifest]], actionKey: Digest, directory: String,
-         threads: Int, reportProgress: @escaping @Sendable (Double) -> Void) {
+         threads: Int, gpus: [Int] = [], reportProgress: @escaping @Sendable (Double) -> Void) {
+        self.gpus = gpus
         self.directory = directory
         self.store = store
         self.instanceID = instance.id
@@ -33,6 +36,15 @@ public final class OpContext: @unchecked Sendable {
         self.threads = threads
         self.reportProgress = reportProgress
     }
+
+    /// Work to do once the result is published (a command's workspace is deleted only then,
+    /// so an interruption before keeps it). Run by the executor, in order.
+    public func onPublished(_ action: @escaping @Sendable () -> Void) { lock.withLock { publishedActions.append(action) } }
+
+    /// The actions `onPublished` registered.
+    var afterPublishing: [@Sendable () -> Void] { lock.withLock { publishedActions } }
+    private var publishedActions: [@Sendable () -> Void] = []
+    private let lock = NSLock()
 
     /// The single artifact of a one-artifact input, if given.
     public func input(_ name: String) -> ArtifactManifest? { inputs[name]?.first }

@@ -14,6 +14,13 @@ public struct RunOptions: Sendable {
     public var command: String = ""
     /// How long a lease lives without renewal; a dead owner's lease expires after this.
     public var leaseSeconds: Double = 30
+    /// Declared memory all running instances may hold at once; nil: the machine's physical memory.
+    public var memoryGB: Double?
+    /// GPU device ids instances may be given (`--gpus 0,1`).
+    public var gpus: [Int] = []
+    /// How to start `mergeflow exec` for ops that run isolated in a child process; nil runs
+    /// every op in this process (the library's default: it has no executable to start).
+    public var childProcess: ChildProcessExecutor.Launch?
 
     public enum ProgressStyle: Sendable { case live, lines, quiet }
 

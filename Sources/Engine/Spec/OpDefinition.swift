@@ -30,6 +30,9 @@ public struct InputSpec: Sendable {
     public let gathersEverything: Bool
     public let help: String
 
+    /// The kind of an input that takes whatever its node produces (a `command` reads any).
+    public static let anyKind = "any"
+
     public init(_ name: String, kind: String, arity: Arity = .one, optional: Bool = false, gathersEverything: Bool = false, help: String) {
         self.name = name
         self.kind = kind
@@ -65,6 +68,16 @@ public struct OpDefinition: Sendable {
     /// Checks that need several params at once (and which inputs the node connects);
     /// returns problems as (param, message).
     public let crossCheck: (@Sendable (JSONObject, Set<String>) -> [(String, String)])?
+    /// Where the scheduler runs it (when the run can start child processes).
+    public var isolation: Isolation = .inProcess
+    /// What an instance needs of the machine unless its node says otherwise.
+    public var resources = Resources()
+    /// Whether a node may name its inputs freely (each one artifact of any kind), as a
+    /// `command` does; `inputs` is then empty.
+    public var acceptsAnyInputs = false
+    /// The kind it produces when that depends on its params (a `command`'s declared
+    /// output); nil from it, or no closure, means `produces`.
+    public var producedKind: (@Sendable (JSONObject) -> String?)?
     /// Computes the output. Returns a writer holding the result's tensors; the scheduler
     /// publishes it together with the action key.
     public let run: @Sendable (OpContext) throws -> ArtifactWriter
@@ -87,8 +100,53 @@ public struct OpDefinition: Sendable {
         self.run = run
     }
 
+    /// Where an op runs.
+    public enum Isolation: Sendable {
+        /// A thread of the coordinator: no start-up cost; a trap ends the whole run.
+        case inProcess
+        /// `mergeflow exec`: a trap or out-of-memory kill fails this node only.
+        case childProcess
+        /// A child process when its inputs hold at least this many tensor bytes (a merge
+        /// of tiny checkpoints is not worth a process; a merge of large ones is).
+        case childProcessAbove(bytes: Int)
+    }
+
+    /// This op, run with `isolation`.
+    public func isolated(_ isolation: Isolation) -> OpDefinition {
+        var copy = self
+        copy.isolation = isolation
+        return copy
+    }
+
+    /// This op, needing `resources` by default.
+    public func needing(_ resources: Resources) -> OpDefinition {
+        var copy = self
+        copy.resources = resources
+        return copy
+    }
+
+    /// This op, taking inputs of any name and kind.
+    public func acceptingAnyInputs() -> OpDefinition {
+        var copy = self
+        copy.acceptsAnyInputs = true
+        return copy
+    }
+
+    /// This op, producing the kind `kind(params)` gives.
+    public func producing(_ kind: @escaping @Sendable (JSONObject) -> String?) -> OpDefinition {
+        var copy = self
+        copy.producedKind = kind
+        return copy
+    }
+
+    /// The artifact kind a node of this op with `params` produces.
+    public func kind(producedWith params: JSONObject) -> String { producedKind?(params) ?? produces }
+
     public func param(_ name: String) -> ParamSpec? { params.first { $0.name == name } }
-    public func input(_ name: String) -> InputSpec? { inputs.first { $0.name == name } }
+    public func input(_ name: String) -> InputSpec? {
+        if let spec = inputs.first(where: { $0.name == name }) { return spec }
+        return acceptsAnyInputs ? InputSpec(name, kind: InputSpec.anyKind, help: "a file the program reads") : nil
+    }
 }
 
 /// A failure inside an op that the user caused or can act on (bad data, mismatched

@@ -9,11 +9,19 @@ public struct OpRegistry: Sendable {
         self.operations = table
     }
 
-    /// Every op shipped with mergeflow.
+    /// Every op shipped with mergeflow. Training, evaluation and large merges run in a
+    /// child process (when the run can start one), so a trap or an out-of-memory kill fails
+    /// one node, not the sweep; the cheap ops run in the coordinator. Training declares
+    /// 2 GB and evaluation 1 GB by default (generous for the shipped model sizes), so
+    /// `--memory-gb` bounds how many run at once; threads default to the run's share.
     public static let builtin = OpRegistry([
-        ImportOp.operation, InitOp.operation, MergeOp.operation,
-        DatasetOp.operation, PretrainOp.operation, FinetuneOp.operation, DPOOp.operation,
-        EvalOp.operation, ReportOp.operation,
+        ImportOp.operation, InitOp.operation, MergeOp.operation.isolated(.childProcessAbove(bytes: 64 << 20)),
+        DatasetOp.operation,
+        PretrainOp.operation.isolated(.childProcess).needing(Resources(memoryGB: 2)),
+        FinetuneOp.operation.isolated(.childProcess).needing(Resources(memoryGB: 2)),
+        DPOOp.operation.isolated(.childProcess).needing(Resources(memoryGB: 2)),
+        EvalOp.operation.isolated(.childProcess).needing(Resources(memoryGB: 1)),
+        ReportOp.operation, CommandOp.operation,
     ])
 
     public subscript(name: String) -> OpDefinition? { operations[name] }

@@ -47,6 +47,9 @@ public enum ParamType: Sendable {
     }
 
     /// nil if `value` fits, else the problem ("expected …, got …").
+    /// Whether it takes any JSON value (checked by the op's cross-check instead).
+    public var isAny: Bool { if case .any = self { return true } else { return false } }
+
     public func problem(with value: JSONValue) -> String? {
         let got = ParamType.describe(value)
         switch self {

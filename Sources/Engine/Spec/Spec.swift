@@ -28,6 +28,8 @@ public struct NodeSpec: Sendable {
     public let params: JSONObject
     /// Parameter → values to sweep, in the spec's order.
     public let grid: [(param: String, values: [JSONValue])]
+    /// `resources` as written (threads, memory_gb, gpus), over the op's defaults.
+    public var resources: JSONObject? = nil
 }
 
 /// A validated pipeline spec: `{"name", "seed", "nodes": {ID: {"op", "inputs", "params", "grid"}}}`.

@@ -79,6 +79,11 @@ public struct SpecParser {
         issues.append(SpecIssue(path: path.description, message: message))
     }
 
+    /// `base` followed by the parts of "outputs.m" or "argv.2" (a cross-check's path).
+    static func appending(dotted: String, to base: JSONPath) -> JSONPath {
+        dotted.split(separator: ".").reduce(base) { path, part in Int(part).map { path.appending($0) } ?? path.appending(String(part)) }
+    }
+
     static func isValidNodeID(_ id: String) -> Bool {
         !id.isEmpty && id.utf8.allSatisfy { c in
             (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x5f || c == 0x2d
@@ -88,8 +93,11 @@ public struct SpecParser {
     private mutating func parseNode(id: String, _ value: JSONValue, path: JSONPath) -> NodeSpec? {
         if !SpecParser.isValidNodeID(id) { fail(path, "node ids use letters, digits, '_' and '-' only") }
         guard let object = value.objectValue else { fail(path, "expected an object with \"op\", got \(value.typeName)"); return nil }
-        for key in object.keys where !["op", "inputs", "params", "grid", "description"].contains(key) {
-            fail(path.appending(key), "unknown key (allowed: op, inputs, params, grid, description)")
+        for key in object.keys where !["op", "inputs", "params", "grid", "resources", "description"].contains(key) {
+            fail(path.appending(key), "unknown key (allowed: op, inputs, params, grid, resources, description)")
+        }
+        if let r = object["resources"] {
+            for (key, message) in Resources.problems(r) { fail(key.isEmpty ? path.appending("resources") : path.appending("resources").appending(key), message) }
         }
         guard let opName = object["op"]?.stringValue else {
             fail(path.appending("op"), object["op"] == nil ? "missing" : "expected a string")
@@ -153,9 +161,14 @@ public struct SpecParser {
             if let o = g.objectValue {
                 for (name, values) in o {
                     let p = path.appending("grid").appending(name)
-                    guard let spec = op.param(name) else {
+                    // `vars.lr`: one key of an object parameter (a command's vars).
+                    let dotted = name.split(separator: ".", maxSplits: 1).map(String.init)
+                    guard let spec = op.param(dotted[0]), dotted.count == 1 || (spec.type.isAny && !dotted[1].isEmpty) else {
                         fail(p, "grid over \"\(name)\", which is not a parameter of \(op.name)")
                         continue
+                    }
+                    if dotted.count == 2, params[dotted[0]]?.objectValue?[dotted[1]] != nil {
+                        fail(p, "\"\(name)\" is both in params.\(dotted[0]) and in grid; keep one")
                     }
                     if params[name] != nil { fail(p, "\"\(name)\" is both in params and in grid; keep one") }
                     guard let list = values.arrayValue else { fail(p, "expected a list of values to sweep, got \(values.typeName)"); continue }
@@ -182,10 +195,10 @@ public struct SpecParser {
         }
         if let check = op.crossCheck, grid.isEmpty {
             for (param, message) in check(Instance.applyDefaults(params, op: op), Set(inputs.map(\.name))) {
-                fail(path.appending("params").appending(param), message)
+                fail(SpecParser.appending(dotted: param, to: path.appending("params")), message)
             }
         }
-        return NodeSpec(id: id, op: op.name, inputs: inputs, params: params, grid: grid)
+        return NodeSpec(id: id, op: op.name, inputs: inputs, params: params, grid: grid, resources: object["resources"]?.objectValue)
     }
 
     /// `node` or `node[key=value,…]`; values are JSON where they parse, else strings.
@@ -246,8 +259,9 @@ public struct SpecParser {
                         continue
                     }
                     guard let targetOp = registry[target.op] else { continue }
-                    if targetOp.produces != spec.kind {
-                        fail(p, "input \"\(input.name)\" expects a \(spec.kind), but node \"\(ref.node)\" (\(target.op)) produces a \(targetOp.produces)")
+                    let produced = targetOp.kind(producedWith: target.params)
+                    if spec.kind != InputSpec.anyKind && produced != spec.kind {
+                        fail(p, "input \"\(input.name)\" expects a \(spec.kind), but node \"\(ref.node)\" (\(target.op)) produces a \(produced)")
                     }
                     if ref.node == node.id { fail(p, "a node cannot take its own output") }
                 }

@@ -34,7 +34,7 @@ public enum SpecSchema {
         for name in registry.names {
             let op = registry[name]!
             defs[definitionName(name)] = opSchema(name: name, summary: op.summary, produces: op.produces,
-                                                  inputs: op.inputs, params: op.params)
+                                                  inputs: op.inputs, params: op.params, anyInputs: op.acceptsAnyInputs)
         }
         return [
             "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -62,6 +62,18 @@ public enum SpecSchema {
         ]
     }
 
+    /// A node's `resources`: what one instance needs of the machine (not part of its key).
+    static let resourcesSchema: JSONValue = [
+        "description": "what one instance needs while it runs; the local executor never starts more than the machine has",
+        "type": "object",
+        "properties": [
+            "threads": ["description": "cores (default: the run's --threads divided by --jobs)", "type": "integer", "minimum": 1, "maximum": 4096],
+            "memory_gb": ["description": "memory in GB, counted against --memory-gb (default: the machine's)", "type": "number", "minimum": 0],
+            "gpus": ["description": "GPUs, picked from run --gpus and given to commands as CUDA_VISIBLE_DEVICES", "type": "integer", "minimum": 0, "maximum": 1024],
+        ],
+        "additionalProperties": false,
+    ]
+
     /// `#/$defs/` key of an op's node schema.
     static func definitionName(_ op: String) -> String { "op-" + op }
 
@@ -87,6 +99,7 @@ public enum SpecSchema {
                 "inputs": ["description": "input name → node reference", "type": "object"],
                 "params": ["description": "parameter → value", "type": "object"],
                 "grid": ["description": "parameter → list of values to sweep; the node runs once per combination", "type": "object"],
+                "resources": resourcesSchema,
                 "description": ["description": "what this node is for", "type": "string"],
             ],
             "additionalProperties": false,
@@ -98,7 +111,7 @@ public enum SpecSchema {
     /// uses. A required parameter may be swept instead of set, so it is required in
     /// `params` *or* in `grid`, never in `params` alone.
     static func opSchema(name: String, summary: String, produces: String,
-                         inputs: [InputSpec], params: [ParamSpec]) -> JSONValue {
+                         inputs: [InputSpec], params: [ParamSpec], anyInputs: Bool = false) -> JSONValue {
         var inputProperties = JSONObject()
         for input in inputs { inputProperties[input.name] = inputSchema(input) }
         var inputsSchema: JSONObject = [
@@ -108,7 +121,8 @@ public enum SpecSchema {
         ]
         let requiredInputs = inputs.filter { !$0.optional }.map { JSONValue.string($0.name) }
         if !requiredInputs.isEmpty { inputsSchema["required"] = .array(requiredInputs) }
-        inputsSchema["additionalProperties"] = false
+        // A command names its inputs freely: each is one node reference.
+        inputsSchema["additionalProperties"] = anyInputs ? ["$ref": "#/$defs/reference"] : false
 
         var paramProperties = JSONObject(), gridProperties = JSONObject()
         for param in params {
@@ -126,12 +140,21 @@ public enum SpecSchema {
             "properties": .object(paramProperties),
             "additionalProperties": false,
         ]
-        let gridSchema: JSONValue = [
+        var gridSchema: JSONObject = [
             "description": "parameter → list of values to sweep; the node runs once per combination",
             "type": "object",
             "properties": .object(gridProperties),
             "additionalProperties": false,
         ]
+        // `vars.lr`: one key of an object parameter.
+        let objectParams = params.filter { $0.type.isAny && $0.defaultValue?.objectValue != nil }
+        if !objectParams.isEmpty {
+            var patterns = JSONObject()
+            for param in objectParams {
+                patterns["^\(param.name)\\."] = ["description": .string("values of one key of \(param.name) to sweep"), "type": "array", "minItems": 1]
+            }
+            gridSchema["patternProperties"] = .object(patterns)
+        }
 
         var schema: JSONObject = [
             "description": .string("\(name): \(summary); produces a \(produces)"),
@@ -141,7 +164,8 @@ public enum SpecSchema {
                 "op": ["const": .string(name)],
                 "inputs": .object(inputsSchema),
                 "params": paramsSchema,
-                "grid": gridSchema,
+                "grid": .object(gridSchema),
+                "resources": resourcesSchema,
                 "description": ["description": "what this node is for", "type": "string"],
             ],
             "additionalProperties": false,

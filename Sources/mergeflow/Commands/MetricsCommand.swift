@@ -11,7 +11,8 @@ let metricsCommand = Command(
     usage: mergeflow metrics SPEC [NODE]... [--metric M]... [--lang L]... [--objective O]...
                              [--csv] [--cache PATH]
 
-    One line per metric row of every cached result of the spec's eval nodes (or of the
+    One line per metric row of every cached result of the spec's eval nodes and command
+    nodes with a metrics output (or of the
     NODEs named: node ids or instance ids): instance, stage, language, objective, metric,
     value and number of items. Filters keep rows whose field is one of the values given.
     Instances not computed yet are listed on standard error. The same rows are in the
@@ -23,8 +24,10 @@ let metricsCommand = Command(
         let store = try CommandSupport.openStore(args)
         let graph = try SpecSupport.load(specPath, args)
         let named = Array(args.positionals.dropFirst())
-        let wanted = named.isEmpty ? Set(graph.instances.indices.filter { graph.instances[$0].op.name == "eval" })
-                                   : try SpecSupport.instances(named, in: graph)
+        // Every node whose result is metric rows: evals, and commands declaring a metrics output.
+        let wanted = named.isEmpty ? Set(graph.instances.indices.filter { i in
+            graph.instances[i].op.kind(producedWith: graph.instances[i].params) == "metrics"
+        }) : try SpecSupport.instances(named, in: graph)
         let filters = [("metric", args.all("--metric")), ("lang", args.all("--lang")), ("objective", args.all("--objective"))]
         var table: [[String]] = [["instance", "stage", "lang", "objective", "metric", "value", "n"]]
         var missing: [String] = []

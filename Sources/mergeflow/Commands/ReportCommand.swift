@@ -16,13 +16,13 @@ let reportCommand = Command(
     Exit code 0 when every report was written, 1 if the run failed, 2 for an invalid spec.
     """,
     run: { words in
-        let args = try Arguments(words, options: Arguments.cacheOptions.union(SpecSupport.options).union(["--jobs", "--out"]), flags: ["--quiet"])
+        let args = try Arguments(words, options: Arguments.cacheOptions.union(SpecSupport.options).union(SpecSupport.runOptionNames).union(["--out"]), flags: SpecSupport.runFlags)
         let path = try args.positionals("SPEC")[0]
         let graph = try SpecSupport.load(path, args)
         let reports = graph.instances.filter { $0.op.name == "report" }
         if reports.isEmpty { throw UsageError("\(path) has no report node (op \"report\")") }
         let store = try CommandSupport.openStore(args)
-        let options = try SpecSupport.runOptions(args)
+        let options = try SpecSupport.runOptions(args, specPath: path)
         let summary = try Scheduler(store: store, graph: graph, options: options).run()
         for f in summary.failed { print("failed: \(f.instance): \(f.error)", to: &standardError) }
         let out = args.value("--out") ?? URL(fileURLWithPath: graph.spec.directory)

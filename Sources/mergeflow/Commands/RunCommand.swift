@@ -8,18 +8,26 @@ let runCommand = Command(
     summary: "run a pipeline spec: every instance not already in the cache",
     help: """
     usage: mergeflow run SPEC [--jobs N] [--force NODE]... [--only NODE]... [--quiet]
-                              [--cache PATH] [--threads N]
+                              [--gpus 0,1] [--memory-gb N] [--in-process] [--cache PATH] [--threads N]
 
     Validates SPEC (every problem reported at once, nothing runs if there is one), expands
     its grids, and runs instances in dependency order. An instance whose action key (op,
     op version, params, input digests) is in the cache is not run again. Independent
     instances run in parallel, up to --jobs (default 1), sharing --threads. Each result is
     published in one transaction: a run killed at any moment resumes with `run` again.
-    A failing instance fails its dependents only; the rest goes on.
+    A failing instance fails its dependents only; the rest goes on. Training, evaluation and
+    large merges run in a child process (`mergeflow exec`), so a crash or an out-of-memory
+    kill fails that node only, with the signal and the end of its stderr in the error.
 
       --force NODE   rerun NODE (a node id or an instance id) even if cached; repeatable
       --only NODE    run only NODE and what it needs; repeatable
       --quiet        print only the summary
+      --in-process   run every op in this process (no child processes; for debugging)
+      --gpus 0,1     GPU device ids to hand out: an instance declaring "resources": {"gpus": G}
+                     gets G of them, as CUDA_VISIBLE_DEVICES for commands
+      --memory-gb N  declared memory ("resources": {"memory_gb": M}) of everything running at
+                     once stays under N (default: the machine's memory); --threads bounds the
+                     declared threads the same way
       --max-instances N  refuse a spec whose grids expand to more than N instances
                      (default 100000; counted before anything is expanded)
 
@@ -27,11 +35,11 @@ let runCommand = Command(
     Exit code 0 if everything succeeded, 1 if an instance failed, 2 if the spec is invalid.
     """,
     run: { words in
-        let args = try Arguments(words, options: Arguments.cacheOptions.union(SpecSupport.options).union(["--jobs", "--force", "--only"]), flags: ["--quiet"])
+        let args = try Arguments(words, options: Arguments.cacheOptions.union(SpecSupport.options).union(SpecSupport.runOptionNames).union(["--force", "--only"]), flags: SpecSupport.runFlags)
         let path = try args.positionals("SPEC")[0]
         let graph = try SpecSupport.load(path, args)
         let store = try CommandSupport.openStore(args)
-        var options = try SpecSupport.runOptions(args)
+        var options = try SpecSupport.runOptions(args, specPath: path)
         options.force = try SpecSupport.instances(args.all("--force"), in: graph)
         let only = args.all("--only")
         if !only.isEmpty { options.only = try SpecSupport.instances(only, in: graph) }

@@ -39,11 +39,42 @@ enum SpecSupport {
         }
     }
 
+    /// Options every command that runs a spec takes, beside `--jobs`.
+    static let runOptionNames: Set<String> = ["--jobs", "--gpus", "--memory-gb"]
+
+    /// Flags every command that runs a spec takes.
+    static let runFlags: Set<String> = ["--quiet", "--in-process"]
+
     /// Options shared by the commands that run a spec: `--jobs`, the thread budget, the
-    /// progress style (live on a terminal, lines otherwise, none with `--quiet`), the command line.
-    static func runOptions(_ args: Arguments) throws -> RunOptions {
+    /// progress style (live on a terminal, lines otherwise, none with `--quiet`), the command
+    /// line, and how heavy ops start their child process (`mergeflow exec` of this very
+    /// binary on the spec at `specPath`), unless `--in-process`.
+    static func runOptions(_ args: Arguments, specPath: String) throws -> RunOptions {
         var options = RunOptions()
+        if !args.has("--in-process") {
+            let limit = try args.integer("--max-instances", default: ExpandedGraph.defaultInstanceLimit, in: 1...Int.max)
+            options.childProcess = ChildProcessExecutor.Launch(
+                executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path,
+                specPath: URL(fileURLWithPath: specPath).standardizedFileURL.path,
+                cachePath: URL(fileURLWithPath: args.cachePath).standardizedFileURL.path, instanceLimit: limit)
+        }
         options.jobs = try args.integer("--jobs", default: 1, in: 1...256)
+        if args.value("--memory-gb") != nil {
+            let gb = try args.number("--memory-gb", default: 0)
+            guard gb > 0 else { throw UsageError("--memory-gb expects a positive number of GB, got \(gb)") }
+            options.memoryGB = gb
+        }
+        if let list = args.value("--gpus"), !list.isEmpty {
+            var ids: [Int] = []
+            for part in list.split(separator: ",", omittingEmptySubsequences: false) {
+                guard let id = Int(part.trimmingCharacters(in: .whitespaces)), id >= 0 else {
+                    throw UsageError("--gpus expects device ids such as 0,1; got \"\(list)\"")
+                }
+                guard !ids.contains(id) else { throw UsageError("--gpus names device \(id) twice") }
+                ids.append(id)
+            }
+            options.gpus = ids
+        }
         options.threads = ComputeThreads.count
         options.progress = args.has("--quiet") ? .quiet : (isatty(1) == 1 ? .live : .lines)
         options.command = (["mergeflow"] + CommandLine.arguments.dropFirst()).joined(separator: " ")

@@ -1,0 +1,61 @@
+import Foundation
+import Store
+
+/// The folders of one `command` action, beside the cache file: `mergeflow-work/KEY/` holds
+/// `workdir/` (the program's own scratch: it survives an interruption, so a program that
+/// checkpoints there resumes), `inputs/` (materialised, read-only), `outputs/` (what the
+/// program writes) and the logs of the last attempt. Named by the action key, so a rerun of
+/// the same work finds it and different work never shares it. Removed once the result is
+/// published.
+struct CommandWorkspace {
+    let root: String
+
+    init(store: Store, key: Digest) {
+        // Absolute: the program starts in the spec's folder, not in ours.
+        let cache = URL(fileURLWithPath: store.path).standardizedFileURL
+        root = cache.deletingLastPathComponent().appendingPathComponent("mergeflow-work/\(key.hex)").path
+    }
+
+    var workdir: String { path("workdir") }
+    var inputs: String { path("inputs") }
+    var outputs: String { path("outputs") }
+    var stdoutLog: String { path("stdout.log") }
+    var stderrLog: String { path("stderr.log") }
+
+    func path(_ name: String) -> String { (root as NSString).appendingPathComponent(name) }
+
+    /// Keeps `workdir` as a previous attempt left it; starts `inputs` and `outputs` afresh.
+    func prepare() throws {
+        let fm = FileManager.default
+        for folder in [inputs, outputs] where fm.fileExists(atPath: folder) {
+            CommandWorkspace.makeWritable(folder)
+            try fm.removeItem(atPath: folder)
+        }
+        for folder in [workdir, inputs, outputs] { try fm.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+    }
+
+    /// Deletes the whole workspace (after the result is published).
+    func remove() {
+        CommandWorkspace.makeWritable(root)
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    /// Makes a materialised input read-only: files 0444, folders 0555.
+    static func makeReadOnly(_ path: String) { setModes(path, file: 0o444, folder: 0o555) }
+
+    static func makeWritable(_ path: String) { setModes(path, file: 0o644, folder: 0o755) }
+
+    private static func setModes(_ path: String, file: mode_t, folder: mode_t) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return }
+        if isDirectory.boolValue {
+            chmod(path, 0o755)
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
+                setModes((path as NSString).appendingPathComponent(name), file: file, folder: folder)
+            }
+            chmod(path, folder)
+        } else {
+            chmod(path, file)
+        }
+    }
+}

@@ -1,0 +1,34 @@
+import Engine
+import Foundation
+import Numerics
+import Store
+
+/// Hidden: the child process of the child-process executor. Not for people: `run` starts it.
+let execCommand = Command(
+    name: "exec",
+    summary: "(internal) run one leased instance of a spec against the cache, for `run`",
+    help: """
+    usage: mergeflow exec SPEC INSTANCE --cache PATH --key HEX --inputs HEX,… --owner OWNER
+                          --node-run ID --threads N --max-instances N --parent PID
+
+    Started by `mergeflow run` for ops that run isolated (training, evaluation, large
+    merges). Recomputes INSTANCE's action key from the input digests, refuses to run if it
+    differs from --key (the spec changed), runs the op under the coordinator's lease and
+    publishes the result. Reports progress and the outcome on stdout, one line each.
+    Ends itself when the coordinator (--parent) is gone.
+    Exit code 0 when published, 1 when the op failed, 2 for a malformed request.
+    """,
+    run: { words in
+        let request: ExecRequest
+        do {
+            request = try ExecRequest(parsing: words)
+        } catch {
+            throw UsageError("\(error)")
+        }
+        ComputeThreads.set(request.threads)
+        let spec = try SpecParser.load(request.specPath)
+        let graph = try ExpandedGraph(spec: spec, file: request.specPath, instanceLimit: request.instanceLimit)
+        let store = try Store(path: request.cachePath)
+        return ExecWorker.serve(request, graph: graph, store: store)
+    }
+)
