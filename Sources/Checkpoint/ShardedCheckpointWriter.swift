@@ -80,6 +80,8 @@ public enum ShardedCheckpointWriter {
         let shards = plan(items, maxShardBytes: maxShardBytes)
         let names = shards.indices.map { shardName($0, of: shards.count) }
         let suffix = ".partial-\(getpid())"
+        // Temporary shards of a writer killed earlier (kill -9) would stay for ever.
+        StalePartialFiles.removeCheckpointFiles(in: folder)
         var pending: [String] = []
         defer { for p in pending { unlink(p) } }
         var weightMap = JSONObject()

@@ -20,4 +20,17 @@ enum StalePartialFiles {
             }
         }
     }
+
+    /// Deletes the stale `.partial-PID` files of every checkpoint file name in `folder`
+    /// (`model.safetensors` and `model-XXXXX-of-YYYYY.safetensors`), as `remove(besides:)` does.
+    static func removeCheckpointFiles(in folder: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
+        var bases = Set<String>()
+        for name in names {
+            guard let range = name.range(of: ".safetensors.partial-") else { continue }
+            let base = String(name[..<range.lowerBound]) + ".safetensors"
+            if base == "model.safetensors" || (base.hasPrefix("model-") && base.contains("-of-")) { bases.insert(base) }
+        }
+        for base in bases { remove(besides: (folder as NSString).appendingPathComponent(base)) }
+    }
 }
