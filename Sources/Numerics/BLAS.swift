@@ -66,6 +66,10 @@ public enum BLAS {
         return String(cString: name)
     }
 
+    /// The core name `BLAS` chose in place of OpenBLAS's SSE3 fallback, or nil when
+    /// OpenBLAS's own choice (or the user's `OPENBLAS_CORETYPE`) stands.
+    public static var replacedFallback: String? { kernels }
+
     /// OpenBLAS's build description (core type, threading), for benchmark headers.
     public static var configuration: String {
         _ = kernels

@@ -22,7 +22,7 @@ enum EvalOp {
     static let answersKind = "answers"
 
     static let operation = OpDefinition(
-        name: "eval", version: 1,
+        name: "eval", version: 2,
         summary: "per-language, per-objective metrics of a model on held-out examples",
         inputs: [
             InputSpec("model", kind: Store.checkpointKind, help: "the model to evaluate"),

@@ -15,6 +15,8 @@ enum TrainingBenchmark {
     struct Figures {
         let stepSeconds: Double, forwardSeconds: Double, backwardSeconds: Double, optimizerSeconds: Double
         let tokensPerSecond: Double, gflops: Double, sgemmPeak: Double
+        /// The fastest step (s): less sensitive than the median to other processes on the machine.
+        let bestStepSeconds: Double
     }
 
     /// A model to time: a preset name, or `LxHxC` (layers × heads × channels, e.g. `6x6x192`)
@@ -75,15 +77,24 @@ enum TrainingBenchmark {
         let step = median(stepTimes)
         return Figures(stepSeconds: step, forwardSeconds: median(forwardTimes), backwardSeconds: median(backwardTimes),
                        optimizerSeconds: median(optimizerTimes), tokensPerSecond: Double(batch * time) / step,
-                       gflops: flopsPerStep(config, batch: batch, time: time) / step / 1e9, sgemmPeak: peak)
+                       gflops: flopsPerStep(config, batch: batch, time: time) / step / 1e9, sgemmPeak: peak,
+                       bestStepSeconds: stepTimes.min()!)
     }
 
-    static func median(_ x: [Double]) -> Double { x.sorted()[x.count / 2] }
+    static func median(_ x: [Double]) -> Double {
+        let s = x.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    /// The 1-minute load average (/proc/loadavg), to tell a quiet run from a contended one.
+    static func loadAverage() -> String {
+        (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first.map(String.init) ?? "?"
+    }
 
     // MARK: PyTorch, side by side
 
     struct PyTorchFigures {
-        let stepSeconds: Double, tokensPerSecond: Double
+        let stepSeconds: Double, tokensPerSecond: Double, bestStepSeconds: Double
         /// torch's own 1024³ matmul before and after the steps (GFLOPS).
         let sgemm: [Double]
         let torchVersion: String
@@ -114,7 +125,8 @@ enum TrainingBenchmark {
                              + text.split(separator: "\n").suffix(5).joined(separator: "\n"))
         }
         let sgemm = o["sgemm_gflops"]?.arrayValue?.compactMap(\.doubleValue) ?? []
-        return PyTorchFigures(stepSeconds: step, tokensPerSecond: tps, sgemm: sgemm,
+        let best = o["step_seconds"]?.arrayValue?.compactMap(\.doubleValue).min() ?? step
+        return PyTorchFigures(stepSeconds: step, tokensPerSecond: tps, bestStepSeconds: best, sgemm: sgemm,
                               torchVersion: o["torch"]?.stringValue ?? "?")
     }
 }
