@@ -15,12 +15,11 @@ final class Activations {
     let residual2: LayerBuffer     // (L, N, C)  residual + attention branch
     let ln2: LayerBuffer           // (L, N, C)
     let ln2Mean, ln2Rstd: LayerBuffer  // (L, N)
-    let fc: LayerBuffer            // (L, N, 4C) before GELU
+    let fc: LayerBuffer            // (L, N, 4C) c_fc's output, overwritten by GELU's slope there
     let fcGelu: LayerBuffer        // (L, N, 4C)
     let residual3: LayerBuffer     // (L, N, C)  block output
 
     let encoded: UnsafeMutablePointer<Float>    // (N, C)
-    let projected: UnsafeMutablePointer<Float>  // (N, C) scratch: a c_proj output before the residual add
     let lnf: UnsafeMutablePointer<Float>        // (N, C)
     let lnfMean, lnfRstd: UnsafeMutablePointer<Float>  // (N)
     let logits: UnsafeMutablePointer<Float>     // (N, V)
@@ -53,7 +52,7 @@ final class Activations {
         // Sizes in the order the fields are carved below.
         let perLayer = [n * c, n, n, n * 3 * c, attSize, n * c, n * c, n * c, n, n, n * 4 * c, n * 4 * c, n * c]
         sizes += perLayer.map { $0 * l }
-        let global = [n * c, n * c, n * c, n, n, n * v, n * v, n,
+        let global = [n * c, n * c, n, n, n * v, n * v, n,
                       n * c, n * c, n * c, n * 3 * c, attSize, n * 4 * c, n * v,
                       LayerNorm.partialCount(rows: n, channels: c), n]
         sizes += global
@@ -71,7 +70,7 @@ final class Activations {
         ln1 = layer(); ln1Mean = layer(); ln1Rstd = layer(); qkv = layer(); att = layer(); attnOut = layer()
         residual2 = layer(); ln2 = layer(); ln2Mean = layer(); ln2Rstd = layer(); fc = layer(); fcGelu = layer()
         residual3 = layer()
-        encoded = next(); projected = next(); lnf = next(); lnfMean = next(); lnfRstd = next()
+        encoded = next(); lnf = next(); lnfMean = next(); lnfRstd = next()
         logits = next(); probs = next(); losses = next()
         dresidual = next(); dln = next(); dattnOut = next(); dqkv = next(); datt = next(); dfc = next(); dlogits = next()
         lnPartials = next(); ones = next()

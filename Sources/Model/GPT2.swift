@@ -52,18 +52,17 @@ public final class GPT2 {
                               weight: w.ln1Weight, bias: w.ln1Bias, rows: n, channels: c)
             Linear.forward(out: a.qkv[l], inp: a.ln1[l], weight: w.qkvWeight, bias: w.qkvBias, rows: n, inputs: c, outputs: 3 * c)
             Attention.forward(out: a.attnOut[l], att: a.att[l], qkv: a.qkv[l], shape: shape)
-            Linear.forward(out: a.projected, inp: a.attnOut[l], weight: w.attnProjWeight, bias: w.attnProjBias,
-                           rows: n, inputs: c, outputs: c)
-            Kernels.add(UnsafeBufferPointer(start: residual, count: n * c), UnsafeBufferPointer(start: a.projected, count: n * c),
-                        into: UnsafeMutableBufferPointer(start: a.residual2[l], count: n * c))
+            // residual2 = residual + attnOut · attnProjWeight + attnProjBias
+            Linear.forward(out: a.residual2[l], inp: a.attnOut[l], weight: w.attnProjWeight, bias: w.attnProjBias,
+                           residual: residual, rows: n, inputs: c, outputs: c)
             LayerNorm.forward(out: a.ln2[l], mean: a.ln2Mean[l], rstd: a.ln2Rstd[l], inp: a.residual2[l],
                               weight: w.ln2Weight, bias: w.ln2Bias, rows: n, channels: c)
             Linear.forward(out: a.fc[l], inp: a.ln2[l], weight: w.fcWeight, bias: w.fcBias, rows: n, inputs: c, outputs: 4 * c)
-            GELU.forward(out: a.fcGelu[l], inp: a.fc[l], count: n * 4 * c)
-            Linear.forward(out: a.projected, inp: a.fcGelu[l], weight: w.fcProjWeight, bias: w.fcProjBias,
-                           rows: n, inputs: 4 * c, outputs: c)
-            Kernels.add(UnsafeBufferPointer(start: a.residual2[l], count: n * c), UnsafeBufferPointer(start: a.projected, count: n * c),
-                        into: UnsafeMutableBufferPointer(start: a.residual3[l], count: n * c))
+            // fcGelu = gelu(fc); fc is overwritten by gelu'(fc), all the backward needs of it
+            GELU.forward(out: a.fcGelu[l], slope: a.fc[l], inp: a.fc[l], count: n * 4 * c)
+            // residual3 = residual2 + fcGelu · fcProjWeight + fcProjBias
+            Linear.forward(out: a.residual3[l], inp: a.fcGelu[l], weight: w.fcProjWeight, bias: w.fcProjBias,
+                           residual: a.residual2[l], rows: n, inputs: 4 * c, outputs: c)
         }
         let last = config.layers == 0 ? a.encoded : a.residual3[config.layers - 1]
         LayerNorm.forward(out: a.lnf, mean: a.lnfMean, rstd: a.lnfRstd, inp: last, weight: p.lnfWeight, bias: p.lnfBias,
@@ -127,7 +126,7 @@ public final class GPT2 {
             Linear.backward(dinp: a.dfc, accumulateInput: false, dweight: dw.fcProjWeight, dbias: dw.fcProjBias,
                             dout: a.dresidual, inp: a.fcGelu[l], weight: w.fcProjWeight, ones: a.ones, rows: n, inputs: 4 * c, outputs: c)
             // forward: fcGelu = gelu(fc)
-            GELU.backward(dinp: a.dfc, inp: a.fc[l], dout: a.dfc, count: n * 4 * c)
+            GELU.backward(dinp: a.dfc, slope: a.fc[l], dout: a.dfc, count: n * 4 * c)
             // forward: fc = ln2 · fcWeight + fcBias
             Linear.backward(dinp: a.dln, accumulateInput: false, dweight: dw.fcWeight, dbias: dw.fcBias,
                             dout: a.dfc, inp: a.ln2[l], weight: w.fcWeight, ones: a.ones, rows: n, inputs: c, outputs: 4 * c)

@@ -76,4 +76,23 @@ final class MatmulTests: XCTestCase {
         let want = naive(a, Tensor(shape: [11, 1], storage: x), false, false)
         for i in 0..<13 { XCTAssertEqual(Double(y[i]), want[i], accuracy: 1e-5) }
     }
+
+    /// On a CPU with AVX2 + FMA, OpenBLAS must not run its SSE3 fallback (10x slower sgemm):
+    /// `BLAS` replaces it when OpenBLAS's detection does not know the CPU model.
+    func testOpenBLASRunsVectorKernelsTheCPUSupports() throws {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let flags = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else {
+            throw XCTSkip("no /proc/cpuinfo")
+        }
+        let set = Set(flags.split(separator: " ").map(String.init))
+        guard set.contains("avx2"), set.contains("fma") else { throw XCTSkip("CPU without AVX2 + FMA") }
+        if BLAS.replacedFallback == nil, getenv("OPENBLAS_CORETYPE") != nil { throw XCTSkip("OPENBLAS_CORETYPE set by the user") }
+        let core = BLAS.coreName.lowercased()
+        XCTAssertNotEqual(core, "prescott", "OpenBLAS runs its SSE3 fallback on a CPU with AVX2")
+        // The product still agrees with the naive spec under the kernels chosen.
+        var rng = TestRandom(seed: 7)
+        let a = Tensor(shape: [70, 90], storage: rng.floats(70 * 90)), b = Tensor(shape: [90, 50], storage: rng.floats(90 * 50))
+        let c = Tensor.matmul(a, b), want = naive(a, b, false, false)
+        for i in want.indices { XCTAssertEqual(Double(c.storage[i]), want[i], accuracy: 90 * 1.2e-7 * 4) }
+    }
 }

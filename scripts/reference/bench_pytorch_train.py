@@ -26,9 +26,16 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-L, H, C, T, V, B = 6, 6, 384, 256, 259, 8   # layers, heads, width, context, vocab, batch
+V = 259   # vocabulary: 256 bytes + 3 specials
 
 p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+# The model and batch (defaults: gpt-small, B 8 x T 256); mergeflow's `bench --compare-pytorch`
+# passes the preset it measures.
+p.add_argument("--layers", type=int, default=6)
+p.add_argument("--heads", type=int, default=6)
+p.add_argument("--channels", type=int, default=384)
+p.add_argument("--seq", type=int, default=256, help="T, also the context (wpe rows)")
+p.add_argument("--batch", type=int, default=8)
 p.add_argument("--model", choices=["hf", "minimal"], default="hf")
 p.add_argument("--attn", choices=["eager", "sdpa"], default=None,
                help="HF attention implementation (default sdpa; minimal is always sdpa)")
@@ -36,6 +43,9 @@ p.add_argument("--threads", type=int, default=2)
 p.add_argument("--warmup", type=int, default=3)
 p.add_argument("--steps", type=int, default=10)
 args = p.parse_args()
+L, H, C, T, B = args.layers, args.heads, args.channels, args.seq, args.batch   # layers, heads, width, context, batch
+if min(L, H, C, T, B) < 1 or C % H != 0:
+    p.error("need positive sizes and --channels divisible by --heads")
 if args.steps < 1 or args.warmup < 0:
     p.error("need --steps >= 1 and --warmup >= 0")
 if args.model == "minimal" and args.attn == "eager":
@@ -176,7 +186,7 @@ except Exception:  # private API; informational only
 print(f"AdamW default implementation: {impl}; timed steps min {min(times) * 1e3:.1f} ms, "
       f"max {max(times) * 1e3:.1f} ms over {len(times)}")
 print(json.dumps({
-    "impl": args.model, "attn": attn, "threads": args.threads, "B": B, "T": T,
+    "impl": args.model, "attn": attn, "threads": args.threads, "B": B, "T": T, "L": L, "H": H, "C": C,
     "params": P, "step_seconds_median": round(med, 5),
     "tokens_per_second": round(B * T / med, 1), "gflops": round(flops / med / 1e9, 2),
     "torch": torch.__version__, "transformers": tf_version,

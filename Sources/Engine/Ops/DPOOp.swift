@@ -7,7 +7,7 @@ import Store
 /// against a frozen reference model (default: the starting model itself).
 enum DPOOp {
     static let operation = OpDefinition(
-        name: "dpo", version: 1,
+        name: "dpo", version: 2,
         summary: "direct preference optimisation against a frozen reference model",
         inputs: [
             InputSpec("model", kind: Store.checkpointKind, help: "the policy to start from"),

@@ -7,7 +7,7 @@ import Store
 /// dataset (each example as `prompt \n answer`, documents separated by the end token).
 enum PretrainOp {
     static let operation = OpDefinition(
-        name: "pretrain", version: 1,
+        name: "pretrain", version: 2,
         summary: "language-model pre-training of a new GPT-2 on a dataset's text",
         inputs: [InputSpec("data", kind: Store.datasetKind, arity: .many, help: "one or more datasets, concatenated: the text to learn")],
         params: [

@@ -15,12 +15,24 @@ enum CrossEntropy {
         Parallel.forEachRowRange(n, elementsPerRow: 4 * v) { rows in
             for r in rows {
                 let x = s.logits + r * v, p = s.probs + r * v
-                var m = -Float.infinity
-                for i in 0..<v { m = max(m, x[i]) }
-                var sum: Float = 0
-                for i in 0..<v { let e = expf(x[i] - m); p[i] = e; sum += e }
+                // Eight lanes at a time with VectorMath.exp (glibc's scalar expf cost more than
+                // the LM head's product at small widths); the tail runs the same arithmetic.
+                let whole = v / 8 * 8
+                var m8 = SIMD8<Float>(repeating: -.infinity)
+                for i in stride(from: 0, to: whole, by: 8) { m8 = pointwiseMax(m8, load(x + i)) }
+                var m = m8.max()
+                for i in whole..<v { m = max(m, x[i]) }
+                var s8 = SIMD8<Float>()
+                for i in stride(from: 0, to: whole, by: 8) {
+                    let e = VectorMath.exp(load(x + i) - m)
+                    store(e, p + i)
+                    s8 += e
+                }
+                var sum = s8.sum()
+                for i in whole..<v { let e = VectorMath.exp(x[i] - m); p[i] = e; sum += e }
                 let inv = 1 / sum
-                for i in 0..<v { p[i] *= inv }
+                for i in stride(from: 0, to: whole, by: 8) { store(load(p + i) * inv, p + i) }
+                for i in whole..<v { p[i] *= inv }
                 let target = Int(s.targets[r])
                 // −log p[target] = log Σ exp(x − m) + m − x[target], without rounding p first.
                 s.losses[r] = target < 0 ? 0 : logf(sum) + m - x[target]
@@ -44,6 +56,14 @@ enum CrossEntropy {
                 d[target] -= w
             }
         }
+    }
+
+    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+    @inline(__always) static func load(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> { load(UnsafePointer(p)) }
+    @inline(__always) static func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 
     private struct Shared: @unchecked Sendable {

@@ -26,20 +26,34 @@ enum GELU {
         }
     }
 
-    /// dinp[i] = gelu'(inp[i]) · dout[i] (overwrites dinp; may alias dout).
-    static func backward(dinp: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, dout: UnsafePointer<Float>, count: Int) {
-        let s = Shared(a: dinp, b: inp, c: dout)
+    /// out[i] = gelu(inp[i]) and slope[i] = gelu'(inp[i]) (the backward pass's factor), so the
+    /// backward is one multiply and needs no second exp. `slope` may alias `inp`: each block
+    /// of eight is read before it is written.
+    static func forward(out: UnsafeMutablePointer<Float>, slope: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, count: Int) {
+        let s = SlopeShared(out: out, slope: slope, inp: inp)
         Parallel.forEachRange(count, granularity: 8) { r in
             forEachBlock(r) { i, load, store in
-                let x = load(s.b, i)
+                let x = load(s.inp, i)
                 let g = gate(x)
-                // d/dx of x·σ(2u) = σ(2u) + x·2σ(2u)(1 − σ(2u))·du/dx
-                let slope: SIMD8<Float> = scale * (1 + 3 * cubic * x * x)
-                let dgate: SIMD8<Float> = 2 * g * (1 - g)
-                let grad: SIMD8<Float> = g + x * dgate * slope
-                store(s.a, i, grad * load(s.c, i))
+                store(s.out, i, x * g)
+                store(s.slope, i, derivative(x, gate: g))
             }
         }
+    }
+
+    /// d/dx of x·σ(2u) = σ(2u) + x·2σ(2u)(1 − σ(2u))·du/dx, given g = σ(2u).
+    @inline(__always)
+    static func derivative(_ x: SIMD8<Float>, gate g: SIMD8<Float>) -> SIMD8<Float> {
+        let slope: SIMD8<Float> = scale * (1 + 3 * cubic * x * x)
+        let dgate: SIMD8<Float> = 2 * g * (1 - g)
+        return g + x * dgate * slope
+    }
+
+    /// dinp[i] = slope[i] · dout[i] with the slope saved by `forward(out:slope:inp:count:)`
+    /// (overwrites dinp; may alias dout).
+    static func backward(dinp: UnsafeMutablePointer<Float>, slope: UnsafePointer<Float>, dout: UnsafePointer<Float>, count: Int) {
+        Kernels.multiply(UnsafeBufferPointer(start: slope, count: count), UnsafeBufferPointer(start: dout, count: count),
+                         into: UnsafeMutableBufferPointer(start: dinp, count: count))
     }
 
     typealias Load = (UnsafePointer<Float>, Int) -> SIMD8<Float>
@@ -68,6 +82,10 @@ enum GELU {
         }
     }
 
+    private struct SlopeShared: @unchecked Sendable {
+        let out, slope: UnsafeMutablePointer<Float>
+        let inp: UnsafePointer<Float>
+    }
     private struct Shared: @unchecked Sendable {
         let a: UnsafeMutablePointer<Float>
         let b, c: UnsafePointer<Float>

@@ -5,15 +5,37 @@ import Numerics
 /// Shapes: inp (N, IN), weight (IN, OUT) — Hugging Face's Conv1D orientation — bias (OUT),
 /// out (N, OUT). N = B·T rows. Every product goes through BLAS.
 enum Linear {
+    ///
+    /// With `residual` (N, OUT), computes `out = residual + inp · weight + bias` instead: the
+    /// residual connection rides on the seeding pass rather than a pass of its own.
     static func forward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
-                        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>? = nil,
                         rows n: Int, inputs: Int, outputs: Int) {
-        if let bias {
+        if let residual {
+            // Seed every row with residual + bias, then accumulate the product on top (beta = 1).
+            let s = Seed(out: out, residual: residual, bias: bias)
+            Parallel.forEachRowRange(n, elementsPerRow: 3 * outputs) { rows in
+                for r in rows {
+                    let o = s.out + r * outputs, x = s.residual + r * outputs
+                    if let b = s.bias {
+                        for i in 0..<outputs { o[i] = x[i] + b[i] }
+                    } else {
+                        o.update(from: x, count: outputs)
+                    }
+                }
+            }
+        } else if let bias {
             // Seed every row with the bias, then accumulate the product on top (beta = 1).
             for r in 0..<n { (out + r * outputs).update(from: bias, count: outputs) }
         }
         BLAS.sgemm(.none, .none, m: n, n: outputs, k: inputs, a: inp, lda: inputs, b: weight, ldb: outputs,
-                   beta: bias == nil ? 0 : 1, c: out, ldc: outputs)
+                   beta: bias == nil && residual == nil ? 0 : 1, c: out, ldc: outputs)
+    }
+
+    private struct Seed: @unchecked Sendable {
+        let out: UnsafeMutablePointer<Float>
+        let residual: UnsafePointer<Float>
+        let bias: UnsafePointer<Float>?
     }
 
     /// Given dout = ∂L/∂out:

@@ -7,7 +7,8 @@ let benchCommand = Command(
     summary: "measure sgemm, memory, SHA-256, cache, engine and merge throughput on this machine",
     help: """
     usage: mergeflow bench [--only PART]... [--size-mb N] [--scale 1b] [--dir PATH] [--keep] [--threads N]
-                           [--model PRESET] [--batch B] [--seq T] [--steps N]
+                           [--model PRESET|LxHxC]... [--batch B] [--seq T] [--steps N]
+                           [--compare-pytorch PYTHON] [--rounds N]
 
     Prints each figure beside the ceiling measured in the same run. Parts (all by default):
       foundation  sgemm GFLOPS at sizes 64…2048 against the best of them (the sgemm peak),
@@ -21,14 +22,19 @@ let benchCommand = Command(
                   bandwidth, and the child's peak RSS against 2 × the largest tensor + 256 MB.
                   With --scale 1b: three TinyLlama-shaped (1.1 B parameters) bf16 checkpoints
                   in 1 GB shards, merged with dtype bfloat16 into 1 GB output shards
-      train       whole GPT-2 training steps (forward, backward, clipping, AdamW) of --model
-                  (default gpt-small) on B × T tokens (default 8 × 256): tokens/s and achieved
-                  GFLOPS (6·P·B·T + 6·L·B·T²·C per step) against the sgemm peak of this run
+      train       whole GPT-2 training steps (forward, backward, clipping, AdamW) of each
+                  --model (a preset, or LxHxC such as 6x6x192; default gpt-small) on B × T
+                  tokens (default 8 × 256): tokens/s and achieved GFLOPS (6·P·B·T + 6·L·B·T²·C
+                  per step) against the sgemm peak of this run. With --compare-pytorch PYTHON,
+                  PyTorch's minimal GPT-2 (scripts/reference/bench_pytorch_train.py, run from the
+                  repository root) runs the same config, batch, threads and steps, alternating
+                  with ours for --rounds rounds (default 2), and the ratio of tokens/s is printed
     Scratch files go to --dir (default: a folder under the system temporary directory) and
     are removed afterwards unless --keep is given (to time mergekit on the same files).
     """,
     run: { words in
-        let args = try Arguments(words, options: ["--size-mb", "--dir", "--threads", "--only", "--model", "--batch", "--seq", "--steps", "--scale"], flags: ["--keep"])
+        let args = try Arguments(words, options: ["--size-mb", "--dir", "--threads", "--only", "--model", "--batch", "--seq", "--steps", "--scale",
+                                                  "--compare-pytorch", "--pytorch-script", "--rounds"], flags: ["--keep"])
         _ = try args.positionals()
         let size = try args.integer("--size-mb", default: 1024, in: 16...65536)
         ComputeThreads.set(try args.integer("--threads", default: ComputeThreads.available, in: 1...1024))
@@ -71,17 +77,56 @@ let benchCommand = Command(
             if args.has("--keep") { print("  files kept in \(dir)-merge\(large ? "1b" : "")") }
         }
         if parts.contains("train") {
-            let preset = args.value("--model") ?? "gpt-small"
-            guard let config = GPT2Config.presets[preset] else { throw UsageError("unknown model preset \"\(preset)\"") }
             let batch = try args.integer("--batch", default: 8, in: 1...4096)
-            let time = try args.integer("--seq", default: min(256, config.context), in: 2...config.context)
             let steps = try args.integer("--steps", default: 10, in: 1...10_000)
-            print("train: \(preset) (\(config.parameterCount) parameters), B=\(batch) T=\(time), median of \(steps) steps")
-            let f = TrainingBenchmark.run(preset: preset, batch: batch, time: time, steps: steps)
-            print(String(format: "  step %.3f s (forward %.3f, backward %.3f, clip+AdamW %.3f)",
-                         f.stepSeconds, f.forwardSeconds, f.backwardSeconds, f.optimizerSeconds))
-            print(String(format: "  %.0f tokens/s, %.1f GFLOPS = %.1f%% of the sgemm peak (%.1f GFLOPS, same run)",
-                         f.tokensPerSecond, f.gflops, 100 * f.gflops / f.sgemmPeak, f.sgemmPeak))
+            let rounds = try args.integer("--rounds", default: args.value("--compare-pytorch") == nil ? 1 : 2, in: 1...100)
+            let python = args.value("--compare-pytorch")
+            let script = args.value("--pytorch-script") ?? "scripts/reference/bench_pytorch_train.py"
+            if python != nil, !FileManager.default.fileExists(atPath: script) {
+                throw UsageError("--compare-pytorch: \(script) not found (run from the repository root, or pass --pytorch-script)")
+            }
+            for name in args.all("--model").isEmpty ? ["gpt-small"] : args.all("--model") {
+                let context = GPT2Config.presets[name]?.context ?? 256
+                let time = try args.integer("--seq", default: min(256, context), in: 2...max(2, context))
+                guard let config = TrainingBenchmark.model(name, time: time) else {
+                    throw UsageError("unknown model \"\(name)\": a preset (\(GPT2Config.presets.keys.sorted().joined(separator: ", "))) or LxHxC")
+                }
+                guard time <= config.context else { throw UsageError("--seq \(time) exceeds the context of \(name)") }
+                print("train: \(name) (\(config.parameterCount) parameters, L\(config.layers) H\(config.heads) C\(config.channels)), "
+                      + "B=\(batch) T=\(time), \(ComputeThreads.count) threads, median of \(steps) steps")
+                var ours: [Double] = [], theirs: [Double] = [], oursBest: [Double] = [], theirsBest: [Double] = []
+                let tokens = Double(batch * time)
+                for round in 1...rounds {
+                    let label = rounds > 1 ? "  round \(round)  " : "  "
+                    let load = TrainingBenchmark.loadAverage()
+                    let f = TrainingBenchmark.run(config: config, batch: batch, time: time, steps: steps)
+                    ours.append(f.tokensPerSecond)
+                    oursBest.append(tokens / f.bestStepSeconds)
+                    print(label + String(format: "mergeflow %.4f s/step (forward %.4f, backward %.4f, clip+AdamW %.4f; best %.4f)  %7.0f tokens/s  "
+                                 + "%.1f GFLOPS = %.1f%% of the sgemm peak (%.1f GFLOPS, same run)",
+                                 f.stepSeconds, f.forwardSeconds, f.backwardSeconds, f.optimizerSeconds, f.bestStepSeconds,
+                                 f.tokensPerSecond, f.gflops, 100 * f.gflops / f.sgemmPeak, f.sgemmPeak) + "  [load \(load)]")
+                    if let python {
+                        let load = TrainingBenchmark.loadAverage()
+                        let t = try TrainingBenchmark.runPyTorch(python: python, script: script, config: config, batch: batch,
+                                                                 time: time, steps: steps, threads: ComputeThreads.count)
+                        theirs.append(t.tokensPerSecond)
+                        theirsBest.append(tokens / t.bestStepSeconds)
+                        let sgemm = t.sgemm.map { String(format: "%.0f", $0) }.joined(separator: "/")
+                        print(label + "PyTorch \(t.torchVersion) minimal" + String(format: " %.4f s/step (best %.4f)  %7.0f tokens/s",
+                                                                                   t.stepSeconds, t.bestStepSeconds, t.tokensPerSecond)
+                              + "  (torch's 1024³ sgemm before/after: \(sgemm) GFLOPS)"
+                              + String(format: "  ratio %.2f×", f.tokensPerSecond / t.tokensPerSecond) + "  [load \(load)]")
+                    }
+                }
+                if !theirs.isEmpty {
+                    let median = TrainingBenchmark.median
+                    print(String(format: "  mergeflow / PyTorch minimal: %.2f× on median steps (%.0f / %.0f tokens/s, medians over %d rounds), "
+                                 + "%.2f× on best steps (%.0f / %.0f)",
+                                 median(ours) / median(theirs), median(ours), median(theirs), rounds,
+                                 oursBest.max()! / theirsBest.max()!, oursBest.max()!, theirsBest.max()!))
+                }
+            }
         }
         return 0
     }
