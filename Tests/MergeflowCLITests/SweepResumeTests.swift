@@ -47,9 +47,13 @@ final class SweepResumeTests: XCTestCase {
         let cli = CLIRunner(cache: folder.path("killed.sqlite"))
         var rng = SystemRandomNumberGenerator()
         var interrupted = 0
-        for _ in 0..<4 {
+        for attempt in 0..<4 {
             let p = try cli.start(["run", spec, "--jobs", "2"])
-            Thread.sleep(forTimeInterval: Double.random(in: 0.05...max(0.1, duration * 0.8), using: &rng))
+            // The first kill comes early in a run that starts from an empty cache, so at least
+            // one lands mid-run even when a run is quick; the others fall anywhere in the
+            // first 80% of a full run (a later run has less left to do and may finish first).
+            let latest = attempt == 0 ? max(0.06, duration * 0.25) : max(0.1, duration * 0.8)
+            Thread.sleep(forTimeInterval: Double.random(in: 0.05...latest, using: &rng))
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
             if p.terminationReason == .uncaughtSignal { interrupted += 1 }
