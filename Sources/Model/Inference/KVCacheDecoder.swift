@@ -83,13 +83,7 @@ public final class KVCacheDecoder {
                                y: attnOut + b * c + head * hs)
                 }
             }
-            Linear.forward(out: projected, inp: attnOut, weight: w.attnProjWeight, bias: w.attnProjBias, rows: batch, inputs: c, outputs: c)
-            for i in 0..<(batch * c) { x[i] += projected[i] }
-            LayerNorm.forward(out: h, mean: mean, rstd: rstd, inp: x, weight: w.ln2Weight, bias: w.ln2Bias, rows: batch, channels: c)
-            Linear.forward(out: fc, inp: h, weight: w.fcWeight, bias: w.fcBias, rows: batch, inputs: c, outputs: 4 * c)
-            GELU.forward(out: fc, inp: fc, count: batch * 4 * c)
-            Linear.forward(out: projected, inp: fc, weight: w.fcProjWeight, bias: w.fcProjBias, rows: batch, inputs: 4 * c, outputs: c)
-            for i in 0..<(batch * c) { x[i] += projected[i] }
+            finishBlock(w, x: x, attended: attnOut, h: h, fc: fc, projected: projected, mean: mean, rstd: rstd, rows: batch)
         }
         LayerNorm.forward(out: h, mean: mean, rstd: rstd, inp: x, weight: p.lnfWeight, bias: p.lnfBias, rows: batch, channels: c)
         BLAS.sgemm(.none, .transposed, m: batch, n: v, k: c, a: h, lda: c, b: p.wte, ldb: c, c: logits, ldc: v)
@@ -131,18 +125,27 @@ public final class KVCacheDecoder {
                 (cacheV + t * c).update(from: qkv + t * 3 * c + 2 * c, count: c)
             }
             Attention.forward(out: out, att: att, qkv: qkv, shape: shape)
-            Linear.forward(out: proj, inp: out, weight: w.attnProjWeight, bias: w.attnProjBias, rows: n, inputs: c, outputs: c)
-            for i in 0..<(n * c) { x[i] += proj[i] }
-            LayerNorm.forward(out: h, mean: mean, rstd: rstd, inp: x, weight: w.ln2Weight, bias: w.ln2Bias, rows: n, channels: c)
-            Linear.forward(out: fc, inp: h, weight: w.fcWeight, bias: w.fcBias, rows: n, inputs: c, outputs: 4 * c)
-            GELU.forward(out: fc, inp: fc, count: n * 4 * c)
-            Linear.forward(out: proj, inp: fc, weight: w.fcProjWeight, bias: w.fcProjBias, rows: n, inputs: 4 * c, outputs: c)
-            for i in 0..<(n * c) { x[i] += proj[i] }
+            finishBlock(w, x: x, attended: out, h: h, fc: fc, projected: proj, mean: mean, rstd: rstd, rows: n)
         }
         let last = x + (n - 1) * c
         LayerNorm.forward(out: h, mean: mean, rstd: rstd, inp: last, weight: p.lnfWeight, bias: p.lnfBias, rows: 1, channels: c)
         BLAS.sgemm(.none, .transposed, m: 1, n: v, k: c, a: h, lda: c, b: p.wte, ldb: c, c: logits + b * v, ldc: v)
         lengths[b] = n
+    }
+
+    /// The rest of block `w` once attention has written `attended` (rows, C), for `rows` rows
+    /// of the residual stream `x`: x += proj(attended); x += MLP(LN₂(x)). Shared by `step`
+    /// (a row per sequence) and `prefill` (a row per prompt position).
+    private func finishBlock(_ w: ParameterBuffer.Block, x: UnsafeMutablePointer<Float>, attended: UnsafeMutablePointer<Float>,
+                             h: UnsafeMutablePointer<Float>, fc: UnsafeMutablePointer<Float>, projected: UnsafeMutablePointer<Float>,
+                             mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>, rows: Int) {
+        Linear.forward(out: projected, inp: attended, weight: w.attnProjWeight, bias: w.attnProjBias, rows: rows, inputs: c, outputs: c)
+        for i in 0..<(rows * c) { x[i] += projected[i] }
+        LayerNorm.forward(out: h, mean: mean, rstd: rstd, inp: x, weight: w.ln2Weight, bias: w.ln2Bias, rows: rows, channels: c)
+        Linear.forward(out: fc, inp: h, weight: w.fcWeight, bias: w.fcBias, rows: rows, inputs: c, outputs: 4 * c)
+        GELU.forward(out: fc, inp: fc, count: rows * 4 * c)
+        Linear.forward(out: projected, inp: fc, weight: w.fcProjWeight, bias: w.fcProjBias, rows: rows, inputs: 4 * c, outputs: c)
+        for i in 0..<(rows * c) { x[i] += projected[i] }
     }
 
     /// The logits of sequence `b` after the last step.
