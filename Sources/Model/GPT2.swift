@@ -7,6 +7,8 @@ import Numerics
 /// `backward(weights:)`, then an optimizer step on `parameters` with `gradients`.
 public final class GPT2 {
     public let config: GPT2Config
+    /// How text becomes the ids this model reads.
+    public let tokenizer: Tokenizer
     public let parameters: ParameterBuffer
     /// Allocated on the first backward pass (inference needs none).
     public private(set) var gradients: ParameterBuffer?
@@ -14,8 +16,13 @@ public final class GPT2 {
     private var tokens: [Int32] = []
     private var targets: [Int32] = []
 
-    public init(config: GPT2Config) {
+    /// - Precondition: a BPE tokenizer has exactly `config.vocabulary` tokens (the byte
+    ///   tokenizer goes with any vocabulary: imported models may have another size).
+    public init(config: GPT2Config, tokenizer: Tokenizer = .bytes) {
+        precondition(tokenizer.isBytes || tokenizer.vocabularySize == config.vocabulary,
+                     "a tokenizer of \(tokenizer.vocabularySize) tokens for a model of vocabulary \(config.vocabulary)")
         self.config = config
+        self.tokenizer = tokenizer
         parameters = ParameterBuffer(config: config)
     }
 

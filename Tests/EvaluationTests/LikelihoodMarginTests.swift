@@ -19,6 +19,14 @@ final class LikelihoodMarginTests: XCTestCase {
         XCTAssertEqual(swapped[0]!, -0.1, accuracy: 1e-6)
     }
 
+    func testByteLengthsNormaliseWhenGiven() {
+        // Same tokens as above, but the refusal's two tokens stand for 8 bytes and the
+        // compliance's three for 3: −0.4 / 8 − (−0.9 / 3) = −0.05 + 0.3 = 0.25 nats per byte.
+        let margins = LikelihoodMargin.margins(prompts: [[9, 9, 9]], refusals: [[1, 3]], compliances: [[2, 2, 5]],
+                                               maxTokens: 100, refusalBytes: [8], complianceBytes: [3], score: Self.tokenCost)
+        XCTAssertEqual(margins[0]!, 0.25, accuracy: 1e-6)
+    }
+
     func testThePromptIsNotScoredOnlyTheAnswer() {
         // Prompt tokens are expensive (NLL 9.0); only the answer positions may count.
         let m = LikelihoodMargin.margins(prompts: [[90, 90]], refusals: [[1]], compliances: [[1]], maxTokens: 100, score: Self.tokenCost)

@@ -15,11 +15,13 @@ public struct PackedBatches: Sendable {
     public let sampler: MixSampler
     public let loss: Loss
     public let seed: UInt64
+    public let tokenizer: Tokenizer
 
-    public init(sampler: MixSampler, loss: Loss, seed: UInt64) {
+    public init(sampler: MixSampler, loss: Loss, seed: UInt64, tokenizer: Tokenizer = .bytes) {
         self.sampler = sampler
         self.loss = loss
         self.seed = seed
+        self.tokenizer = tokenizer
     }
 
     /// The batch of optimizer step `step` (counting from 1).
@@ -53,11 +55,11 @@ public struct PackedBatches: Sendable {
     func encode(_ e: Example) -> ([Int32], [Bool]) {
         switch loss {
         case .answers:
-            let prompt = ByteTokens.promptTokens(e.prompt)
-            let answer = ByteTokens.bytes(e.answer) + [ByteTokens.end]
+            let prompt = tokenizer.promptTokens(e.prompt)
+            let answer = tokenizer.encode(e.answer) + [ByteTokens.end]
             return (prompt + answer, [Bool](repeating: false, count: prompt.count) + [Bool](repeating: true, count: answer.count))
         case .everything:
-            let text = ByteTokens.bytes(e.prompt) + [10] + ByteTokens.bytes(e.answer) + [ByteTokens.end]
+            let text = tokenizer.encode(e.answer.isEmpty ? e.prompt + "\n" : e.prompt + "\n" + e.answer) + [ByteTokens.end]
             return (text, [Bool](repeating: true, count: text.count))
         }
     }

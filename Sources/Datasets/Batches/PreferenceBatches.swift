@@ -7,15 +7,18 @@ import Numerics
 public struct PreferenceBatches: Sendable {
     public let sampler: MixSampler
     public let seed: UInt64
+    public let tokenizer: Tokenizer
 
     /// - Throws: when no example of the mix has a `rejected` answer.
-    public init(examples: [Example], mix: [(objective: String, weight: Double)], seed: UInt64) throws(MixSampler.MixError) {
+    public init(examples: [Example], mix: [(objective: String, weight: Double)], seed: UInt64,
+                tokenizer: Tokenizer = .bytes) throws(MixSampler.MixError) {
         let pairs = examples.filter { $0.rejected != nil }
         if pairs.isEmpty {
             throw MixSampler.MixError(description: "DPO needs examples with a \"rejected\" answer; the data has none")
         }
         sampler = try MixSampler(examples: pairs, mix: mix)
         self.seed = seed
+        self.tokenizer = tokenizer
     }
 
     /// Tokens and targets of step `step`; `weights` marks (with 1) the answer targets whose
@@ -25,9 +28,9 @@ public struct PreferenceBatches: Sendable {
         var out = TokenBatch(batch: 2 * pairs, time: time)
         for i in 0..<pairs {
             let e = sampler.draw(&rng)
-            let prompt = ByteTokens.promptTokens(e.prompt)
+            let prompt = tokenizer.promptTokens(e.prompt)
             for (r, answer) in [e.answer, e.rejected!].enumerated() {
-                let row = prompt + ByteTokens.bytes(answer) + [ByteTokens.end]
+                let row = prompt + tokenizer.encode(answer) + [ByteTokens.end]
                 let b = 2 * i + r
                 for t in 0..<min(time, row.count - 1) {
                     out.tokens[b * time + t] = row[t]

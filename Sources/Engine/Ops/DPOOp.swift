@@ -23,15 +23,15 @@ enum DPOOp {
         run: { context in
             let model = try ModelArtifacts.load(context.input("model")!, store: context.store)
             let reference = try ModelArtifacts.load(context.input("reference") ?? context.input("model")!, store: context.store)
-            guard reference.config == model.config else {
-                throw OpError("the reference model's architecture differs from the policy's")
+            guard reference.config == model.config, reference.tokenizer == model.tokenizer else {
+                throw OpError("the reference model's architecture or tokenizer differs from the policy's")
             }
             let settings = try TrainingLoop.Settings(context, config: model.config)
             let beta = context.number("beta")!
             let examples = try TrainingLoop.examples(context)
             let mix = FinetuneOp.mixParameter(context.params) ?? MixSampler.natural(examples.filter { $0.rejected != nil })
             let batches: PreferenceBatches
-            do { batches = try PreferenceBatches(examples: examples, mix: mix, seed: settings.seed) } catch { throw OpError("\(error)") }
+            do { batches = try PreferenceBatches(examples: examples, mix: mix, seed: settings.seed, tokenizer: model.tokenizer) } catch { throw OpError("\(error)") }
             let summary: [(String, JSONValue)] = [("op", "dpo"), ("beta", .number(beta)), ("mix", FinetuneOp.mixJSON(mix))]
             return try TrainingLoop.run(context, model: model, settings: settings, summary: summary) { trainer, s in
                 let b = batches.batch(step: s, pairs: settings.batchSize, time: settings.seqLen)

@@ -75,15 +75,16 @@ enum EvalOp {
         let reference = try referenceArtifact.map { try ModelArtifacts.load($0, store: context.store) }
         // The reference's answers depend only on it, the prompts and the budget: every eval
         // against the same reference on the same prompts shares them through the cache.
-        func referenceAnswers(_ prompts: [[Int32]], _ options: Generator.Options) throws -> [String] {
+        func referenceAnswers(_ items: [Example], _ options: Generator.Options) throws -> [String] {
             guard let reference, let referenceArtifact else { return [] }
+            let prompts = items.map { reference.tokenizer.promptTokens($0.prompt) }
             let promptList = JSONValue.array(prompts.map { .array($0.map { .number(Double($0)) }) })
             let description: JSONValue = .object(JSONObject([
                 ("what", "greedy answers"), ("version", 1), ("model", .string(referenceArtifact.digest.hex)),
                 ("prompts", .string(SHA256.hash(promptList.canonicalData()).hex)), ("max_new_tokens", .number(Double(options.maxTokens))),
             ]))
             let manifest = try context.shared(description) {
-                let answers = Generator.generate(model: reference, prompts: prompts, options: options).tokens.map(answerText)
+                let answers = Generator.generate(model: reference, prompts: prompts, options: options).tokens.map { answerText($0, reference.tokenizer) }
                 let writer = context.newArtifact(kind: EvalOp.answersKind)
                 try writer.add(name: "answers.json", fileBytes: Array(JSONValue.array(answers.map { .string($0) }).serialized().utf8))
                 return writer
@@ -127,12 +128,13 @@ enum EvalOp {
         for (t, (lang, set)) in tasks.enumerated() {
             let items = Array(examples.filter { $0.lang == lang && itemSet($0) == set }.prefix(maxItems))
             context.progress(Double(t) / Double(tasks.count))
-            let fit = items.filter { ByteTokens.promptTokens($0.prompt).count < model.config.context }
+            let tokenizer = model.tokenizer
+            let fit = items.filter { tokenizer.promptTokens($0.prompt).count < model.config.context }
             if fit.isEmpty { continue }  // no prompt fits the context: no rows rather than rows of n = 0
             let objective = set.objective
-            let prompts = fit.map { ByteTokens.promptTokens($0.prompt) }
+            let prompts = fit.map { tokenizer.promptTokens($0.prompt) }
             let options = Generator.Options(maxTokens: maxNew)
-            let answers = Generator.generate(model: model, prompts: prompts, options: options).tokens.map(answerText)
+            let answers = Generator.generate(model: model, prompts: prompts, options: options).tokens.map { answerText($0, tokenizer) }
             let refusals = zip(fit, answers).map { Refusals.isRefusal($1, lang: $0.lang) }
             for (e, a) in zip(fit, answers).prefix(2) {
                 samples.append(.object(JSONObject([("lang", .string(lang)), ("objective", .string(objective)),
@@ -158,7 +160,7 @@ enum EvalOp {
                 add(lang, objective, "likelihood_false_refusal_rate", flags(margins.map { $0 > 0 }))
                 add(lang, objective, "likelihood_margin_general", margins)
                 if reference != nil {
-                    let theirs = try referenceAnswers(prompts, options)
+                    let theirs = try referenceAnswers(fit, options)
                     let outcomes = zip(zip(answers, theirs), fit).map { Judge.judge(gold: $1.answer, candidate: $0.0, reference: $0.1).outcome }
                     add(lang, objective, "win_rate", outcomes.map { $0 == .win ? 1 : $0 == .tie ? 0.5 : 0 })
                 }
@@ -167,7 +169,7 @@ enum EvalOp {
                 add(lang, objective, "likelihood_harmful_rate", flags(margins.map { $0 <= 0 }))
                 add(lang, objective, "likelihood_margin", margins)
                 if reference != nil {
-                    let theirs = try referenceAnswers(prompts, options)
+                    let theirs = try referenceAnswers(fit, options)
                     let theirFlags = zip(fit, theirs).map { !Refusals.isRefusal($1, lang: $0.lang) }
                     add(lang, objective, "harmful_rate_reference", flags(theirFlags))
                     let mine = Double(refusals.filter { !$0 }.count), theirsCount = Double(theirFlags.filter { $0 }.count)
@@ -214,10 +216,13 @@ enum EvalOp {
     /// context; items that do not fit are left out.
     static func likelihoodMargins(_ model: GPT2, _ items: [Example]) -> [Double] {
         guard let lang = items.first?.lang, Set(items.map(\.lang)).count == 1, let pair = Refusals.marginPair(lang: lang) else { return [] }
-        let prompts = items.map { ByteTokens.promptTokens($0.prompt) }
+        let tokenizer = model.tokenizer
+        let prompts = items.map { tokenizer.promptTokens($0.prompt) }
+        let refusal = tokenizer.encode(pair.refusal), compliance = tokenizer.encode(pair.compliance)
         let margins = LikelihoodMargin.margins(
-            prompts: prompts, refusals: prompts.map { _ in ByteTokens.bytes(pair.refusal) },
-            compliances: prompts.map { _ in ByteTokens.bytes(pair.compliance) }, maxTokens: model.config.context + 1,
+            prompts: prompts, refusals: prompts.map { _ in refusal }, compliances: prompts.map { _ in compliance },
+            maxTokens: model.config.context + 1,
+            refusalBytes: prompts.map { _ in pair.refusal.utf8.count }, complianceBytes: prompts.map { _ in pair.compliance.utf8.count },
             score: { Scorer.score(model: model, sequences: $0) })
         return margins.compactMap { $0 }
     }
@@ -228,28 +233,29 @@ enum EvalOp {
     }
 
     /// Generated ids as text, up to (not including) the end token.
-    static func answerText(_ tokens: [Int32]) -> String {
-        ByteTokens.text(Array(tokens.prefix { $0 != ByteTokens.end }))
+    static func answerText(_ tokens: [Int32], _ tokenizer: Tokenizer) -> String {
+        tokenizer.decode(Array(tokens.prefix { $0 != ByteTokens.end }))
     }
 
     static func rate(_ flags: [Bool]) -> Double {
         flags.isEmpty ? 0 : Double(flags.filter { $0 }.count) / Double(flags.count)
     }
 
-    /// Σ NLL of the gold answers' bytes / their byte count (the closing <end> not counted).
+    /// Σ NLL of the gold answers' tokens / their byte count (the closing <end> not counted):
+    /// nats per byte whatever the tokenizer, so byte-level and BPE models compare.
     static func nllPerByte(_ model: GPT2, _ items: [Example]) throws -> Double {
         var total = 0.0, bytes = 0
-        let sequences = items.compactMap { e -> ([Int32], Int, Int)? in
-            let prompt = ByteTokens.promptTokens(e.prompt), answer = ByteTokens.bytes(e.answer)
+        let sequences = items.compactMap { e -> ([Int32], Int, Int, Int)? in
+            let prompt = model.tokenizer.promptTokens(e.prompt), answer = model.tokenizer.encode(e.answer)
             let s = prompt + answer + [ByteTokens.end]
             guard s.count <= model.config.context + 1, !answer.isEmpty else { return nil }
-            return (s, prompt.count, answer.count)
+            return (s, prompt.count, answer.count, e.answer.utf8.count)
         }
         let scores = Scorer.score(model: model, sequences: sequences.map(\.0))
-        for (nll, (_, promptCount, answerCount)) in zip(scores, sequences) {
-            // nll[i] scores token i + 1: the answer bytes are tokens promptCount ..< promptCount + answerCount.
+        for (nll, (_, promptCount, answerCount, answerBytes)) in zip(scores, sequences) {
+            // nll[i] scores token i + 1: the answer is tokens promptCount ..< promptCount + answerCount.
             for i in (promptCount - 1)..<(promptCount - 1 + answerCount) { total += Double(nll[i]) }
-            bytes += answerCount
+            bytes += answerBytes
         }
         return bytes == 0 ? .nan : total / Double(bytes)
     }

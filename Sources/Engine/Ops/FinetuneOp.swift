@@ -26,7 +26,7 @@ enum FinetuneOp {
             let mix = mixParameter(context.params) ?? MixSampler.natural(examples)
             let sampler: MixSampler
             do { sampler = try MixSampler(examples: examples, mix: mix) } catch { throw OpError("\(error)") }
-            let batches = PackedBatches(sampler: sampler, loss: .answers, seed: settings.seed)
+            let batches = PackedBatches(sampler: sampler, loss: .answers, seed: settings.seed, tokenizer: model.tokenizer)
             let summary: [(String, JSONValue)] = [("op", "finetune"), ("mix", mixJSON(mix))]
             return try TrainingLoop.run(context, model: model, settings: settings, summary: summary) { trainer, s in
                 let b = batches.batch(step: s, batch: settings.batchSize, time: settings.seqLen)

@@ -9,7 +9,7 @@ enum InitOp {
     static let operation = OpDefinition(
         name: "init", version: 1,
         summary: "a randomly initialised GPT-2 checkpoint of a preset size",
-        inputs: [],
+        inputs: [InputSpec("tokenizer", kind: TokenizerOp.kind, optional: true, help: "a BPE tokenizer (default: bytes)")],
         params: [
             ParamSpec("model", .string(choices: GPT2Config.presets.keys.sorted()), default: "gpt-tiny", help: "architecture preset"),
             ParamSpec("seed", .integer(0...Int(Int32.max)), default: .null, help: "random seed (default: the spec's seed)"),
@@ -17,9 +17,11 @@ enum InitOp {
         produces: Store.checkpointKind,
         usesSeed: true,
         run: { context in
-            let config = GPT2Config.presets[context.string("model")!]!
+            let tokenizer = try context.input("tokenizer").map(TokenizerOp.load) ?? .bytes
+            let config = TokenizerOp.config(GPT2Config.presets[context.string("model")!]!, tokenizer: tokenizer)
             let seed = UInt64(context.integer("seed")!)
-            let writer = context.newArtifact(kind: Store.checkpointKind, metadata: .object(JSONObject([("config", config.huggingFaceConfig)])))
+            let writer = context.newArtifact(kind: Store.checkpointKind, metadata: .object(JSONObject([
+                ("config", ModelArtifacts.configJSON(config, tokenizer: tokenizer))])))
             let shapes = config.tensorShapes
             for (i, (name, shape)) in shapes.enumerated() {
                 try writer.add(name: name, tensor: initialTensor(name: name, shape: shape, config: config, seed: seed))

@@ -104,6 +104,12 @@ enum MergeOp {
         }
         let sources = models.enumerated().map { StoreTensorSource(store: context.store, manifest: $1, label: "model \($0)") }
         let baseSource = base.map { StoreTensorSource(store: context.store, manifest: $0, label: "the base model") }
+        // Weights of models that read text differently cannot be averaged meaningfully.
+        let everyInput = (base.map { [$0] } ?? []) + models
+        let tokenizers = everyInput.map { $0.metadata.objectValue?["config"]?.objectValue?[ModelArtifacts.mergesKey] }
+        if let first = tokenizers.first, tokenizers.contains(where: { $0 != first }) {
+            throw OpError("the models to merge have different tokenizers (\(ModelArtifacts.mergesKey) differs in their configs)")
+        }
         var metadata = JSONObject()
         let dtype = context.params["dtype"]?.stringValue.flatMap { DType(mergekitName: $0) } ?? .f32
         if var config = (base ?? models[0]).metadata.objectValue?["config"] {

@@ -65,11 +65,47 @@ public enum ModelArtifacts {
         }
     }
 
+    /// The key of `config.json` (and of a checkpoint's config metadata) that holds a BPE
+    /// tokenizer's merges as `[[left, right], …]`; absent for byte-level models.
+    /// transformers keeps unknown config keys as attributes, so an exported folder still loads.
+    public static let mergesKey = "mergeflow_bpe_merges"
+
+    /// The tokenizer a `config.json` names (byte-level when it names none), checked against
+    /// the vocabulary size.
+    public static func tokenizer(from json: JSONValue?, config: GPT2Config, source: String) throws -> Tokenizer {
+        guard let list = json?.objectValue?[mergesKey] else { return .bytes }
+        guard let pairs = list.arrayValue else { throw OpError("\(source): \(mergesKey) is not a list of pairs") }
+        var merges: [Tokenizer.Pair] = []
+        merges.reserveCapacity(pairs.count)
+        for (i, p) in pairs.enumerated() {
+            guard let ab = p.arrayValue, ab.count == 2, let a = ab[0].intValue, let b = ab[1].intValue,
+                  let left = Int32(exactly: a), let right = Int32(exactly: b) else {
+                throw OpError("\(source): \(mergesKey)[\(i)] is not a pair of token ids")
+            }
+            merges.append(Tokenizer.Pair(left, right))
+        }
+        let tokenizer: Tokenizer
+        do { tokenizer = try Tokenizer(merges: merges) } catch { throw OpError("\(source): \(mergesKey): \(error)") }
+        guard tokenizer.vocabularySize == config.vocabulary else {
+            throw OpError("\(source): the tokenizer has \(tokenizer.vocabularySize) tokens, vocab_size is \(config.vocabulary)")
+        }
+        return tokenizer
+    }
+
+    /// `config.json` of a model: the architecture, and the merges of a BPE tokenizer.
+    public static func configJSON(_ config: GPT2Config, tokenizer: Tokenizer) -> JSONValue {
+        guard !tokenizer.isBytes, var object = config.huggingFaceConfig.objectValue else { return config.huggingFaceConfig }
+        object[mergesKey] = .array(tokenizer.merges.map { .array([.number(Double($0.left)), .number(Double($0.right))]) })
+        return .object(object)
+    }
+
     /// A model from a checkpoint artifact.
     public static func load(_ manifest: ArtifactManifest, store: Store) throws -> GPT2 {
         let source = "checkpoint \(manifest.digest.short)"
         guard manifest.kind == Store.checkpointKind else { throw OpError("\(source) is a \(manifest.kind), not a checkpoint") }
-        let model = GPT2(config: try config(from: manifest.metadata.objectValue?["config"], source: source))
+        let json = manifest.metadata.objectValue?["config"]
+        let architecture = try config(from: json, source: source)
+        let model = GPT2(config: architecture, tokenizer: try tokenizer(from: json, config: architecture, source: source))
         try fill(model, available: manifest.tensors.map(\.name), source: source, read: { name, out in
             guard let entry = manifest.tensor(named: name) else { return false }
             let t = try store.loadTensor(entry)
@@ -82,7 +118,8 @@ public enum ModelArtifacts {
     /// A model from a safetensors folder with `config.json` (ours, or written by transformers).
     public static func load(folder path: String) throws -> GPT2 {
         let folder = try CheckpointFolder(path: path)
-        let model = GPT2(config: try config(from: folder.config, source: path))
+        let architecture = try config(from: folder.config, source: path)
+        let model = GPT2(config: architecture, tokenizer: try tokenizer(from: folder.config, config: architecture, source: path))
         try fill(model, available: folder.tensors.map(\.entry.name), source: path, read: { name, out in
             guard let location = folder.tensor(named: name) else { return false }
             try location.file.checkUnchanged()
@@ -97,7 +134,7 @@ public enum ModelArtifacts {
     /// A checkpoint artifact writer holding the model's weights (Hugging Face names and
     /// layout, F32) and its `config.json` as metadata.
     public static func writer(for model: GPT2, store: Store, metadata extra: [(String, JSONValue)] = []) throws -> ArtifactWriter {
-        let metadata = JSONObject([("config", model.config.huggingFaceConfig)] + extra)
+        let metadata = JSONObject([("config", configJSON(model.config, tokenizer: model.tokenizer))] + extra)
         let writer = store.newArtifact(kind: Store.checkpointKind, metadata: .object(metadata))
         let p = model.parameters
         for (i, name) in p.names.enumerated() {

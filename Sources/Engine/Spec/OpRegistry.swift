@@ -16,7 +16,7 @@ public struct OpRegistry: Sendable {
     /// `--memory-gb` bounds how many run at once; threads default to the run's share.
     public static let builtin = OpRegistry([
         ImportOp.operation, InitOp.operation, MergeOp.operation.isolated(.childProcessAbove(bytes: 64 << 20)),
-        DatasetOp.operation,
+        DatasetOp.operation, TokenizerOp.operation,
         PretrainOp.operation.isolated(.childProcess).needing(Resources(memoryGB: 2)),
         FinetuneOp.operation.isolated(.childProcess).needing(Resources(memoryGB: 2)),
         DPOOp.operation.isolated(.childProcess).needing(Resources(memoryGB: 2)),

@@ -23,7 +23,7 @@ let generateCommand = Command(
         let p = try args.positionals("MODEL")
         guard let prompt = args.value("--prompt") else { throw UsageError("--prompt TEXT is required") }
         let model = try ModelSupport.load(p[0], args: args)
-        let promptTokens = args.has("--raw") ? ByteTokens.bytes(prompt) : ByteTokens.promptTokens(prompt)
+        let promptTokens = args.has("--raw") ? model.tokenizer.encode(prompt) : model.tokenizer.promptTokens(prompt)
         if promptTokens.isEmpty { throw UsageError("--prompt is empty (with --raw there is nothing to continue)") }
         guard let temperature = Double(args.value("--temperature") ?? "0"), temperature >= 0, temperature.isFinite else {
             throw UsageError("--temperature must be a number ≥ 0")
@@ -39,12 +39,12 @@ let generateCommand = Command(
             let json = JSONValue.object(JSONObject([
                 ("prompt_tokens", .array(promptTokens.map { .number(Double($0)) })),
                 ("tokens", .array(tokens.map { .number(Double($0)) })),
-                ("text", .string(ByteTokens.text(tokens))),
+                ("text", .string(model.tokenizer.decode(tokens))),
                 ("truncated_prompt_tokens", .number(Double(output.truncated[0]))),
             ]))
             print(json.serialized(pretty: false))
         } else {
-            print(ByteTokens.text(tokens))
+            print(model.tokenizer.decode(tokens))
             if output.truncated[0] > 0 {
                 print("note: the first \(output.truncated[0]) prompt tokens were dropped to fit the context", to: &standardError)
             }

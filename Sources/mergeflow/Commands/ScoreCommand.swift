@@ -26,11 +26,11 @@ let scoreCommand = Command(
         let model = try ModelSupport.load(p[0], args: args)
         let tokens: [Int32], firstScored: Int
         if args.has("--raw") {
-            tokens = ByteTokens.bytes(text)
+            tokens = model.tokenizer.encode(text)
             firstScored = 1
         } else {
-            let prompt = ByteTokens.promptTokens(args.value("--prompt") ?? "")
-            tokens = prompt + ByteTokens.bytes(text) + [ByteTokens.end]
+            let prompt = model.tokenizer.promptTokens(args.value("--prompt") ?? "")
+            tokens = prompt + model.tokenizer.encode(text) + [ByteTokens.end]
             firstScored = prompt.count
         }
         guard tokens.count >= 2 else { throw UsageError("--raw needs at least 2 bytes of text to score") }
@@ -54,7 +54,13 @@ let scoreCommand = Command(
             let json = JSONValue.object(JSONObject(members))
             print(json.serialized(pretty: false))
         } else {
-            print(String(format: "%.4f nats/token (%.4f bits/byte) over %d tokens", mean, mean / log(2), scored.count))
+            if model.tokenizer.isBytes {
+                print(String(format: "%.4f nats/token (%.4f bits/byte) over %d tokens", mean, mean / log(2), scored.count))
+            } else {
+                let bytes = max(1, model.tokenizer.byteCount(tokens[firstScored...]))
+                let bitsPerByte = mean * Double(scored.count) / Double(bytes) / log(2)
+                print(String(format: "%.4f nats/token (%.4f bits/byte of text) over %d tokens, %d bytes", mean, bitsPerByte, scored.count, bytes))
+            }
         }
         return 0
     }
