@@ -30,6 +30,9 @@ public struct NodeSpec: Sendable {
     public let grid: [(param: String, values: [JSONValue])]
     /// `resources` as written (threads, memory_gb, gpus), over the op's defaults.
     public var resources: JSONObject? = nil
+    /// Inputs written as `{"each": [references]}`: the node runs once per listed node
+    /// (and per instance of it), with the reference as a coordinate named after the input.
+    public var each: Set<String> = []
 }
 
 /// A validated pipeline spec: `{"name", "seed", "nodes": {ID: {"op", "inputs", "params", "grid"}}}`.

@@ -109,6 +109,7 @@ public struct SpecParser {
         }
         // Inputs.
         var inputs: [(name: String, references: [InputReference], isList: Bool)] = []
+        var each = Set<String>()
         let inputObject: JSONObject
         if let i = object["inputs"] {
             if let o = i.objectValue { inputObject = o } else { fail(path.appending("inputs"), "expected an object of input name → node reference"); inputObject = JSONObject() }
@@ -123,7 +124,12 @@ public struct SpecParser {
             }
             var refs: [InputReference] = []
             var isList = false
-            if let s = ref.stringValue {
+            if let object = ref.objectValue {
+                // `{"each": ["general", "mix"]}`: one instance per listed node.
+                guard let listed = parseEach(object, input: name, arity: spec.arity, path: p) else { continue }
+                refs = listed
+                each.insert(name)
+            } else if let s = ref.stringValue {
                 if let r = parseReference(s, path: p) { refs.append(r) }
             } else if let list = ref.arrayValue {
                 isList = true
@@ -134,7 +140,7 @@ public struct SpecParser {
                     if let r = parseReference(s, path: p.appending(k)) { refs.append(r) }
                 }
             } else {
-                fail(p, "expected a node id or a list of node ids, got \(ref.typeName)")
+                fail(p, (spec.arity == .one ? "expected a node id or {\"each\": [node ids]}" : "expected a node id or a list of node ids") + ", got \(ref.typeName)")
                 continue
             }
             inputs.append((name, refs, isList))
@@ -198,7 +204,36 @@ public struct SpecParser {
                 fail(SpecParser.appending(dotted: param, to: path.appending("params")), message)
             }
         }
-        return NodeSpec(id: id, op: op.name, inputs: inputs, params: params, grid: grid, resources: object["resources"]?.objectValue)
+        return NodeSpec(id: id, op: op.name, inputs: inputs, params: params, grid: grid, resources: object["resources"]?.objectValue, each: each)
+    }
+
+    /// The references of an input written `{"each": [...]}`, or nil after reporting why not.
+    /// Only inputs that take one node fan out this way (a list input already gathers), and a
+    /// reference may be listed once (two would make instances with the same id).
+    private mutating func parseEach(_ object: JSONObject, input name: String, arity: InputSpec.Arity, path p: JSONPath) -> [InputReference]? {
+        var ok = true
+        for key in object.keys where key != "each" { fail(p.appending(key), "unknown key (allowed: each)"); ok = false }
+        guard let value = object["each"] else { fail(p.appending("each"), "missing (write {\"each\": [node ids]} to run once per node)"); return nil }
+        if arity == .many {
+            fail(p, "input \"\(name)\" takes a list and gathers what it is given; \"each\" fans out only inputs that take one node")
+            return nil
+        }
+        guard let list = value.arrayValue else { fail(p.appending("each"), "expected a list of node references, got \(value.typeName)"); return nil }
+        if list.isEmpty { fail(p.appending("each"), "expected at least one node reference"); return nil }
+        var refs: [InputReference] = []
+        var firstIndex: [String: Int] = [:]
+        for (k, item) in list.enumerated() {
+            guard let s = item.stringValue else { fail(p.appending("each").appending(k), "expected a node id, got \(item.typeName)"); ok = false; continue }
+            guard let r = parseReference(s, path: p.appending("each").appending(k)) else { ok = false; continue }
+            if let first = firstIndex[r.description] {
+                fail(p.appending("each").appending(k), "\"\(r)\" repeats the reference at index \(first); list each node once")
+                ok = false
+                continue
+            }
+            firstIndex[r.description] = k
+            refs.append(r)
+        }
+        return ok ? refs : nil
     }
 
     /// `node` or `node[key=value,…]`; values are JSON where they parse, else strings.
@@ -254,6 +289,7 @@ public struct SpecParser {
                 for (k, ref) in input.references.enumerated() {
                     var p = JSONPath.root.appending("nodes").appending(node.id).appending("inputs").appending(input.name)
                     if input.isList { p = p.appending(k) }
+                    if node.each.contains(input.name) { p = p.appending("each").appending(k) }
                     guard let target = byID[ref.node] else {
                         fail(p, "reference to a missing node \"\(ref.node)\"")
                         continue

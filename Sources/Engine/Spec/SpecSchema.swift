@@ -31,6 +31,13 @@ public enum SpecSchema {
             "type": "string",
             "pattern": .string(referencePattern),
         ]
+        defs["each"] = [
+            "description": "run the node once per listed node (and per instance of it): {\"each\": [\"general\", \"mix\"]}",
+            "type": "object",
+            "required": ["each"],
+            "properties": ["each": ["type": "array", "minItems": 1, "items": ["$ref": "#/$defs/reference"]]],
+            "additionalProperties": false,
+        ]
         for name in registry.names {
             let op = registry[name]!
             defs[definitionName(name)] = opSchema(name: name, summary: op.summary, produces: op.produces,
@@ -121,8 +128,8 @@ public enum SpecSchema {
         ]
         let requiredInputs = inputs.filter { !$0.optional }.map { JSONValue.string($0.name) }
         if !requiredInputs.isEmpty { inputsSchema["required"] = .array(requiredInputs) }
-        // A command names its inputs freely: each is one node reference.
-        inputsSchema["additionalProperties"] = anyInputs ? ["$ref": "#/$defs/reference"] : false
+        // A command names its inputs freely: each is one node reference (or `each`).
+        inputsSchema["additionalProperties"] = anyInputs ? ["anyOf": [["$ref": "#/$defs/reference"], ["$ref": "#/$defs/each"]]] : false
 
         var paramProperties = JSONObject(), gridProperties = JSONObject()
         for param in params {
@@ -188,7 +195,7 @@ public enum SpecSchema {
         let reference: JSONValue = ["$ref": "#/$defs/reference"]
         switch input.arity {
         case .one:
-            return ["description": description, "$ref": "#/$defs/reference"]
+            return ["description": description, "anyOf": [reference, ["$ref": "#/$defs/each"]]]
         case .many:
             return [
                 "description": description,
