@@ -8,7 +8,7 @@ import Numerics
 /// written straight from that buffer.
 public final class ArtifactWriter {
     private let store: Store
-    public let kind: String
+    public let kind: ArtifactKind
     public var metadata: JSONValue
     private var entries: [TensorEntry] = []
     private var names: Set<String> = []
@@ -21,7 +21,7 @@ public final class ArtifactWriter {
     /// Bytes per chunk transaction: bounds the WAL's growth during a large write.
     static let transactionBytes = 64 << 20
 
-    init(store: Store, kind: String, metadata: JSONValue) {
+    init(store: Store, kind: ArtifactKind, metadata: JSONValue) {
         self.store = store
         self.kind = kind
         self.metadata = metadata
@@ -93,7 +93,7 @@ public final class ArtifactWriter {
         try store.publish(manifest, actionKey: actionKey, pin: pin, smallChunks: deferred) { [store] in
             if let key = actionKey, let owner { try store.releaseLeaseUnlocked(key, owner: owner) }
             if let key = actionKey, clearingPartialState { try store.clearPartialStateUnlocked(key) }
-            if let finishing { try store.finishNodeRunUnlocked(finishing.id, status: "succeeded", artifact: manifest.digest, error: nil, detail: finishing.detail) }
+            if let finishing { try store.finishNodeRunUnlocked(finishing.id, status: .succeeded, artifact: manifest.digest, error: nil, detail: finishing.detail) }
         }
         return manifest
     }

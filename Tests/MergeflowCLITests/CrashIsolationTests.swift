@@ -37,7 +37,7 @@ final class CrashIsolationTests: XCTestCase {
         XCTAssertEqual(run.counts, ["succeeded": 5, "failed": 1, "skipped": 1])
         let nodes = try store.nodeRuns(ofRun: run.id)
         XCTAssertTrue(nodes.first { $0.node == "base[seed=2]" }?.error?.contains("SIGILL") ?? false)
-        XCTAssertEqual(nodes.first { $0.node == "sft[seed=2]" }?.status, "skipped")
+        XCTAssertEqual(nodes.first { $0.node == "sft[seed=2]" }?.status, .skipped)
         XCTAssertTrue(try store.verify().isClean)
         XCTAssertEqual(try store.status().actionCount, 5, "nothing of the trapped node was published")
 

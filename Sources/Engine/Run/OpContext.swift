@@ -53,7 +53,7 @@ public final class OpContext: @unchecked Sendable {
     public func progress(_ fraction: Double) { reportProgress(min(1, max(0, fraction))) }
 
     /// A writer for the op's output or for saved progress.
-    public func newArtifact(kind: String, metadata: JSONValue = .object(JSONObject())) -> ArtifactWriter {
+    public func newArtifact(kind: ArtifactKind, metadata: JSONValue = .object(JSONObject())) -> ArtifactWriter {
         store.newArtifact(kind: kind, metadata: metadata)
     }
 

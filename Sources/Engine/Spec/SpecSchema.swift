@@ -40,7 +40,7 @@ public enum SpecSchema {
         ]
         for name in registry.names {
             let op = registry[name]!
-            defs[definitionName(name)] = opSchema(name: name, summary: op.summary, produces: op.produces,
+            defs[definitionName(name)] = opSchema(name: name, summary: op.summary, produces: op.produces.rawValue,
                                                   inputs: op.inputs, params: op.params, anyInputs: op.acceptsAnyInputs)
         }
         return [
