@@ -23,6 +23,9 @@ public struct ArtifactKind: RawRepresentable, Hashable, Sendable, ExpressibleByS
     public static let report: ArtifactKind = "report"
     /// A folder stored as a file tree (a command's files output).
     public static let files: ArtifactKind = "files"
+    /// The outputs of a command that declares several: `metadata.outputs` maps each name to
+    /// its kind and its own artifact (read through the `output` op, `node.name` in specs).
+    public static let commandOutputs: ArtifactKind = "command-outputs"
     /// A command's kept stdout and stderr.
     public static let commandLog: ArtifactKind = "command-log"
     /// A training op's saved in-node progress (weights, optimizer state).

@@ -30,6 +30,18 @@ public final class ArtifactWriter {
     /// Names added so far.
     public var tensorNames: [String] { entries.map(\.name) }
 
+    /// Adds a tensor of another artifact whose chunks the cache already holds, without
+    /// copying its bytes: re-publishing an artifact costs one manifest.
+    /// - Throws: `StoreError.invalidTensor` for a duplicate name or chunks not in the cache.
+    public func add(existing entry: TensorEntry) throws {
+        guard !names.contains(entry.name) else { throw StoreError.invalidTensor(name: entry.name, reason: "added twice") }
+        guard try store.missingChunkCount(entry.chunks) == 0 else {
+            throw StoreError.invalidTensor(name: entry.name, reason: "its chunks are not in the cache")
+        }
+        names.insert(entry.name)
+        entries.append(entry)
+    }
+
     /// Adds a file's bytes (a dataset's JSON Lines, a report page) as a one-dimensional U8 tensor.
     public func add(name: String, fileBytes bytes: [UInt8]) throws {
         try bytes.withUnsafeBytes { try add(name: name, dtype: .u8, shape: [bytes.count], bytes: $0) }

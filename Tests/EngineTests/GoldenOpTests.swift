@@ -26,6 +26,7 @@ final class GoldenOpTests: XCTestCase {
         "import@2": "120cd9d5e7ada6ba114725284a60cc140b13ed722611afa4a7fc20deee090ec5",
         "init@1": "120cd9d5e7ada6ba114725284a60cc140b13ed722611afa4a7fc20deee090ec5",
         "merge@2": "16bc8d3a399177ba8d35aabf5a1cb1e107daaeb99b3babfcc70e302740f77ff7",
+        "output@1": "8138c8cebcfb9b5ddea2eaeb566c25e2c799299024a99bf02653a359dfc39c5b",
         "pretrain@2": "5e8e0a6ec4b2cc19ec4a1761ea25a80c414645648a2763959cb5e35e56ef4bdd",
         "report@4": "639962afa9e076363e9424b8249b17ccd558e2f1d7905a95a818bd99b3462101",
     ]
@@ -33,7 +34,7 @@ final class GoldenOpTests: XCTestCase {
     /// The node of the spec below that exercises each op.
     static let goldenNode = [
         "command": "cmd", "dataset": "data", "dpo": "dpo", "eval": "eval", "finetune": "sft", "import": "imported",
-        "init": "m1", "merge": "merged", "pretrain": "pre", "report": "report",
+        "init": "m1", "merge": "merged", "output": "cmd2.b", "pretrain": "pre", "report": "report",
     ]
 
     static let data: String = {
@@ -61,7 +62,10 @@ final class GoldenOpTests: XCTestCase {
       "report": {"op": "report", "inputs": {"scores": "eval"}, "params": {"title": "golden"}},
       "cmd": {"op": "command", "inputs": {"data": "data"},
               "params": {"argv": ["sh", "-c", "wc -l < {inputs.data} | sed 's/ //g; s/.*/{\"lang\": \"en\", \"objective\": \"general\", \"metric\": \"lines\", \"value\": &, \"n\": 1}/' > {outputs.rows}"],
-                         "outputs": {"rows": "metrics"}}}
+                         "outputs": {"rows": "metrics"}}},
+      "cmd2": {"op": "command", "params": {"argv": ["sh", "-c", "mkdir {outputs.a} {outputs.b} && echo a > {outputs.a}/f && echo b > {outputs.b}/f"],
+                                          "outputs": {"a": "files", "b": "files"}}},
+      "read_b": {"op": "command", "inputs": {"b": "cmd2.b"}, "params": {"argv": ["cp", "-r", "{inputs.b}", "{outputs.copy}"], "outputs": {"copy": "files"}}}
     }}
     """#
 

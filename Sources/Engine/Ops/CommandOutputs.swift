@@ -28,6 +28,24 @@ enum CommandOutputs {
         return kind == "metrics" || kind == "dataset" ? base + ".jsonl" : base
     }
 
+    /// The key output `name` of the command whose action key is `actionKey` is published
+    /// under, so it stays cached (and kept by `gc`) as long as the command's result.
+    static func key(for actionKey: Digest, output name: String) -> Digest {
+        SHA256.hash("command-output:" + actionKey.hex + ":" + name)
+    }
+
+    /// Publishes each of several outputs as an artifact of its own and returns the node's
+    /// result: a `command-outputs` artifact listing them (name → kind and digest).
+    static func publishSeveral(_ declared: [(name: String, kind: String)], _ writers: [ArtifactWriter], actionKey: Digest,
+                               context: OpContext) throws -> ArtifactWriter {
+        var listed = JSONObject()
+        for (output, writer) in zip(declared, writers) {
+            let manifest = try writer.publish(actionKey: key(for: actionKey, output: output.name))
+            listed[output.name] = .object(JSONObject([("kind", .string(output.kind)), ("artifact", .string(manifest.digest.hex))]))
+        }
+        return context.newArtifact(kind: .commandOutputs, metadata: .object(JSONObject([("outputs", .object(listed))])))
+    }
+
     /// Reads and checks what the program wrote at `path`, into an unpublished artifact.
     /// - Throws: `OpError` naming the output when it is missing or invalid.
     static func read(_ name: String, kind: String, at path: String, store: Store) throws -> ArtifactWriter {

@@ -21,7 +21,7 @@ public struct OpRegistry: Sendable {
         FinetuneOp.operation.isolated(.childProcess).needing(Resources(memoryGB: 2)),
         DPOOp.operation.isolated(.childProcess).needing(Resources(memoryGB: 2)),
         EvalOp.operation.isolated(.childProcess).needing(Resources(memoryGB: 1)),
-        ReportOp.operation, CommandOp.operation,
+        ReportOp.operation, CommandOp.operation, OutputOp.operation,
     ])
 
     public subscript(name: String) -> OpDefinition? { operations[name] }

@@ -9,6 +9,8 @@ import Store
 public struct SpecParser {
     let registry: OpRegistry
     private var issues: [SpecIssue] = []
+    /// Paths of references already reported (a bad `node.output`), not to report twice.
+    private var reportedReferences = Set<String>()
 
     public init(registry: OpRegistry = .builtin) {
         self.registry = registry
@@ -34,6 +36,7 @@ public struct SpecParser {
     /// Validates an already-parsed document.
     public mutating func validate(_ document: JSONValue, file: String, directory: String) throws(SpecError) -> Spec {
         issues = []
+        reportedReferences = []
         let root = JSONPath.root
         guard let top = document.objectValue else {
             throw SpecError(file: file, issues: [SpecIssue(path: "(root)", message: "expected an object with \"name\", \"seed\" and \"nodes\", got \(document.typeName)")])
@@ -69,6 +72,7 @@ public struct SpecParser {
         } else {
             fail(root.appending("nodes"), "missing")
         }
+        nodes = resolveOutputs(nodes)
         checkReferences(nodes)
         checkCycles(nodes)
         if !issues.isEmpty { throw SpecError(file: file, issues: issues) }
@@ -278,6 +282,50 @@ public struct SpecParser {
         return parts
     }
 
+    /// References to one output of a command, `sft.model`: to the command itself when it
+    /// declares only that output; else to an `output` node of that id (added once), which
+    /// reads the command's result and gives the output's artifact. A dotted reference to
+    /// anything else, or to an output the command does not declare, is reported here.
+    private mutating func resolveOutputs(_ nodes: [NodeSpec]) -> [NodeSpec] {
+        var byID: [String: NodeSpec] = [:]
+        for n in nodes { byID[n.id] = n }
+        var added: [NodeSpec] = [], addedIDs = Set<String>()
+        let resolved = nodes.map { node -> NodeSpec in
+            var changed = false
+            let inputs = node.inputs.map { input -> (name: String, references: [InputReference], isList: Bool) in
+                let refs = input.references.enumerated().map { k, ref -> InputReference in
+                    guard let (target, output) = OutputOp.split(ref.node) else { return ref }
+                    var p = JSONPath.root.appending("nodes").appending(node.id).appending("inputs").appending(input.name)
+                    if input.isList { p = p.appending(k) }
+                    if node.each.contains(input.name) { p = p.appending("each").appending(k) }
+                    guard let command = byID[target] else { return ref }  // reported as a missing node
+                    guard command.op == CommandOp.operation.name, let outputs = command.params["outputs"]?.objectValue else {
+                        fail(p, "\"\(ref.node)\": only a command's outputs are named node.output, and \(target) is a \(command.op) node")
+                        reportedReferences.insert(p.description)
+                        return ref
+                    }
+                    guard let kind = outputs[output]?.stringValue else {
+                        fail(p, "command \(target) declares no output \"\(output)\" (outputs: \(outputs.keys.joined(separator: ", ")))")
+                        reportedReferences.insert(p.description)
+                        return ref
+                    }
+                    changed = true
+                    if outputs.count == 1 { return InputReference(node: target, selector: ref.selector) }
+                    if addedIDs.insert(ref.node).inserted {
+                        added.append(NodeSpec(id: ref.node, op: OutputOp.operation.name,
+                                              inputs: [("outputs", [InputReference(node: target, selector: [])], false)],
+                                              params: JSONObject([("name", .string(output)), ("kind", .string(kind))]), grid: []))
+                    }
+                    return ref
+                }
+                return (input.name, refs, input.isList)
+            }
+            guard changed else { return node }
+            return NodeSpec(id: node.id, op: node.op, inputs: inputs, params: node.params, grid: node.grid, resources: node.resources, each: node.each)
+        }
+        return resolved + added
+    }
+
     /// Every reference names a node, and that node produces the artifact kind the input wants.
     private mutating func checkReferences(_ nodes: [NodeSpec]) {
         var byID: [String: NodeSpec] = [:]
@@ -290,12 +338,18 @@ public struct SpecParser {
                     var p = JSONPath.root.appending("nodes").appending(node.id).appending("inputs").appending(input.name)
                     if input.isList { p = p.appending(k) }
                     if node.each.contains(input.name) { p = p.appending("each").appending(k) }
+                    if reportedReferences.contains(p.description) { continue }
                     guard let target = byID[ref.node] else {
                         fail(p, "reference to a missing node \"\(ref.node)\"")
                         continue
                     }
                     guard let targetOp = registry[target.op] else { continue }
                     let produced = targetOp.kind(producedWith: target.params)
+                    if produced == .commandOutputs && spec.kind != .commandOutputs {
+                        let names = target.params["outputs"]?.objectValue?.keys ?? []
+                        fail(p, "command \(ref.node) declares several outputs (\(names.joined(separator: ", "))): name one, e.g. \"\(ref.node).\(names.first ?? "x")\"")
+                        continue
+                    }
                     if spec.kind != InputSpec.anyKind && produced != spec.kind {
                         fail(p, "input \"\(input.name)\" expects a \(spec.kind), but node \"\(ref.node)\" (\(target.op)) produces a \(produced)")
                     }

@@ -18,9 +18,9 @@ public enum SpecSchema {
     /// The id pattern `SpecParser.isValidNodeID` accepts.
     static let nodeIDPattern = "^[A-Za-z0-9_-]+$"
 
-    /// A node id, optionally followed by a selector. Looser than the parser (which also
+    /// A node id (or `command.output`), optionally followed by a selector. Looser than the parser (which also
     /// checks each selector part is `key=value` and that the node exists), never stricter.
-    static let referencePattern = "^[A-Za-z0-9_-]+(\\[.+\\])?$"
+    static let referencePattern = "^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)?(\\[.+\\])?$"
 
     /// The schema of a spec whose nodes use the ops in `registry`.
     public static func make(registry: OpRegistry = .builtin) -> JSONValue {
