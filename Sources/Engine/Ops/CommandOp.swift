@@ -32,7 +32,7 @@ enum CommandOp {
         crossCheck: { params, inputs in problems(params, inputs: inputs) },
         run: { context in try run(context) }
     )
-    .isolated(.childProcess)
+    .reusingWorkers()
     .acceptingAnyInputs()
     .producing { params in
         guard let outputs = params["outputs"]?.objectValue, !outputs.isEmpty else { return nil }

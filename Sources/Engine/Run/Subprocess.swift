@@ -27,6 +27,8 @@ final class Subprocess: @unchecked Sendable {
     /// Read ends of the child's stdout and stderr; the caller reads them to EOF.
     let stdout: FileHandle
     let stderr: FileHandle
+    /// Write end of the child's stdin when started `withStdin` (else it reads /dev/null).
+    let stdin: FileHandle?
 
     /// Starts `argv[0]` (looked up in `PATH` when it has no slash).
     /// - Parameters:
@@ -34,17 +36,26 @@ final class Subprocess: @unchecked Sendable {
     ///   - directory: the working directory; nil keeps this process's.
     ///   - newGroup: make the child the leader of a new process group.
     /// - Throws: `SubprocessError.notFound` when the program does not exist or cannot run.
-    init(_ argv: [String], environment: [String: String]? = nil, directory: String? = nil, newGroup: Bool = false) throws {
+    init(_ argv: [String], environment: [String: String]? = nil, directory: String? = nil, newGroup: Bool = false,
+         withStdin: Bool = false) throws {
         precondition(!argv.isEmpty)
-        var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
-        guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else { throw SubprocessError.cannotStart(argv[0], String(cString: strerror(errno))) }
-        // Close-on-exec on our ends, so children started later do not hold them open.
-        for fd in [outPipe[0], errPipe[0]] { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0], inPipe: [Int32] = [-1, -1]
+        // Close-on-exec from the start (pipe2), so a process another thread starts meanwhile
+        // never inherits these ends: it would keep a pipe open (no EOF for its reader, no
+        // EPIPE for its writer). The child's ends become 0, 1, 2 by dup2, which clears it.
+        guard mergeflow_pipe_cloexec(&outPipe) == 0, mergeflow_pipe_cloexec(&errPipe) == 0, !withStdin || mergeflow_pipe_cloexec(&inPipe) == 0 else {
+            throw SubprocessError.cannotStart(argv[0], String(cString: strerror(errno)))
+        }
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        if withStdin {
+            posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
+            posix_spawn_file_actions_addclose(&actions, inPipe[0])
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
         posix_spawn_file_actions_addclose(&actions, outPipe[1])
@@ -77,9 +88,11 @@ final class Subprocess: @unchecked Sendable {
             : posix_spawnp(&child, argv[0], &actions, &attributes, &cArgs, &cEnv)
         close(outPipe[1])
         close(errPipe[1])
+        if withStdin { close(inPipe[0]) }
         guard result == 0 else {
             close(outPipe[0])
             close(errPipe[0])
+            if withStdin { close(inPipe[1]) }
             if result == ENOENT || result == EACCES || result == ENOEXEC {
                 throw SubprocessError.notFound(argv[0], String(cString: strerror(result)))
             }
@@ -89,6 +102,7 @@ final class Subprocess: @unchecked Sendable {
         ownsGroup = newGroup
         stdout = FileHandle(fileDescriptor: outPipe[0], closeOnDealloc: true)
         stderr = FileHandle(fileDescriptor: errPipe[0], closeOnDealloc: true)
+        stdin = withStdin ? FileHandle(fileDescriptor: inPipe[1], closeOnDealloc: true) : nil
     }
 
     /// Blocks until the child ends.

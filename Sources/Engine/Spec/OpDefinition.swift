@@ -70,6 +70,9 @@ public struct OpDefinition: Sendable {
     public let crossCheck: (@Sendable (JSONObject, Set<String>) -> [(String, String)])?
     /// Where the scheduler runs it (when the run can start child processes).
     public var isolation: Isolation = .inProcess
+    /// Whether its child process may be a worker kept between jobs (`WorkerPool`): for ops
+    /// whose work is a program they start, so the worker only supervises.
+    public var reusesWorker = false
     /// What an instance needs of the machine unless its node says otherwise.
     public var resources = Resources()
     /// Whether a node may name its inputs freely (each one artifact of any kind), as a
@@ -115,6 +118,13 @@ public struct OpDefinition: Sendable {
     public func isolated(_ isolation: Isolation) -> OpDefinition {
         var copy = self
         copy.isolation = isolation
+        return copy
+    }
+
+    /// This op, run in a child process that is kept for the next job of such an op.
+    public func reusingWorkers() -> OpDefinition {
+        var copy = isolated(.childProcess)
+        copy.reusesWorker = true
         return copy
     }
 
