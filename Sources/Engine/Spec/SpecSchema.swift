@@ -239,27 +239,12 @@ public enum SpecSchema {
             return ["type": "array", "items": stringSchema(choices)]
         case .weights:
             return ["type": "object", "minProperties": 1, "additionalProperties": ["type": "number", "minimum": 0]]
-        case .mergeValue:
-            return mergeValueSchema
-        case .mergeValuePerModel:
-            return ["type": "array", "minItems": 1, "items": mergeValueSchema]
-        case .mergeParametersPerModel:
-            return ["type": "array", "minItems": 1, "items": ["type": "object", "additionalProperties": mergeValueSchema]]
+        case .custom(let c):
+            return c.schema
         case .any:
             return [:]
         }
     }
-
-    /// mergekit's parameter forms: scalar (or boolean), gradient, or [{filter, value}].
-    static let mergeValueSchema: JSONValue = {
-        let scalar: JSONValue = ["anyOf": [["type": "number"], ["type": "boolean"]]]
-        let gradient: JSONValue = ["type": "array", "minItems": 1, "items": ["type": "number"]]
-        let filtered: JSONValue = ["type": "array", "minItems": 1, "items": [
-            "type": "object", "required": ["value"], "additionalProperties": false,
-            "properties": ["filter": ["type": "string"], "value": ["anyOf": [scalar, gradient]]],
-        ]]
-        return ["anyOf": [scalar, gradient, filtered]]
-    }()
 
     private static func numberSchema(_ range: ClosedRange<Double>?) -> JSONValue {
         var schema: JSONObject = ["type": "number"]
