@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 @testable import Engine
+@testable import Ops
 import Store
 import XCTest
 

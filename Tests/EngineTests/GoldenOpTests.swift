@@ -3,6 +3,7 @@ import Datasets
 import Foundation
 import JSON
 @testable import Engine
+@testable import Ops
 import Store
 import XCTest
 

@@ -2,6 +2,7 @@ import JSON
 @testable import Store
 import XCTest
 @testable import Engine
+@testable import Ops
 
 /// Running: caching, failures, --force, --only, parallel jobs, in-node progress, explain.
 final class SchedulerTests: XCTestCase {

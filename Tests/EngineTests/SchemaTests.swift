@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Engine
+@testable import Ops
 import JSON
 
 /// The generated JSON Schema: the committed copy is current, and it agrees with

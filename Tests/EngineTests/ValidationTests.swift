@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Engine
+@testable import Ops
 
 /// Every validation error, with its message and JSON path, reported together.
 final class ValidationTests: XCTestCase {

@@ -21,7 +21,7 @@ public struct ExpandedGraph: Sendable {
 
     /// - Parameter instanceLimit: the most instances the whole spec may have; counted before
     ///   each node is expanded, so a spec over the limit fails without allocating it.
-    public init(spec: Spec, registry: OpRegistry = .builtin, file: String = "spec",
+    public init(spec: Spec, registry: OpRegistry, file: String = "spec",
                 instanceLimit: Int = ExpandedGraph.defaultInstanceLimit) throws(SpecError) {
         self.spec = spec
         var instances: [Instance] = []

@@ -48,7 +48,7 @@ public struct Instance: Sendable {
     }
 
     /// A value as it reads in an instance id: strings bare, lists comma-joined.
-    static func render(_ value: JSONValue) -> String {
+    public static func render(_ value: JSONValue) -> String {
         switch value {
         case .string(let s): return s
         case .array(let items): return items.map(render).joined(separator: ",")

@@ -1,6 +1,5 @@
 import Foundation
 import JSON
-import Numerics
 import Store
 
 /// What an op sees while it runs: its parameters, its input artifacts, the cache, a
@@ -99,7 +98,7 @@ public final class OpContext: @unchecked Sendable {
         return OpContext.resolve(p, in: directory)
     }
 
-    static func resolve(_ path: String, in directory: String) -> String {
+    public static func resolve(_ path: String, in directory: String) -> String {
         path.hasPrefix("/") ? path : URL(fileURLWithPath: directory).appendingPathComponent(path).standardizedFileURL.path
     }
 }

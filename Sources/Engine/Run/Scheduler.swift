@@ -1,6 +1,5 @@
 import Foundation
 import JSON
-import Numerics
 import Store
 
 /// Runs an expanded DAG against the cache: ready instances in dependency order, cache hits
@@ -102,10 +101,10 @@ public final class Scheduler: @unchecked Sendable {
             if unfinishedInputs[i] == 0 { ready.append(i) }
         }
         let reporter = ProgressReporter(style: options.progress, total: unfinished, jobs: options.jobs)
-        let previousThreads = ComputeThreads.count
+        let previousThreads = options.computeThreads?.get()
         let threadsPerJob = max(1, options.threads / max(1, options.jobs))
-        ComputeThreads.set(threadsPerJob)
-        defer { ComputeThreads.set(previousThreads) }
+        options.computeThreads?.set(threadsPerJob)
+        defer { if let previousThreads { options.computeThreads?.set(previousThreads) } }
 
         var lastHeartbeat = Date().timeIntervalSince1970
         var lastLookAtOthers = 0.0

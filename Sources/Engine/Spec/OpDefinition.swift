@@ -70,6 +70,9 @@ public struct OpDefinition: Sendable {
     public let crossCheck: (@Sendable (JSONObject, Set<String>) -> [(String, String)])?
     /// Where the scheduler runs it (when the run can start child processes).
     public var isolation: Isolation = .inProcess
+    /// For ops with named outputs (a `command`): output name → kind, from the params. With
+    /// several, references name one as `node.output` (an `OpRegistry.outputOpName` node).
+    public var declaredOutputs: (@Sendable (JSONObject) -> JSONObject?)?
     /// Whether its child process may be a worker kept between jobs (`WorkerPool`): for ops
     /// whose work is a program they start, so the worker only supervises.
     public var reusesWorker = false
@@ -125,6 +128,13 @@ public struct OpDefinition: Sendable {
     public func reusingWorkers() -> OpDefinition {
         var copy = isolated(.childProcess)
         copy.reusesWorker = true
+        return copy
+    }
+
+    /// This op, whose outputs `outputs(params)` names.
+    public func declaring(outputs: @escaping @Sendable (JSONObject) -> JSONObject?) -> OpDefinition {
+        var copy = self
+        copy.declaredOutputs = outputs
         return copy
     }
 

@@ -53,6 +53,10 @@ public struct Spec: Sendable {
 public struct SpecIssue: Sendable, Equatable, CustomStringConvertible {
     public let path: String
     public let message: String
+    public init(path: String, message: String) {
+        self.path = path
+        self.message = message
+    }
     public var description: String { "\(path): \(message)" }
 }
 
@@ -60,6 +64,10 @@ public struct SpecIssue: Sendable, Equatable, CustomStringConvertible {
 public struct SpecError: Error, CustomStringConvertible {
     public let file: String
     public let issues: [SpecIssue]
+    public init(file: String, issues: [SpecIssue]) {
+        self.file = file
+        self.issues = issues
+    }
     public var description: String {
         "\(file): \(issues.count) problem\(issues.count == 1 ? "" : "s")\n" + issues.map { "  \($0)" }.joined(separator: "\n")
     }

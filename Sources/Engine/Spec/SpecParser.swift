@@ -12,12 +12,12 @@ public struct SpecParser {
     /// Paths of references already reported (a bad `node.output`), not to report twice.
     private var reportedReferences = Set<String>()
 
-    public init(registry: OpRegistry = .builtin) {
+    public init(registry: OpRegistry) {
         self.registry = registry
     }
 
     /// Reads and validates the spec file at `path`.
-    public static func load(_ path: String, registry: OpRegistry = .builtin) throws(SpecError) -> Spec {
+    public static func load(_ path: String, registry: OpRegistry) throws(SpecError) -> Spec {
         let value: JSONValue
         do {
             value = try JSONValue.parse(contentsOf: path)
@@ -88,7 +88,7 @@ public struct SpecParser {
         dotted.split(separator: ".").reduce(base) { path, part in Int(part).map { path.appending($0) } ?? path.appending(String(part)) }
     }
 
-    static func isValidNodeID(_ id: String) -> Bool {
+    public static func isValidNodeID(_ id: String) -> Bool {
         !id.isEmpty && id.utf8.allSatisfy { c in
             (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x5f || c == 0x2d
         }
@@ -294,12 +294,12 @@ public struct SpecParser {
             var changed = false
             let inputs = node.inputs.map { input -> (name: String, references: [InputReference], isList: Bool) in
                 let refs = input.references.enumerated().map { k, ref -> InputReference in
-                    guard let (target, output) = OutputOp.split(ref.node) else { return ref }
+                    guard let (target, output) = SpecParser.splitOutput(ref.node) else { return ref }
                     var p = JSONPath.root.appending("nodes").appending(node.id).appending("inputs").appending(input.name)
                     if input.isList { p = p.appending(k) }
                     if node.each.contains(input.name) { p = p.appending("each").appending(k) }
                     guard let command = byID[target] else { return ref }  // reported as a missing node
-                    guard command.op == CommandOp.operation.name, let outputs = command.params["outputs"]?.objectValue else {
+                    guard let outputs = registry[command.op]?.declaredOutputs?(command.params) else {
                         fail(p, "\"\(ref.node)\": only a command's outputs are named node.output, and \(target) is a \(command.op) node")
                         reportedReferences.insert(p.description)
                         return ref
@@ -312,7 +312,7 @@ public struct SpecParser {
                     changed = true
                     if outputs.count == 1 { return InputReference(node: target, selector: ref.selector) }
                     if addedIDs.insert(ref.node).inserted {
-                        added.append(NodeSpec(id: ref.node, op: OutputOp.operation.name,
+                        added.append(NodeSpec(id: ref.node, op: OpRegistry.outputOpName,
                                               inputs: [("outputs", [InputReference(node: target, selector: [])], false)],
                                               params: JSONObject([("name", .string(output)), ("kind", .string(kind))]), grid: []))
                     }
@@ -324,6 +324,12 @@ public struct SpecParser {
             return NodeSpec(id: node.id, op: node.op, inputs: inputs, params: node.params, grid: node.grid, resources: node.resources, each: node.each)
         }
         return resolved + added
+    }
+
+    /// `node.output` → (node, output), for a reference's node part; nil without a dot.
+    static func splitOutput(_ node: String) -> (node: String, output: String)? {
+        guard let dot = node.firstIndex(of: ".") else { return nil }
+        return (String(node[..<dot]), String(node[node.index(after: dot)...]))
     }
 
     /// Every reference names a node, and that node produces the artifact kind the input wants.

@@ -23,7 +23,7 @@ public enum SpecSchema {
     static let referencePattern = "^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)?(\\[.+\\])?$"
 
     /// The schema of a spec whose nodes use the ops in `registry`.
-    public static func make(registry: OpRegistry = .builtin) -> JSONValue {
+    public static func make(registry: OpRegistry) -> JSONValue {
         var defs = JSONObject()
         defs["node"] = nodeSchema(registry: registry)
         defs["reference"] = [

@@ -1,3 +1,4 @@
+import Engine
 import JSON
 import Store
 
@@ -31,11 +32,5 @@ enum OutputOp {
         let writer = context.newArtifact(kind: manifest.kind, metadata: manifest.metadata)
         for entry in manifest.tensors { try writer.add(existing: entry) }
         return writer
-    }
-
-    /// `node.output` → (node, output), for a reference's node part; nil without a dot.
-    static func split(_ node: String) -> (node: String, output: String)? {
-        guard let dot = node.firstIndex(of: ".") else { return nil }
-        return (String(node[..<dot]), String(node[node.index(after: dot)...]))
     }
 }

@@ -1,3 +1,4 @@
+import Engine
 import Checkpoint
 import Datasets
 import Foundation

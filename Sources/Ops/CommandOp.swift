@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import JSON
 import Store
@@ -34,6 +35,7 @@ enum CommandOp {
     )
     .reusingWorkers()
     .acceptingAnyInputs()
+    .declaring { params in params["outputs"]?.objectValue }
     .producing { params in
         guard let outputs = params["outputs"]?.objectValue, !outputs.isEmpty else { return nil }
         if outputs.count > 1 { return .commandOutputs }
