@@ -37,10 +37,14 @@ let package = Package(
         .target(name: "Reports", dependencies: ["Evaluation"]),
         // Model merging with mergekit's semantics, streamed tensor by tensor.
         .target(name: "Merge", dependencies: ["JSON", "Numerics", "Store"]),
-        // Specs, grid expansion, action keys, plans and the scheduler; the built-in ops.
-        .target(name: "Engine", dependencies: ["JSON", "Numerics", "Store", "Checkpoint", "Model", "Datasets", "Evaluation", "Reports", "Merge", "CProcess"]),
+        // The generic engine: specs, grid expansion, action keys, plans, the scheduler and its
+        // executors. Knows no op: they come in an OpRegistry.
+        .target(name: "Engine", dependencies: ["JSON", "Store", "CProcess"]),
+        // The built-in ops (import, init, merge, dataset, training, eval, report, command),
+        // with model loading, tensor sources, mergekit config translation and direct merge.
+        .target(name: "Ops", dependencies: ["Engine", "JSON", "Numerics", "Store", "Checkpoint", "Model", "Datasets", "Evaluation", "Reports", "Merge", "CProcess"]),
         // The command-line tool.
-        .executableTarget(name: "mergeflow", dependencies: ["JSON", "Numerics", "Store", "Checkpoint", "Engine", "Merge", "Model", "Reports", "CMalloc"]),
+        .executableTarget(name: "mergeflow", dependencies: ["JSON", "Numerics", "Store", "Checkpoint", "Engine", "Ops", "Merge", "Model", "Reports", "CMalloc"]),
 
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "NumericsTests", dependencies: ["Numerics"]),
@@ -51,7 +55,7 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Model", "Store"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Evaluation"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Store", "Checkpoint", "JSON", "Model", "Datasets"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Ops", "Store", "Checkpoint", "JSON", "Model", "Datasets", "Numerics", "Merge"]),
         .testTarget(name: "MergeflowCLITests", dependencies: ["Store", "Checkpoint"]),
     ]
 )

@@ -4,7 +4,7 @@ import Store
 
 extension Store {
     /// The artifact kind of model checkpoints.
-    public static let checkpointKind = "checkpoint"
+    public static let checkpointKind = ArtifactKind.checkpoint
 
     /// Stores a checkpoint file or folder as a `checkpoint` artifact, tensor by tensor,
     /// and pins it under `import:<absolute path>` so `gc` keeps it.

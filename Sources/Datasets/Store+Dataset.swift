@@ -4,7 +4,7 @@ import Store
 /// Datasets in the cache: one artifact of kind `dataset` whose single U8 tensor is the
 /// canonical JSON Lines encoding of its examples (so equal datasets share one digest).
 extension Store {
-    public static let datasetKind = "dataset"
+    public static let datasetKind = ArtifactKind.dataset
     static let examplesTensor = "examples.jsonl"
 
     /// A writer holding `examples`, with per-language and per-objective counts as metadata.

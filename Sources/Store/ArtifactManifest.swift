@@ -18,14 +18,14 @@ public struct TensorEntry: Sendable, Equatable {
 /// canonical JSON, so equal content has one name however it was produced.
 public struct ArtifactManifest: Sendable {
     public let digest: Digest
-    public let kind: String
+    public let kind: ArtifactKind
     public let metadata: JSONValue
     /// Sorted by name (the canonical order).
     public let tensors: [TensorEntry]
     /// Name → position in `tensors`: merges look every tensor up by name in every input.
     private let positions: [String: Int]
 
-    public init(kind: String, metadata: JSONValue, tensors: [TensorEntry]) {
+    public init(kind: ArtifactKind, metadata: JSONValue, tensors: [TensorEntry]) {
         let sorted = tensors.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
         self.kind = kind
         self.metadata = metadata
@@ -43,7 +43,7 @@ public struct ArtifactManifest: Sendable {
 
     /// SHA-256 of `{"kind","metadata","tensors":[{name,dtype,shape,bytes,chunks}]}` in
     /// canonical JSON.
-    static func computeDigest(kind: String, metadata: JSONValue, tensors: [TensorEntry]) -> Digest {
+    static func computeDigest(kind: ArtifactKind, metadata: JSONValue, tensors: [TensorEntry]) -> Digest {
         let table: [JSONValue] = tensors.map { t in
             .object(JSONObject([
                 ("name", .string(t.name)),
@@ -54,7 +54,7 @@ public struct ArtifactManifest: Sendable {
             ]))
         }
         let manifest = JSONValue.object(JSONObject([
-            ("kind", .string(kind)), ("metadata", metadata), ("tensors", .array(table)),
+            ("kind", .string(kind.rawValue)), ("metadata", metadata), ("tensors", .array(table)),
         ]))
         return SHA256.hash(manifest.canonicalData())
     }

@@ -8,7 +8,7 @@ import Numerics
 /// written straight from that buffer.
 public final class ArtifactWriter {
     private let store: Store
-    public let kind: String
+    public let kind: ArtifactKind
     public var metadata: JSONValue
     private var entries: [TensorEntry] = []
     private var names: Set<String> = []
@@ -21,7 +21,7 @@ public final class ArtifactWriter {
     /// Bytes per chunk transaction: bounds the WAL's growth during a large write.
     static let transactionBytes = 64 << 20
 
-    init(store: Store, kind: String, metadata: JSONValue) {
+    init(store: Store, kind: ArtifactKind, metadata: JSONValue) {
         self.store = store
         self.kind = kind
         self.metadata = metadata
@@ -29,6 +29,18 @@ public final class ArtifactWriter {
 
     /// Names added so far.
     public var tensorNames: [String] { entries.map(\.name) }
+
+    /// Adds a tensor of another artifact whose chunks the cache already holds, without
+    /// copying its bytes: re-publishing an artifact costs one manifest.
+    /// - Throws: `StoreError.invalidTensor` for a duplicate name or chunks not in the cache.
+    public func add(existing entry: TensorEntry) throws {
+        guard !names.contains(entry.name) else { throw StoreError.invalidTensor(name: entry.name, reason: "added twice") }
+        guard try store.missingChunkCount(entry.chunks) == 0 else {
+            throw StoreError.invalidTensor(name: entry.name, reason: "its chunks are not in the cache")
+        }
+        names.insert(entry.name)
+        entries.append(entry)
+    }
 
     /// Adds a file's bytes (a dataset's JSON Lines, a report page) as a one-dimensional U8 tensor.
     public func add(name: String, fileBytes bytes: [UInt8]) throws {
@@ -93,7 +105,7 @@ public final class ArtifactWriter {
         try store.publish(manifest, actionKey: actionKey, pin: pin, smallChunks: deferred) { [store] in
             if let key = actionKey, let owner { try store.releaseLeaseUnlocked(key, owner: owner) }
             if let key = actionKey, clearingPartialState { try store.clearPartialStateUnlocked(key) }
-            if let finishing { try store.finishNodeRunUnlocked(finishing.id, status: "succeeded", artifact: manifest.digest, error: nil, detail: finishing.detail) }
+            if let finishing { try store.finishNodeRunUnlocked(finishing.id, status: .succeeded, artifact: manifest.digest, error: nil, detail: finishing.detail) }
         }
         return manifest
     }

@@ -113,20 +113,19 @@ enum Schema {
         // 4: eval results as queryable rows (views over the metrics artifacts' metadata, so
         // nothing is stored twice): `metrics` per artifact; `node_metrics` for the latest
         // result of each node of each spec (a node rerun with other params replaces its rows).
+        // The columns come from `MetricRow` (the one row codec); a field added there needs a
+        // new migration that drops and recreates both views.
         """
         CREATE VIEW metrics AS
-            SELECT a.digest AS artifact, json_extract(a.metadata, '$.stage') AS stage,
-                   json_extract(r.value, '$.lang') AS lang, json_extract(r.value, '$.objective') AS objective,
-                   json_extract(r.value, '$.metric') AS metric, json_extract(r.value, '$.value') AS value,
-                   json_extract(r.value, '$.n') AS n
+            SELECT a.digest AS artifact, json_extract(a.metadata, '$.stage') AS stage, \(MetricRow.viewColumns)
             FROM artifacts a, json_each(a.metadata, '$.rows') r
-            WHERE a.kind = 'metrics';
+            WHERE a.kind = '\(MetricRow.artifactKind.rawValue)';
         CREATE VIEW node_metrics AS
             SELECT s.spec_name AS spec, nr.node AS node, m.stage, m.lang, m.objective, m.metric, m.value, m.n, m.artifact
             FROM node_runs nr JOIN runs s ON s.id = nr.run JOIN metrics m ON m.artifact = nr.artifact
             WHERE nr.id = (SELECT max(latest.id) FROM node_runs latest JOIN runs ls ON ls.id = latest.run
                            WHERE latest.node = nr.node AND ls.spec_name = s.spec_name
-                             AND latest.status IN ('succeeded', 'cached'));
+                             AND latest.status IN (\(NodeRunStatus.sql(.succeeded, .cached))));
         """,
     ]
 

@@ -16,6 +16,45 @@ public struct RunRecord: Sendable {
     public var counts: [String: Int] = [:]
 }
 
+/// How one instance's node run ended (or that it is still running): the `node_runs.status`
+/// column, written by the scheduler and by a publishing child, read by `runs`, `explain`,
+/// `logs` and the `node_metrics` view.
+public enum NodeRunStatus: String, Sendable, CaseIterable {
+    /// Leased and computing (or its process died: `runs` shows "interrupted").
+    case running
+    /// Computed and published by this run.
+    case succeeded
+    /// Found in the cache.
+    case cached
+    /// Failed; nothing was published.
+    case failed
+    /// Not attempted: an input failed.
+    case skipped
+
+    /// SQL list of statuses, e.g. `'succeeded', 'cached'`, for queries.
+    static func sql(_ statuses: NodeRunStatus...) -> String { statuses.map { "'\($0.rawValue)'" }.joined(separator: ", ") }
+}
+
+/// A node run recorded after the fact in one batch (cache hits, skips, failures to key):
+/// what the scheduler collects during a run and `recordNodeRuns` writes at its end.
+public struct NodeRunRow: Sendable {
+    public var node: String
+    public var op: String
+    public var actionKey: Digest?
+    public var status: NodeRunStatus
+    public var artifact: Digest?
+    public var error: String?
+
+    public init(node: String, op: String, actionKey: Digest?, status: NodeRunStatus, artifact: Digest? = nil, error: String? = nil) {
+        self.node = node
+        self.op = op
+        self.actionKey = actionKey
+        self.status = status
+        self.artifact = artifact
+        self.error = error
+    }
+}
+
 /// One instance's execution (or cache hit) within a run.
 public struct NodeRunRecord: Sendable {
     public let id: Int64
@@ -23,7 +62,7 @@ public struct NodeRunRecord: Sendable {
     public let node: String
     public let op: String
     public let actionKey: String
-    public let status: String
+    public let status: NodeRunStatus
     public let started: Double
     public let finished: Double?
     public let artifact: String?
@@ -78,7 +117,7 @@ extension Store {
         try d.run()
         let s = try db.prepare("""
             INSERT INTO node_runs(run, node, op, action_key, status, started, host, pid)
-            VALUES (?, ?, ?, ?, 'running', ?, ?, ?)
+            VALUES (?, ?, ?, ?, '\(NodeRunStatus.running.rawValue)', ?, ?, ?)
             """)
         s.bind(1, run).bind(2, node).bind(3, op).bind(4, actionKey.hex).bind(5, Date().timeIntervalSince1970)
             .bind(6, Store.hostName).bind(7, Int(getpid()))
@@ -86,19 +125,19 @@ extension Store {
         return db.lastInsertRowID
     }
 
-    public func finishNodeRun(_ id: Int64, status: String, artifact: Digest?, error: String?, detail: String? = nil) throws {
+    public func finishNodeRun(_ id: Int64, status: NodeRunStatus, artifact: Digest?, error: String?, detail: String? = nil) throws {
         try locked { try finishNodeRunUnlocked(id, status: status, artifact: artifact, error: error, detail: detail) }
     }
 
-    func finishNodeRunUnlocked(_ id: Int64, status: String, artifact: Digest?, error: String?, detail: String?) throws {
+    func finishNodeRunUnlocked(_ id: Int64, status: NodeRunStatus, artifact: Digest?, error: String?, detail: String?) throws {
         let s = try db.prepare("UPDATE node_runs SET status = ?, finished = ?, artifact = ?, error = ?, detail = ? WHERE id = ?")
-        s.bind(1, status).bind(2, Date().timeIntervalSince1970).bind(3, artifact?.hex).bind(4, error).bind(5, detail).bind(6, id)
+        s.bind(1, status.rawValue).bind(2, Date().timeIntervalSince1970).bind(3, artifact?.hex).bind(4, error).bind(5, detail).bind(6, id)
         try s.run()
     }
 
     /// Records many finished node runs at once (cache hits, skips) in one transaction.
     /// (A cache hit's action description was stored when it was computed.)
-    public func recordNodeRuns(run: Int64, _ rows: [(node: String, op: String, actionKey: Digest?, status: String, artifact: Digest?, error: String?)]) throws {
+    public func recordNodeRuns(run: Int64, _ rows: [NodeRunRow]) throws {
         guard !rows.isEmpty else { return }
         let now = Date().timeIntervalSince1970
         try locked {
@@ -109,7 +148,7 @@ extension Store {
                     """)
                 for r in rows {
                     s.reset()
-                    s.bind(1, run).bind(2, r.node).bind(3, r.op).bind(4, r.actionKey?.hex ?? "").bind(5, r.status)
+                    s.bind(1, run).bind(2, r.node).bind(3, r.op).bind(4, r.actionKey?.hex ?? "").bind(5, r.status.rawValue)
                         .bind(6, now).bind(7, now).bind(8, r.artifact?.hex).bind(9, r.error)
                         .bind(10, Store.hostName).bind(11, Int(getpid()))
                     try s.run()
@@ -152,7 +191,8 @@ extension Store {
         var out: [NodeRunRecord] = []
         while try s.step() {
             out.append(NodeRunRecord(id: s.int(0), run: s.int(1), node: s.text(2), op: s.text(3), actionKey: s.text(4),
-                                     status: s.text(5), started: s.double(6), finished: s.isNull(7) ? nil : s.double(7),
+                                     // Only these statuses are ever written; an unknown one reads as failed.
+                                     status: NodeRunStatus(rawValue: s.text(5)) ?? .failed, started: s.double(6), finished: s.isNull(7) ? nil : s.double(7),
                                      artifact: s.optionalText(8), error: s.optionalText(9), host: s.text(10),
                                      pid: Int(s.int(11)), detail: s.optionalText(12)))
         }
@@ -166,12 +206,12 @@ extension Store {
 
     /// Every node run that executed (not a cache hit) for an action key.
     public func executions(ofKey key: Digest) throws -> [NodeRunRecord] {
-        try locked { try nodeRuns(where: "action_key = ? AND status IN ('running', 'succeeded', 'failed')", { $0.bind(1, key.hex) }, limit: 1000) }
+        try locked { try nodeRuns(where: "action_key = ? AND status IN (\(NodeRunStatus.sql(.running, .succeeded, .failed)))", { $0.bind(1, key.hex) }, limit: 1000) }
     }
 
     /// The run that computed an artifact, newest first.
     public func producers(of artifact: Digest) throws -> [NodeRunRecord] {
-        try locked { try nodeRuns(where: "artifact = ? AND status = 'succeeded'", { $0.bind(1, artifact.hex) }, limit: 10) }
+        try locked { try nodeRuns(where: "artifact = ? AND status = '\(NodeRunStatus.succeeded.rawValue)'", { $0.bind(1, artifact.hex) }, limit: 10) }
     }
 
     /// The latest successful or cached run of an instance of a spec, with its action description.
@@ -181,7 +221,7 @@ extension Store {
                 SELECT nr.action_key, d.description FROM node_runs nr
                 JOIN runs r ON nr.run = r.id
                 JOIN action_descriptions d ON d.key = nr.action_key
-                WHERE r.spec_name = ? AND nr.node = ? AND nr.status IN ('succeeded', 'cached')
+                WHERE r.spec_name = ? AND nr.node = ? AND nr.status IN (\(NodeRunStatus.sql(.succeeded, .cached)))
                 ORDER BY nr.id DESC LIMIT 1
                 """)
             s.bind(1, specName).bind(2, instance)

@@ -163,7 +163,7 @@ public final class Store: @unchecked Sendable {
     // MARK: Artifacts
 
     /// Starts writing an artifact; nothing is visible until `publish`.
-    public func newArtifact(kind: String, metadata: JSONValue = .object(JSONObject())) -> ArtifactWriter {
+    public func newArtifact(kind: ArtifactKind, metadata: JSONValue = .object(JSONObject())) -> ArtifactWriter {
         ArtifactWriter(store: self, kind: kind, metadata: metadata)
     }
 
@@ -184,7 +184,7 @@ public final class Store: @unchecked Sendable {
                     INSERT OR IGNORE INTO artifacts(digest, kind, metadata, byte_size, tensor_count, created)
                     VALUES (?, ?, ?, ?, ?, ?)
                     """)
-                insert.bind(1, manifest.digest.hex).bind(2, manifest.kind).bind(3, manifest.metadata.canonicalString)
+                insert.bind(1, manifest.digest.hex).bind(2, manifest.kind.rawValue).bind(3, manifest.metadata.canonicalString)
                     .bind(4, manifest.byteCount).bind(5, manifest.tensors.count).bind(6, now)
                 try insert.run()
                 if db.changes == 1 {
@@ -261,7 +261,7 @@ public final class Store: @unchecked Sendable {
             }
             entries[index].chunks.append(Digest(bytes: c.blob(1)))
         }
-        let manifest = ArtifactManifest(kind: kind, metadata: metadata, tensors: entries)
+        let manifest = ArtifactManifest(kind: ArtifactKind(rawValue: kind), metadata: metadata, tensors: entries)
         guard manifest.digest == digest else {
             throw StoreError.corrupt("artifact \(digest.hex): manifest hashes to \(manifest.digest.hex)")
         }

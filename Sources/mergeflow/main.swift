@@ -2,6 +2,7 @@
 import CMalloc
 import Checkpoint
 import Engine
+import Ops
 import Foundation
 import Store
 

@@ -2,6 +2,7 @@ import JSON
 import Store
 import XCTest
 @testable import Engine
+@testable import Ops
 
 /// Keys depend on what is computed, never on how the spec is written.
 final class ActionKeyTests: XCTestCase {

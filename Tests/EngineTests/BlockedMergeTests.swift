@@ -1,5 +1,6 @@
 import Checkpoint
 import Engine
+@testable import Ops
 import Foundation
 import Merge
 import Numerics

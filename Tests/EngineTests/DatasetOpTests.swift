@@ -2,6 +2,7 @@ import Datasets
 import Foundation
 import JSON
 @testable import Engine
+@testable import Ops
 import Store
 import XCTest
 
@@ -31,6 +32,7 @@ final class DatasetOpTests: XCTestCase {
         let parsed = try parser.validate(try JSONValue.parse(spec), file: "test.json", directory: directory ?? h.folder.path)
         let graph = try ExpandedGraph(spec: parsed, registry: h.registry, file: "test.json")
         var options = RunOptions()
+        options.computeThreads = .numerics
         options.progress = .quiet
         return (try Scheduler(store: h.store, graph: graph, options: options).run(), graph)
     }

@@ -2,6 +2,7 @@ import Foundation
 import JSON
 import Numerics
 @testable import Engine
+@testable import Ops
 @testable import Store
 
 /// Ops and helpers for engine tests. The fake ops sit at the I/O edge: they stand in for
@@ -118,6 +119,7 @@ final class EngineHarness {
     func run(_ text: String, configure: (inout RunOptions, ExpandedGraph) -> Void = { _, _ in }) throws -> (RunSummary, ExpandedGraph) {
         let g = try graph(text)
         var options = RunOptions()
+        options.computeThreads = .numerics
         options.progress = .quiet
         configure(&options, g)
         return (try Scheduler(store: store, graph: g, options: options).run(), g)

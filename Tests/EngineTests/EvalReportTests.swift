@@ -3,6 +3,7 @@ import Foundation
 import JSON
 import Model
 @testable import Engine
+@testable import Ops
 import Store
 import XCTest
 
@@ -124,6 +125,39 @@ final class EvalReportTests: XCTestCase {
         XCTAssertEqual(row("lookalike_refusal_rate")?["value"]?.doubleValue, 0)
         XCTAssertEqual(row("harmful_rate")?["n"]?.intValue, 3)
         XCTAssertEqual(row("lookalike_refusal_rate")?["n"]?.intValue, 2)
+    }
+
+    /// One `eval` node over `{"each": [...]}` instead of an eval node per model: every eval
+    /// is a cache hit of the spelled-out ones, and the report's files are byte-identical
+    /// (its key changes: its input labels name the eval instances).
+    func testEachEvalNodeReusesTheSpelledOutEvalsAndGivesTheSameReport() throws {
+        let h = try EngineHarness(registry: OpRegistry.builtin)
+        try Self.data.write(to: h.folder.appendingPathComponent("data.jsonl"), atomically: true, encoding: .utf8)
+        let models = #"""
+          "test": {"op": "dataset", "params": {"path": "data.jsonl"}},
+          "a": {"op": "init", "params": {"seed": 1}},
+          "b": {"op": "init", "params": {"seed": 2}},
+          "m": {"op": "merge", "inputs": {"models": ["a", "b"]}, "grid": {"weights": [[0.5, 0.5], [0.9, 0.1]]}},
+        """#
+        let spelled = #"{"name": "t", "nodes": {"# + models + #"""
+          "eval_a": {"op": "eval", "inputs": {"model": "a", "reference": "a", "data": ["test"]}, "params": {"max_new_tokens": 4}},
+          "eval_m": {"op": "eval", "inputs": {"model": "m", "reference": "a", "data": ["test"]}, "params": {"max_new_tokens": 4}},
+          "report": {"op": "report", "inputs": {"scores": ["eval_a", "eval_m"]}}}}
+        """#
+        let each = #"{"name": "t", "nodes": {"# + models + #"""
+          "eval": {"op": "eval", "inputs": {"model": {"each": ["a", "m"]}, "reference": "a", "data": ["test"]}, "params": {"max_new_tokens": 4}},
+          "report": {"op": "report", "inputs": {"scores": "eval"}}}}
+        """#
+        let (first, g1) = try h.run(spelled)
+        XCTAssertTrue(first.succeeded, "\(first.failed)")
+        let (second, g2) = try h.run(each)
+        XCTAssertTrue(second.succeeded, "\(second.failed)")
+        XCTAssertEqual(g2.byNode["eval"]!.map { g2.instances[$0].id },
+                       ["eval[model=a]", "eval[model=m,weights=0.5,0.5]", "eval[model=m,weights=0.9,0.1]"])
+        XCTAssertEqual(second.executed, 1, "only the report runs again")
+        XCTAssertEqual((g1.byNode["eval_a"]! + g1.byNode["eval_m"]!).map { first.artifacts[$0]! },
+                       g2.byNode["eval"]!.map { second.artifacts[$0]! })
+        XCTAssertEqual(first.artifacts[g1.byNode["report"]![0]], second.artifacts[g2.byNode["report"]![0]])
     }
 
     /// Merges align per seed; the report over them still gathers every instance.

@@ -1,6 +1,7 @@
 import JSON
 import XCTest
 @testable import Engine
+@testable import Ops
 
 /// Grids, fan-out, gathering, selectors and aligned diamonds.
 final class ExpansionTests: XCTestCase {

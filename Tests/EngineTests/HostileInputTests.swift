@@ -4,6 +4,7 @@ import Numerics
 @testable import Store
 import XCTest
 @testable import Engine
+@testable import Ops
 
 /// Issue 16: a cache deleted under a run, paths that name the wrong thing.
 final class HostileInputTests: XCTestCase {

@@ -2,6 +2,7 @@ import Foundation
 import JSON
 import Numerics
 @testable import Engine
+@testable import Ops
 @testable import Store
 import XCTest
 

@@ -2,6 +2,7 @@ import JSON
 @testable import Store
 import XCTest
 @testable import Engine
+@testable import Ops
 
 /// Running: caching, failures, --force, --only, parallel jobs, in-node progress, explain.
 final class SchedulerTests: XCTestCase {
@@ -62,8 +63,8 @@ final class SchedulerTests: XCTestCase {
         XCTAssertFalse(r.succeeded)
         XCTAssertEqual(try h.store.runs()[0].status, "failed")
         let nodes = try h.store.nodeRuns(ofRun: r.runID)
-        XCTAssertEqual(nodes.first { $0.node == "bad" }?.status, "failed")
-        XCTAssertEqual(nodes.first { $0.node == "after" }?.status, "skipped")
+        XCTAssertEqual(nodes.first { $0.node == "bad" }?.status, .failed)
+        XCTAssertEqual(nodes.first { $0.node == "after" }?.status, .skipped)
         // Nothing of the failed node is cached; a lease is not left behind.
         XCTAssertEqual(try h.store.status().actionCount, 2)
     }

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Engine
+@testable import Ops
 import JSON
 
 /// The generated JSON Schema: the committed copy is current, and it agrees with
@@ -52,7 +53,10 @@ final class SchemaTests: XCTestCase {
         let folder = Self.root.appendingPathComponent("pipelines")
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path)
             .filter { $0.hasSuffix(".json") && $0 != "schema.json" }.sorted()
+            + (try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("examples").path))
+            .filter { $0.hasSuffix(".json") }.sorted().map { "examples/" + $0 }
         XCTAssertFalse(files.isEmpty, "no pipelines/*.json to check")
+        XCTAssertTrue(files.contains("examples/external-trainer.json"), "the examples are checked too")
         for file in files {
             let path = folder.appendingPathComponent(file).path
             XCTAssertNoThrow(try SpecParser.load(path), file)

@@ -3,6 +3,7 @@ import Foundation
 import JSON
 import Model
 @testable import Engine
+@testable import Ops
 import Store
 import XCTest
 

@@ -4,6 +4,7 @@ import Foundation
 import Model
 import JSON
 @testable import Engine
+@testable import Ops
 import Store
 import XCTest
 

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Engine
+@testable import Ops
 
 /// Every validation error, with its message and JSON path, reported together.
 final class ValidationTests: XCTestCase {
@@ -35,7 +36,7 @@ final class ValidationTests: XCTestCase {
         XCTAssertEqual(problems(#"{"name": "x", "nodes": {"a b": {"op": "frob", "colour": 1}}}"#), [
             "nodes[\"a b\"]: node ids use letters, digits, '_' and '-' only",
             "nodes[\"a b\"].colour: unknown key (allowed: op, inputs, params, grid, resources, description)",
-            "nodes[\"a b\"].op: unknown op \"frob\" (known: command, const, dataset, dpo, eval, finetune, import, init, merge, pretrain, report, sum, table, tokenizer)",
+            "nodes[\"a b\"].op: unknown op \"frob\" (known: command, const, dataset, dpo, eval, finetune, import, init, merge, output, pretrain, report, sum, table, tokenizer)",
         ])
         XCTAssertEqual(problems(#"{"name": "x", "nodes": {"a": {"params": {}}}}"#), ["nodes.a.op: missing"])
     }

@@ -37,7 +37,7 @@ final class CrashIsolationTests: XCTestCase {
         XCTAssertEqual(run.counts, ["succeeded": 5, "failed": 1, "skipped": 1])
         let nodes = try store.nodeRuns(ofRun: run.id)
         XCTAssertTrue(nodes.first { $0.node == "base[seed=2]" }?.error?.contains("SIGILL") ?? false)
-        XCTAssertEqual(nodes.first { $0.node == "sft[seed=2]" }?.status, "skipped")
+        XCTAssertEqual(nodes.first { $0.node == "sft[seed=2]" }?.status, .skipped)
         XCTAssertTrue(try store.verify().isClean)
         XCTAssertEqual(try store.status().actionCount, 5, "nothing of the trapped node was published")
 
@@ -46,5 +46,43 @@ final class CrashIsolationTests: XCTestCase {
         let again = try cli.run("run", spec)
         XCTAssertEqual(again.status, 0, again.stderr)
         XCTAssertTrue(again.stdout.contains("crash-isolation: 2 ran, 5 cached"), again.stdout)
+    }
+
+    /// `command` nodes run in workers kept between jobs: a worker that traps fails its job
+    /// only (signal named, its stderr for that job quoted), a new worker takes the next jobs,
+    /// and no worker outlives the run.
+    func testATrapInACommandWorkerFailsThatNodeOnlyAndWorkersEndWithTheRun() throws {
+        let folder = try TestFolder()
+        let spec = folder.path("spec.json")
+        try #"""
+        {"name": "workers", "nodes": {
+          "step": {"op": "command", "params": {"argv": ["sh", "-c", "echo $PPID > {outputs.out}/worker", "{vars.i}"], "outputs": {"out": "files"}},
+                   "grid": {"vars.i": [1, 2, 3, 4, 5, 6]}}
+        }}
+        """#.replacingOccurrences(of: "echo $PPID > {outputs.out}/worker", with: "mkdir {outputs.out} && echo $PPID > {outputs.out}/worker")
+            .write(toFile: spec, atomically: true, encoding: .utf8)
+        var cli = CLIRunner(cache: folder.path("cache.sqlite"))
+        cli.environment["MERGEFLOW_FAULT_TRAP"] = "step[vars.i=3]"
+        let r = try cli.run("run", spec, "--jobs", "1")
+        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.contains("workers: 5 ran, 0 cached, 1 failed"), r.stdout)
+        let failure = r.stderr.split(separator: "\n").first { $0.hasPrefix("failed: step[vars.i=3]") }.map(String.init) ?? ""
+        XCTAssertTrue(failure.contains("its worker process killed by signal SIGILL"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("injected trap in step[vars.i=3]"), r.stderr)
+        // Programs ran under two workers (one before the trap, one after), each reused.
+        let store = try Store(path: folder.path("cache.sqlite"))
+        var workers: [String: Int] = [:]
+        for run in try store.nodeRuns(ofRun: try XCTUnwrap(store.runs().first).id) where run.status == .succeeded && run.op == "command" {
+            let manifest = try store.manifest(XCTUnwrap(Digest(hex: XCTUnwrap(run.artifact))))
+            let pid = String(decoding: try store.bytes(of: XCTUnwrap(manifest.tensor(named: "worker"))), as: UTF8.self)
+            workers[pid, default: 0] += 1
+        }
+        XCTAssertEqual(workers.count, 2, "\(workers)")
+        XCTAssertEqual(workers.values.sorted(), [2, 3])
+        // Every worker ended with the run.
+        for pid in workers.keys {
+            XCTAssertNotEqual(kill(pid_t(pid.trimmingCharacters(in: .whitespacesAndNewlines))!, 0), 0, "worker \(pid) still running")
+        }
+        XCTAssertTrue(try store.verify().isClean)
     }
 }

@@ -67,8 +67,8 @@ final class SweepResumeTests: XCTestCase {
         // Finished work was not recomputed: each key executed at most once to success.
         let store = try Store(path: folder.path("killed.sqlite"))
         for run in try store.runs(limit: 100) {
-            for n in try store.nodeRuns(ofRun: run.id) where n.status == "succeeded" {
-                let successes = try store.executions(ofKey: Digest(hex: n.actionKey)!).filter { $0.status == "succeeded" }
+            for n in try store.nodeRuns(ofRun: run.id) where n.status == .succeeded {
+                let successes = try store.executions(ofKey: Digest(hex: n.actionKey)!).filter { $0.status == .succeeded }
                 XCTAssertEqual(successes.count, 1, "\(n.node) succeeded \(successes.count) times")
             }
         }
@@ -100,7 +100,7 @@ final class SweepResumeTests: XCTestCase {
         for run in runs {
             for n in try store.nodeRuns(ofRun: run.id) {
                 recorded += 1
-                if n.status != "cached" { executedKeys[n.actionKey, default: 0] += 1 }
+                if n.status != .cached { executedKeys[n.actionKey, default: 0] += 1 }
             }
         }
         XCTAssertEqual(recorded, 18, "each process accounts for all 9 instances")

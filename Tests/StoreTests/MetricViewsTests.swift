@@ -27,7 +27,7 @@ final class MetricViewsTests: XCTestCase {
         // Node e of spec s ran twice (first, then second); spec t reused the first result.
         for (spec, artifact) in [("s", first), ("s", second), ("t", first)] {
             let run = try store.beginRun(specName: spec, specDigest: "d", command: "test", engineVersion: "0")
-            try store.recordNodeRuns(run: run, [(node: "e", op: "eval", actionKey: nil, status: "succeeded", artifact: artifact, error: nil)])
+            try store.recordNodeRuns(run: run, [NodeRunRow(node: "e", op: "eval", actionKey: nil, status: .succeeded, artifact: artifact)])
         }
         XCTAssertEqual(try store.integerForTest("SELECT count(*) FROM node_metrics"), 4, "2 rows for s's latest, 2 for t")
         XCTAssertEqual(try store.integerForTest(
@@ -36,7 +36,7 @@ final class MetricViewsTests: XCTestCase {
             "SELECT CAST(value * 100 AS INTEGER) FROM node_metrics WHERE spec = 't' AND metric = 'win_rate'"), 50)
         // A failed later attempt does not hide the last good result.
         let failed = try store.beginRun(specName: "s", specDigest: "d", command: "test", engineVersion: "0")
-        try store.recordNodeRuns(run: failed, [(node: "e", op: "eval", actionKey: nil, status: "failed", artifact: nil, error: "boom")])
+        try store.recordNodeRuns(run: failed, [NodeRunRow(node: "e", op: "eval", actionKey: nil, status: .failed, error: "boom")])
         XCTAssertEqual(try store.integerForTest("SELECT count(*) FROM node_metrics WHERE spec = 's'"), 2)
     }
 }

@@ -66,11 +66,11 @@ final class StoreTests: XCTestCase {
         let cache = try TemporaryCache()
         let store = try cache.open()
         let big = Tensor(shape: [Store.chunkSize / 4 + 10], repeating: 0.5)
-        for kind in ["checkpoint", "checkpoint", "other"] {
+        for kind: ArtifactKind in ["checkpoint", "checkpoint", "other"] {
             let w = store.newArtifact(kind: kind)
             try w.add(name: "w", tensor: big)
             try w.add(name: "copy", tensor: big)
-            try w.publish(pin: kind)
+            try w.publish(pin: kind.rawValue)
         }
         // Two chunks (4 MiB + 40 bytes) of the same values, shared by every tensor.
         XCTAssertEqual(try store.integerForTest("SELECT count(*) FROM chunks"), 2)

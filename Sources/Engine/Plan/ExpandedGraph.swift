@@ -21,7 +21,7 @@ public struct ExpandedGraph: Sendable {
 
     /// - Parameter instanceLimit: the most instances the whole spec may have; counted before
     ///   each node is expanded, so a spec over the limit fails without allocating it.
-    public init(spec: Spec, registry: OpRegistry = .builtin, file: String = "spec",
+    public init(spec: Spec, registry: OpRegistry, file: String = "spec",
                 instanceLimit: Int = ExpandedGraph.defaultInstanceLimit) throws(SpecError) {
         self.spec = spec
         var instances: [Instance] = []
@@ -38,7 +38,37 @@ public struct ExpandedGraph: Sendable {
                 guard let inputSpec = op.input(input.name) else { continue }
                 let inputPath = path.appending("inputs").appending(input.name)
                 var next: [(coords: [Coordinate], inputs: [(String, [Int], Bool)])] = []
-                if inputSpec.arity == .one {
+                if node.each.contains(input.name) {
+                    // `{"each": [...]}`: one instance per listed reference (and per instance
+                    // of it), with the reference as a coordinate named after the input.
+                    var perReference: [[Int]] = []
+                    var unmatched = false
+                    for (k, ref) in input.references.enumerated() {
+                        let found = ExpandedGraph.matching(ref, byNode: byNode, instances: instances)
+                        if found.isEmpty {
+                            issues.append(SpecIssue(path: inputPath.appending("each").appending(k).description,
+                                                    message: ExpandedGraph.noMatch(ref, byNode: byNode, instances: instances)))
+                            unmatched = true
+                        }
+                        perReference.append(found)
+                    }
+                    if unmatched { continue }
+                    let total = perReference.reduce(0) { $0 + $1.count }
+                    let bound = InstanceCount.product([partials.count, total])
+                    if bound > instanceLimit - instances.count {
+                        throw ExpandedGraph.overLimit(node.id, path: path, bound: bound, factors: (partials.count > 1 ? "\(partials.count) input combinations × " : "") + "\(total) instances of the \(input.references.count) nodes of \(input.name).each",
+                                                      limit: instanceLimit, existing: instances.count, issues: issues, file: file)
+                    }
+                    for p in partials {
+                        for (ref, candidates) in zip(input.references, perReference) {
+                            var mark = Coordinate(origin: node.id, param: input.name, value: .string(ref.description))
+                            mark.fromEach = true
+                            for c in candidates where ExpandedGraph.compatible(p.coords, instances[c].coordinates) {
+                                next.append((ExpandedGraph.union(p.coords + [mark], instances[c].coordinates), p.inputs + [(input.name, [c], false)]))
+                            }
+                        }
+                    }
+                } else if inputSpec.arity == .one {
                     let candidates = ExpandedGraph.matching(input.references[0], byNode: byNode, instances: instances)
                     if candidates.isEmpty {
                         issues.append(SpecIssue(path: inputPath.description,
@@ -157,7 +187,7 @@ public struct ExpandedGraph: Sendable {
         .object(JSONObject([
             ("id", .string(instance.id)),
             ("node", .string(instance.node)),
-            ("coordinates", .object(JSONObject(instance.coordinates.map { ("\($0.origin).\($0.param)", $0.value) }))),
+            ("coordinates", .object(JSONObject(instance.coordinates.filter { !$0.fromEach }.map { ("\($0.origin).\($0.param)", $0.value) }))),
             ("inputs", .object(JSONObject(instance.inputs.map { input in
                 (input.name, JSONValue.array(input.instances.map { JSONValue.string(instances[$0].id) }))
             }))),

@@ -7,6 +7,10 @@ public struct Coordinate: Sendable, Equatable {
     public let origin: String
     public let param: String
     public let value: JSONValue
+    /// Set by an input written `{"each": [...]}` (param is the input's name, value the
+    /// reference) rather than by a grid. Reports leave it out of their labels: the input
+    /// it names is already there.
+    public var fromEach = false
 
     func sameAxis(_ other: Coordinate) -> Bool { origin == other.origin && param == other.param }
 }
@@ -44,7 +48,7 @@ public struct Instance: Sendable {
     }
 
     /// A value as it reads in an instance id: strings bare, lists comma-joined.
-    static func render(_ value: JSONValue) -> String {
+    public static func render(_ value: JSONValue) -> String {
         switch value {
         case .string(let s): return s
         case .array(let items): return items.map(render).joined(separator: ",")

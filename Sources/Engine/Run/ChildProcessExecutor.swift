@@ -29,10 +29,14 @@ public struct ChildProcessExecutor: Executor {
 
     let launch: Launch
     let store: Store
+    /// Workers kept between jobs of ops that reuse them (`OpDefinition.reusesWorker`).
+    let workers: WorkerPool
 
     public init(launch: Launch, store: Store) {
         self.launch = launch
         self.store = store
+        workers = WorkerPool(argv: [launch.executable, "exec", "--serve", launch.specPath, "--cache", launch.cachePath,
+                                    "--max-instances", String(launch.instanceLimit), "--parent", String(getpid())])
     }
 
     public func start(_ job: Job, progress: @escaping @Sendable (Double) -> Void,
@@ -42,9 +46,14 @@ public struct ChildProcessExecutor: Executor {
                                   owner: job.owner, nodeRun: job.nodeRun, threads: job.threads,
                                   instanceLimit: launch.instanceLimit, parent: getpid())
         request.gpus = job.gpus
-        let thread = Thread { [launch, store, request] in
+        let reuse = job.instance.op.reusesWorker
+        let thread = Thread { [launch, store, request, workers] in
             // A forced rerun's key already has a result; only an unforced one can tell
             // "published, then killed" from "killed" by looking.
+            if reuse {
+                completion(workers.run(request, key: job.forced ? nil : job.action.key, store: store, progress: progress))
+                return
+            }
             completion(ChildProcessExecutor.supervise([launch.executable] + request.arguments, key: job.forced ? nil : job.action.key,
                                                       store: store, progress: progress))
         }
@@ -92,15 +101,19 @@ public struct ChildProcessExecutor: Executor {
         default:
             // Killed between publishing and saying so: the transaction decides.
             if let key, let hit = try? store.lookupAction(key) { return .published(hit, detail: "") }
-            var message = "its child process \(termination)"
-            var lines = stderrTail.lastLines(quotedLines)
-            // Swift's own message for a trap comes before its backtrace: quote it too.
-            if let trap = stderrTail.lastLines(1000).last(where: { $0.hasPrefix("Fatal error") || $0.contains("Fatal error:") }),
-               !lines.contains(trap) {
-                lines.insert(trap, at: 0)
-            }
-            if !lines.isEmpty { message += "; last lines of its stderr:\n" + lines.map { "    " + $0 }.joined(separator: "\n") }
-            return .failed(message, badInput: false)
+            return .failed(failureMessage("its child process \(termination)", stderr: stderrTail.lastLines(1000)), badInput: false)
         }
+    }
+
+    /// "its child process killed by signal …; last lines of its stderr: …", quoting Swift's
+    /// trap message too when it is further up than the last lines.
+    static func failureMessage(_ head: String, stderr all: [String]) -> String {
+        var message = head
+        var lines = Array(all.suffix(quotedLines))
+        if let trap = all.last(where: { $0.hasPrefix("Fatal error") || $0.contains("Fatal error:") }), !lines.contains(trap) {
+            lines.insert(trap, at: 0)
+        }
+        if !lines.isEmpty { message += "; last lines of its stderr:\n" + lines.map { "    " + $0 }.joined(separator: "\n") }
+        return message
     }
 }

@@ -1,5 +1,6 @@
 import CProcess
 import Foundation
+import JSON
 import Store
 
 /// The child side of `ChildProcessExecutor`: what `mergeflow exec` does with a request.
@@ -21,8 +22,55 @@ public enum ExecWorker {
         return 1
     }
 
-    static func outcome(_ request: ExecRequest, graph: ExpandedGraph, store: Store) -> JobOutcome {
-        guard let index = graph.instances.firstIndex(where: { $0.id == request.instanceID }) else {
+    /// `exec --serve`: runs requests read from stdin, one JSON array of `exec` arguments per
+    /// line, until stdin closes (`WorkerPool` writes them), each reported on stdout as a
+    /// one-shot `exec` reports. The spec is expanded and the cache opened once.
+    /// - Parameter prepare: called before each request (sets the compute threads).
+    public static func serveRequests(graph: ExpandedGraph, store: Store, parent: Int32,
+                                     prepare: (ExecRequest) -> Void) -> Int32 {
+        // Not the parent-death signal: it fires when the coordinator *thread* that started
+        // this worker ends, and workers outlive the job that started them. Polling the
+        // parent pid works for the process; SIGTERM to ourselves kills the running
+        // program's process group on the way out, as for a one-shot exec.
+        ActiveProcessGroups.installSignalHandlers()
+        if getppid() != parent { _exit(137) }
+        Thread {
+            while getppid() == parent { usleep(100_000) }
+            kill(getpid(), SIGTERM)
+        }.start()
+        var index: [String: Int] = [:]
+        for inst in graph.instances { index[inst.id] = inst.index }
+        var pending = Data()
+        while true {
+            guard let newline = pending.firstIndex(of: UInt8(ascii: "\n")) else {
+                let chunk = FileHandle.standardInput.availableData
+                if chunk.isEmpty { return 0 }
+                pending.append(chunk)
+                continue
+            }
+            let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
+            pending.removeSubrange(pending.startIndex...newline)
+            FileHandle.standardError.write(Data("\(WorkerPool.requestMarker)\n".utf8))
+            let request: ExecRequest
+            do {
+                guard let words = try JSONValue.parse(line).arrayValue?.compactMap(\.stringValue) else {
+                    throw ExecRequestError("expected a JSON array of strings")
+                }
+                request = try ExecRequest(parsing: words)
+            } catch {
+                report(.failed("malformed request to the worker: \(error)", badInput: false))
+                continue
+            }
+            prepare(request)
+            switch outcome(request, graph: graph, store: store, index: index) {
+            case .published(let d, let detail): report(.published(d, detail: detail))
+            case .failed(let message, let bad): report(.failed(message, badInput: bad))
+            }
+        }
+    }
+
+    static func outcome(_ request: ExecRequest, graph: ExpandedGraph, store: Store, index: [String: Int]? = nil) -> JobOutcome {
+        guard let index = index.map({ $0[request.instanceID] }) ?? graph.instances.firstIndex(where: { $0.id == request.instanceID }) else {
             return .failed("the spec changed during the run: it has no instance \(request.instanceID) any more", badInput: false)
         }
         let instance = graph.instances[index]

@@ -1,4 +1,3 @@
-import Checkpoint
 import Store
 
 /// Computes one job and publishes its result: the work an executor does wherever it runs
@@ -27,7 +26,12 @@ public enum InstanceRunner {
             for action in context.afterPublishing { action() }
             return .published(manifest.digest, detail: detail)
         } catch {
-            return .failed("\(error)", badInput: error is CheckpointError)
+            return .failed("\(error)", badInput: error is BadInputError)
         }
     }
 }
+
+/// An error that means an input file was malformed (a checkpoint that cannot be read)
+/// rather than that the work failed: commands exit 2 on it instead of 1. Domain modules
+/// mark their errors with it (`CheckpointError` in the ops module).
+public protocol BadInputError: Error {}

@@ -1,6 +1,5 @@
 import Foundation
 import JSON
-import Numerics
 import Store
 
 /// What an op sees while it runs: its parameters, its input artifacts, the cache, a
@@ -53,7 +52,7 @@ public final class OpContext: @unchecked Sendable {
     public func progress(_ fraction: Double) { reportProgress(min(1, max(0, fraction))) }
 
     /// A writer for the op's output or for saved progress.
-    public func newArtifact(kind: String, metadata: JSONValue = .object(JSONObject())) -> ArtifactWriter {
+    public func newArtifact(kind: ArtifactKind, metadata: JSONValue = .object(JSONObject())) -> ArtifactWriter {
         store.newArtifact(kind: kind, metadata: metadata)
     }
 
@@ -99,7 +98,7 @@ public final class OpContext: @unchecked Sendable {
         return OpContext.resolve(p, in: directory)
     }
 
-    static func resolve(_ path: String, in directory: String) -> String {
+    public static func resolve(_ path: String, in directory: String) -> String {
         path.hasPrefix("/") ? path : URL(fileURLWithPath: directory).appendingPathComponent(path).standardizedFileURL.path
     }
 }

@@ -21,10 +21,26 @@ public struct RunOptions: Sendable {
     /// How to start `mergeflow exec` for ops that run isolated in a child process; nil runs
     /// every op in this process (the library's default: it has no executable to start).
     public var childProcess: ChildProcessExecutor.Launch?
+    /// The process's numeric thread budget, which the run divides among the jobs it runs
+    /// in this process (`threads / jobs` each); nil leaves it alone. The ops module's
+    /// `ComputeThreadBudget.numerics` is the budget its kernels and BLAS use.
+    public var computeThreads: ComputeThreadBudget?
 
     public enum ProgressStyle: Sendable { case live, lines, quiet }
 
     public init() {}
+}
+
+/// A process-wide numeric thread count the scheduler sets while a run lasts: how the engine
+/// shares cores with the ops' kernels without knowing them.
+public struct ComputeThreadBudget: Sendable {
+    public let get: @Sendable () -> Int
+    public let set: @Sendable (Int) -> Void
+
+    public init(get: @escaping @Sendable () -> Int, set: @escaping @Sendable (Int) -> Void) {
+        self.get = get
+        self.set = set
+    }
 }
 
 /// What a run did.

@@ -1,6 +1,5 @@
 import Foundation
 import JSON
-import Numerics
 import Store
 
 /// Runs an expanded DAG against the cache: ready instances in dependency order, cache hits
@@ -64,7 +63,7 @@ public final class Scheduler: @unchecked Sendable {
     private var grants: [Int: ResourcePool.Grant] = [:]
     private var running = 0
     private var unfinished = 0
-    private var cachedRows: [(node: String, op: String, actionKey: Digest?, status: String, artifact: Digest?, error: String?)] = []
+    private var cachedRows: [NodeRunRow] = []
 
     public init(store: Store, graph: ExpandedGraph, options: RunOptions) {
         self.store = store
@@ -102,10 +101,10 @@ public final class Scheduler: @unchecked Sendable {
             if unfinishedInputs[i] == 0 { ready.append(i) }
         }
         let reporter = ProgressReporter(style: options.progress, total: unfinished, jobs: options.jobs)
-        let previousThreads = ComputeThreads.count
+        let previousThreads = options.computeThreads?.get()
         let threadsPerJob = max(1, options.threads / max(1, options.jobs))
-        ComputeThreads.set(threadsPerJob)
-        defer { ComputeThreads.set(previousThreads) }
+        options.computeThreads?.set(threadsPerJob)
+        defer { if let previousThreads { options.computeThreads?.set(previousThreads) } }
 
         var lastHeartbeat = Date().timeIntervalSince1970
         var lastLookAtOthers = 0.0
@@ -197,9 +196,9 @@ public final class Scheduler: @unchecked Sendable {
         switch resolution {
         case .unkeyable(let message):
             fail(i, "cannot compute its key: \(message)", reporter: reporter)
-            cachedRows.append((instance.id, instance.op.name, nil, "failed", nil, message))
+            cachedRows.append(NodeRunRow(node: instance.id, op: instance.op.name, actionKey: nil, status: .failed, error: message))
         case .cached(let action, let hit):
-            cachedRows.append((instance.id, instance.op.name, action.key, "cached", hit, nil))
+            cachedRows.append(NodeRunRow(node: instance.id, op: instance.op.name, actionKey: action.key, status: .cached, artifact: hit))
             finish(i, digest: hit, cached: true)
             reporter.finished(instance.id, outcome: "cached")
         case .miss(let action):
@@ -218,7 +217,7 @@ public final class Scheduler: @unchecked Sendable {
         switch try store.acquireLease(action.key, owner: owner, seconds: options.leaseSeconds, ignoringCache: forced, starting: record) {
         case .cached(let hit):
             // Another process finished it between our lookup and the lease.
-            cachedRows.append((instance.id, instance.op.name, action.key, "cached", hit, nil))
+            cachedRows.append(NodeRunRow(node: instance.id, op: instance.op.name, actionKey: action.key, status: .cached, artifact: hit))
             finish(i, digest: hit, cached: true)
             reporter.finished(instance.id, outcome: "cached", detail: "computed by another process")
             return false
@@ -275,7 +274,7 @@ public final class Scheduler: @unchecked Sendable {
             reporter.finished(id, outcome: "ran", detail: detail)
         case .failed(let message, let badInput):
             try? store.releaseLease(job.action.key, owner: owner)
-            try? store.finishNodeRun(job.nodeRun, status: "failed", artifact: nil, error: message)
+            try? store.finishNodeRun(job.nodeRun, status: .failed, artifact: nil, error: message)
             if badInput { summary.failedOnBadInput.insert(id) }
             fail(i, message, reporter: reporter)
         }
@@ -307,7 +306,7 @@ public final class Scheduler: @unchecked Sendable {
             unfinished -= 1
             summary.skipped += 1
             let instance = graph.instances[d]
-            cachedRows.append((instance.id, instance.op.name, nil, "skipped", nil, "an input failed"))
+            cachedRows.append(NodeRunRow(node: instance.id, op: instance.op.name, actionKey: nil, status: .skipped, error: "an input failed"))
             reporter.finished(instance.id, outcome: "skipped", detail: "an input failed")
             stack.append(contentsOf: dependents[d])
         }

@@ -7,13 +7,13 @@ import Foundation
 ///
 /// Foundation's `Process` cannot start a process group, and its termination handler
 /// reports signals and exit codes in one integer; this type says which it was.
-final class Subprocess: @unchecked Sendable {
+public final class Subprocess: @unchecked Sendable {
     /// How a child ended.
-    enum Termination: Sendable, Equatable, CustomStringConvertible {
+    public enum Termination: Sendable, Equatable, CustomStringConvertible {
         case exited(Int32)
         case signaled(Int32)
 
-        var description: String {
+        public var description: String {
             switch self {
             case .exited(let code): return "exited with status \(code)"
             case .signaled(let signal): return "killed by signal \(Subprocess.signalName(signal))"
@@ -21,12 +21,14 @@ final class Subprocess: @unchecked Sendable {
         }
     }
 
-    let pid: pid_t
+    public let pid: pid_t
     /// Whether the child leads its own process group (then `pid` is also the group id).
-    let ownsGroup: Bool
+    public let ownsGroup: Bool
     /// Read ends of the child's stdout and stderr; the caller reads them to EOF.
-    let stdout: FileHandle
-    let stderr: FileHandle
+    public let stdout: FileHandle
+    public let stderr: FileHandle
+    /// Write end of the child's stdin when started `withStdin` (else it reads /dev/null).
+    public let stdin: FileHandle?
 
     /// Starts `argv[0]` (looked up in `PATH` when it has no slash).
     /// - Parameters:
@@ -34,17 +36,26 @@ final class Subprocess: @unchecked Sendable {
     ///   - directory: the working directory; nil keeps this process's.
     ///   - newGroup: make the child the leader of a new process group.
     /// - Throws: `SubprocessError.notFound` when the program does not exist or cannot run.
-    init(_ argv: [String], environment: [String: String]? = nil, directory: String? = nil, newGroup: Bool = false) throws {
+    public init(_ argv: [String], environment: [String: String]? = nil, directory: String? = nil, newGroup: Bool = false,
+         withStdin: Bool = false) throws {
         precondition(!argv.isEmpty)
-        var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
-        guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else { throw SubprocessError.cannotStart(argv[0], String(cString: strerror(errno))) }
-        // Close-on-exec on our ends, so children started later do not hold them open.
-        for fd in [outPipe[0], errPipe[0]] { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0], inPipe: [Int32] = [-1, -1]
+        // Close-on-exec from the start (pipe2), so a process another thread starts meanwhile
+        // never inherits these ends: it would keep a pipe open (no EOF for its reader, no
+        // EPIPE for its writer). The child's ends become 0, 1, 2 by dup2, which clears it.
+        guard mergeflow_pipe_cloexec(&outPipe) == 0, mergeflow_pipe_cloexec(&errPipe) == 0, !withStdin || mergeflow_pipe_cloexec(&inPipe) == 0 else {
+            throw SubprocessError.cannotStart(argv[0], String(cString: strerror(errno)))
+        }
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        if withStdin {
+            posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
+            posix_spawn_file_actions_addclose(&actions, inPipe[0])
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
         posix_spawn_file_actions_addclose(&actions, outPipe[1])
@@ -77,9 +88,11 @@ final class Subprocess: @unchecked Sendable {
             : posix_spawnp(&child, argv[0], &actions, &attributes, &cArgs, &cEnv)
         close(outPipe[1])
         close(errPipe[1])
+        if withStdin { close(inPipe[0]) }
         guard result == 0 else {
             close(outPipe[0])
             close(errPipe[0])
+            if withStdin { close(inPipe[1]) }
             if result == ENOENT || result == EACCES || result == ENOEXEC {
                 throw SubprocessError.notFound(argv[0], String(cString: strerror(result)))
             }
@@ -89,10 +102,11 @@ final class Subprocess: @unchecked Sendable {
         ownsGroup = newGroup
         stdout = FileHandle(fileDescriptor: outPipe[0], closeOnDealloc: true)
         stderr = FileHandle(fileDescriptor: errPipe[0], closeOnDealloc: true)
+        stdin = withStdin ? FileHandle(fileDescriptor: inPipe[1], closeOnDealloc: true) : nil
     }
 
     /// Blocks until the child ends.
-    func wait() -> Termination {
+    public func wait() -> Termination {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 {
             if errno != EINTR { return .exited(-1) }
@@ -103,18 +117,18 @@ final class Subprocess: @unchecked Sendable {
     }
 
     /// Sends `signal` to the child, and to its whole process group when it leads one.
-    func kill(_ signal: Int32) {
+    public func kill(_ signal: Int32) {
         if ownsGroup { _ = Glibc.kill(-pid, signal) } else { _ = Glibc.kill(pid, signal) }
     }
 
     /// Sends `signal` to a whole process group (used on processes the group leader left behind).
-    static func killGroup(_ group: pid_t, _ signal: Int32) { _ = Glibc.kill(-group, signal) }
+    public static func killGroup(_ group: pid_t, _ signal: Int32) { _ = Glibc.kill(-group, signal) }
 
     /// Whether any process of the group `group` is still alive.
-    static func groupExists(_ group: pid_t) -> Bool { Glibc.kill(-group, 0) == 0 }
+    public static func groupExists(_ group: pid_t) -> Bool { Glibc.kill(-group, 0) == 0 }
 
     /// "SIGILL (illegal instruction: a Swift trap)", "SIGKILL (killed: out of memory, or by hand)".
-    static func signalName(_ signal: Int32) -> String {
+    public static func signalName(_ signal: Int32) -> String {
         switch signal {
         case SIGILL: return "SIGILL (illegal instruction: a Swift trap such as a failed force-unwrap)"
         case SIGTRAP: return "SIGTRAP (trace trap: a Swift trap)"
@@ -131,11 +145,11 @@ final class Subprocess: @unchecked Sendable {
 }
 
 /// Why a child process could not start.
-enum SubprocessError: Error, CustomStringConvertible {
+public enum SubprocessError: Error, CustomStringConvertible {
     case notFound(String, String)
     case cannotStart(String, String)
 
-    var description: String {
+    public var description: String {
         switch self {
         case .notFound(let program, let reason): return "program \"\(program)\" not found or not executable (\(reason))"
         case .cannotStart(let program, let reason): return "cannot start \"\(program)\": \(reason)"

@@ -2,16 +2,16 @@ import Foundation
 
 /// Keeps the last `limit` bytes of a stream, cut to whole lines where possible: the tail of
 /// a child's stderr shown in its error and kept with its result.
-final class TailBuffer: @unchecked Sendable {
+public final class TailBuffer: @unchecked Sendable {
     private let limit: Int
     private var bytes: [UInt8] = []
     private let lock = NSLock()
     /// Whether anything was dropped from the front.
     private(set) var truncated = false
 
-    init(limit: Int) { self.limit = limit }
+    public init(limit: Int) { self.limit = limit }
 
-    func append(_ data: Data) {
+    public func append(_ data: Data) {
         lock.withLock {
             bytes.append(contentsOf: data)
             if bytes.count > 2 * limit {
@@ -22,7 +22,7 @@ final class TailBuffer: @unchecked Sendable {
     }
 
     /// The kept text.
-    var text: String {
+    public var text: String {
         lock.withLock {
             var b = bytes
             if b.count > limit {
@@ -33,13 +33,13 @@ final class TailBuffer: @unchecked Sendable {
     }
 
     /// The last `count` non-empty lines.
-    func lastLines(_ count: Int) -> [String] {
+    public func lastLines(_ count: Int) -> [String] {
         Array(text.split(separator: "\n", omittingEmptySubsequences: true).suffix(count).map(String.init))
     }
 
     /// Reads `handle` to EOF on the calling thread, calling `line` for each complete line
     /// if given, keeping the tail.
-    func drain(_ handle: FileHandle, line: ((Substring) -> Void)? = nil) {
+    public func drain(_ handle: FileHandle, line: ((Substring) -> Void)? = nil) {
         var pending = Data()
         while true {
             let chunk = handle.availableData

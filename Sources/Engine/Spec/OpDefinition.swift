@@ -22,7 +22,7 @@ public struct ParamSpec: Sendable {
 public struct InputSpec: Sendable {
     public enum Arity: Sendable { case one, many }
     public let name: String
-    public let kind: String
+    public let kind: ArtifactKind
     public let arity: Arity
     public let optional: Bool
     /// For a list: gather every instance even when the listed nodes share grid axes (a
@@ -31,9 +31,9 @@ public struct InputSpec: Sendable {
     public let help: String
 
     /// The kind of an input that takes whatever its node produces (a `command` reads any).
-    public static let anyKind = "any"
+    public static let anyKind = ArtifactKind.any
 
-    public init(_ name: String, kind: String, arity: Arity = .one, optional: Bool = false, gathersEverything: Bool = false, help: String) {
+    public init(_ name: String, kind: ArtifactKind, arity: Arity = .one, optional: Bool = false, gathersEverything: Bool = false, help: String) {
         self.name = name
         self.kind = kind
         self.arity = arity
@@ -55,7 +55,7 @@ public struct OpDefinition: Sendable {
     public let inputs: [InputSpec]
     public let params: [ParamSpec]
     /// The artifact kind it publishes.
-    public let produces: String
+    public let produces: ArtifactKind
     /// Whether it draws random numbers (then its key includes the node's seed).
     public let usesSeed: Bool
     /// Whether it needs to know which instances made its inputs (a report labelling rows by
@@ -70,6 +70,12 @@ public struct OpDefinition: Sendable {
     public let crossCheck: (@Sendable (JSONObject, Set<String>) -> [(String, String)])?
     /// Where the scheduler runs it (when the run can start child processes).
     public var isolation: Isolation = .inProcess
+    /// For ops with named outputs (a `command`): output name → kind, from the params. With
+    /// several, references name one as `node.output` (an `OpRegistry.outputOpName` node).
+    public var declaredOutputs: (@Sendable (JSONObject) -> JSONObject?)?
+    /// Whether its child process may be a worker kept between jobs (`WorkerPool`): for ops
+    /// whose work is a program they start, so the worker only supervises.
+    public var reusesWorker = false
     /// What an instance needs of the machine unless its node says otherwise.
     public var resources = Resources()
     /// Whether a node may name its inputs freely (each one artifact of any kind), as a
@@ -77,13 +83,13 @@ public struct OpDefinition: Sendable {
     public var acceptsAnyInputs = false
     /// The kind it produces when that depends on its params (a `command`'s declared
     /// output); nil from it, or no closure, means `produces`.
-    public var producedKind: (@Sendable (JSONObject) -> String?)?
+    public var producedKind: (@Sendable (JSONObject) -> ArtifactKind?)?
     /// Computes the output. Returns a writer holding the result's tensors; the scheduler
     /// publishes it together with the action key.
     public let run: @Sendable (OpContext) throws -> ArtifactWriter
 
     public init(name: String, version: Int, summary: String, inputs: [InputSpec], params: [ParamSpec],
-                produces: String, usesSeed: Bool = false, labelsInputs: Bool = false,
+                produces: ArtifactKind, usesSeed: Bool = false, labelsInputs: Bool = false,
                 externalFingerprint: (@Sendable (JSONObject, String, Store) throws -> JSONValue)? = nil,
                 crossCheck: (@Sendable (JSONObject, Set<String>) -> [(String, String)])? = nil,
                 run: @escaping @Sendable (OpContext) throws -> ArtifactWriter) {
@@ -118,6 +124,20 @@ public struct OpDefinition: Sendable {
         return copy
     }
 
+    /// This op, run in a child process that is kept for the next job of such an op.
+    public func reusingWorkers() -> OpDefinition {
+        var copy = isolated(.childProcess)
+        copy.reusesWorker = true
+        return copy
+    }
+
+    /// This op, whose outputs `outputs(params)` names.
+    public func declaring(outputs: @escaping @Sendable (JSONObject) -> JSONObject?) -> OpDefinition {
+        var copy = self
+        copy.declaredOutputs = outputs
+        return copy
+    }
+
     /// This op, needing `resources` by default.
     public func needing(_ resources: Resources) -> OpDefinition {
         var copy = self
@@ -133,14 +153,14 @@ public struct OpDefinition: Sendable {
     }
 
     /// This op, producing the kind `kind(params)` gives.
-    public func producing(_ kind: @escaping @Sendable (JSONObject) -> String?) -> OpDefinition {
+    public func producing(_ kind: @escaping @Sendable (JSONObject) -> ArtifactKind?) -> OpDefinition {
         var copy = self
         copy.producedKind = kind
         return copy
     }
 
     /// The artifact kind a node of this op with `params` produces.
-    public func kind(producedWith params: JSONObject) -> String { producedKind?(params) ?? produces }
+    public func kind(producedWith params: JSONObject) -> ArtifactKind { producedKind?(params) ?? produces }
 
     public func param(_ name: String) -> ParamSpec? { params.first { $0.name == name } }
     public func input(_ name: String) -> InputSpec? {

@@ -1,5 +1,6 @@
-/// The ops a spec may name: a literal table, not a plugin system. Tests build their own
-/// registry by adding a fake op at the I/O edge.
+/// The ops a spec may name: a literal table, not a plugin system. The built-in table is
+/// `OpRegistry.builtin` in the `Ops` module; tests build their own registry by adding a fake
+/// op at the I/O edge.
 public struct OpRegistry: Sendable {
     public private(set) var operations: [String: OpDefinition]
 
@@ -9,20 +10,9 @@ public struct OpRegistry: Sendable {
         self.operations = table
     }
 
-    /// Every op shipped with mergeflow. Training, evaluation and large merges run in a
-    /// child process (when the run can start one), so a trap or an out-of-memory kill fails
-    /// one node, not the sweep; the cheap ops run in the coordinator. Training declares
-    /// 2 GB and evaluation 1 GB by default (generous for the shipped model sizes), so
-    /// `--memory-gb` bounds how many run at once; threads default to the run's share.
-    public static let builtin = OpRegistry([
-        ImportOp.operation, InitOp.operation, MergeOp.operation.isolated(.childProcessAbove(bytes: 64 << 20)),
-        DatasetOp.operation, TokenizerOp.operation,
-        PretrainOp.operation.isolated(.childProcess).needing(Resources(memoryGB: 2)),
-        FinetuneOp.operation.isolated(.childProcess).needing(Resources(memoryGB: 2)),
-        DPOOp.operation.isolated(.childProcess).needing(Resources(memoryGB: 2)),
-        EvalOp.operation.isolated(.childProcess).needing(Resources(memoryGB: 1)),
-        ReportOp.operation, CommandOp.operation,
-    ])
+    /// The op a reference `node.output` adds a node of, to read one output of an op that
+    /// declares several (`OpDefinition.declaredOutputs`).
+    public static let outputOpName = "output"
 
     public subscript(name: String) -> OpDefinition? { operations[name] }
 

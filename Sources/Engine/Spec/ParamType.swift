@@ -1,5 +1,22 @@
 import JSON
-import Merge
+
+/// A parameter type defined by the module of the ops that use it, not by the engine: what
+/// it accepts, how a value is checked, and its JSON Schema. (The merge op's mergekit value
+/// forms are one: `ParamType+Merge.swift`.)
+public struct CustomParamType: Sendable {
+    /// What the type accepts, for messages and the JSON Schema's descriptions.
+    public let summary: String
+    /// The type's JSON Schema (draft 2020-12), used by `SpecSchema`.
+    public let schema: JSONValue
+    /// nil if a value fits, else the problem ("expected …: …").
+    public let problem: @Sendable (JSONValue) -> String?
+
+    public init(summary: String, schema: JSONValue, problem: @escaping @Sendable (JSONValue) -> String?) {
+        self.summary = summary
+        self.schema = schema
+        self.problem = problem
+    }
+}
 
 /// The type of an op parameter, and how a spec value is checked against it.
 public enum ParamType: Sendable {
@@ -18,13 +35,8 @@ public enum ParamType: Sendable {
     case stringList(choices: [String]? = nil)
     /// An object of string → number (e.g. a data mix: {"general": 0.85, "safety": 0.15}).
     case weights
-    /// A mergekit parameter value: a number or boolean, a gradient list, or a list of
-    /// `{filter, value}`.
-    case mergeValue
-    /// One mergekit value per model (e.g. `weights`).
-    case mergeValuePerModel
-    /// One object of mergekit parameters per model.
-    case mergeParametersPerModel
+    /// A type its ops' module defines (checked and described by it).
+    case custom(CustomParamType)
     /// Any JSON value; the op checks it.
     case any
 
@@ -39,9 +51,7 @@ public enum ParamType: Sendable {
         case .numberOrGradient(let r): return "a number or a non-empty list of numbers" + (r.map { " in [\(fmt($0.lowerBound)), \(fmt($0.upperBound))]" } ?? "")
         case .stringList(let c): return "a list of strings" + (c.map { " from " + $0.joined(separator: ", ") } ?? "")
         case .weights: return "an object of name → number ≥ 0"
-        case .mergeValue: return "a number, a list of numbers (gradient) or a list of {filter, value}"
-        case .mergeValuePerModel: return "a non-empty list with one value per model (number, gradient or [{filter, value}])"
-        case .mergeParametersPerModel: return "a non-empty list with one object of parameters per model"
+        case .custom(let c): return c.summary
         case .any: return "any JSON value"
         }
     }
@@ -79,21 +89,8 @@ public enum ParamType: Sendable {
                   object.allSatisfy({ ($0.value.doubleValue ?? -1) >= 0 }) else {
                 return "expected \(summary), got \(got)"
             }
-        case .mergeValue:
-            if case .failure(let e) = MergeParameter.parse(value) { return "expected \(summary): \(e.message)" }
-        case .mergeValuePerModel:
-            guard let list = value.arrayValue, !list.isEmpty else { return "expected \(summary), got \(got)" }
-            for (i, item) in list.enumerated() {
-                if case .failure(let e) = MergeParameter.parse(item) { return "value \(i): \(e.message)" }
-            }
-        case .mergeParametersPerModel:
-            guard let list = value.arrayValue, !list.isEmpty else { return "expected \(summary), got \(got)" }
-            for (i, item) in list.enumerated() {
-                guard let o = item.objectValue else { return "entry \(i): expected an object of parameters, got \(ParamType.describe(item))" }
-                for (k, v) in o {
-                    if case .failure(let e) = MergeParameter.parse(v) { return "entry \(i).\(k): \(e.message)" }
-                }
-            }
+        case .custom(let c):
+            return c.problem(value)
         case .any:
             return nil
         }
@@ -101,7 +98,7 @@ public enum ParamType: Sendable {
     }
 
     /// A short rendering of a value for messages: strings quoted, long values cut.
-    static func describe(_ value: JSONValue) -> String {
+    public static func describe(_ value: JSONValue) -> String {
         let text = value.serialized()
         return text.count > 40 ? String(text.prefix(37)) + "…" : text
     }

@@ -30,6 +30,9 @@ public struct NodeSpec: Sendable {
     public let grid: [(param: String, values: [JSONValue])]
     /// `resources` as written (threads, memory_gb, gpus), over the op's defaults.
     public var resources: JSONObject? = nil
+    /// Inputs written as `{"each": [references]}`: the node runs once per listed node
+    /// (and per instance of it), with the reference as a coordinate named after the input.
+    public var each: Set<String> = []
 }
 
 /// A validated pipeline spec: `{"name", "seed", "nodes": {ID: {"op", "inputs", "params", "grid"}}}`.
@@ -50,6 +53,10 @@ public struct Spec: Sendable {
 public struct SpecIssue: Sendable, Equatable, CustomStringConvertible {
     public let path: String
     public let message: String
+    public init(path: String, message: String) {
+        self.path = path
+        self.message = message
+    }
     public var description: String { "\(path): \(message)" }
 }
 
@@ -57,6 +64,10 @@ public struct SpecIssue: Sendable, Equatable, CustomStringConvertible {
 public struct SpecError: Error, CustomStringConvertible {
     public let file: String
     public let issues: [SpecIssue]
+    public init(file: String, issues: [SpecIssue]) {
+        self.file = file
+        self.issues = issues
+    }
     public var description: String {
         "\(file): \(issues.count) problem\(issues.count == 1 ? "" : "s")\n" + issues.map { "  \($0)" }.joined(separator: "\n")
     }

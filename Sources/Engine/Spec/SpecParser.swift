@@ -9,13 +9,15 @@ import Store
 public struct SpecParser {
     let registry: OpRegistry
     private var issues: [SpecIssue] = []
+    /// Paths of references already reported (a bad `node.output`), not to report twice.
+    private var reportedReferences = Set<String>()
 
-    public init(registry: OpRegistry = .builtin) {
+    public init(registry: OpRegistry) {
         self.registry = registry
     }
 
     /// Reads and validates the spec file at `path`.
-    public static func load(_ path: String, registry: OpRegistry = .builtin) throws(SpecError) -> Spec {
+    public static func load(_ path: String, registry: OpRegistry) throws(SpecError) -> Spec {
         let value: JSONValue
         do {
             value = try JSONValue.parse(contentsOf: path)
@@ -34,6 +36,7 @@ public struct SpecParser {
     /// Validates an already-parsed document.
     public mutating func validate(_ document: JSONValue, file: String, directory: String) throws(SpecError) -> Spec {
         issues = []
+        reportedReferences = []
         let root = JSONPath.root
         guard let top = document.objectValue else {
             throw SpecError(file: file, issues: [SpecIssue(path: "(root)", message: "expected an object with \"name\", \"seed\" and \"nodes\", got \(document.typeName)")])
@@ -69,6 +72,7 @@ public struct SpecParser {
         } else {
             fail(root.appending("nodes"), "missing")
         }
+        nodes = resolveOutputs(nodes)
         checkReferences(nodes)
         checkCycles(nodes)
         if !issues.isEmpty { throw SpecError(file: file, issues: issues) }
@@ -84,7 +88,7 @@ public struct SpecParser {
         dotted.split(separator: ".").reduce(base) { path, part in Int(part).map { path.appending($0) } ?? path.appending(String(part)) }
     }
 
-    static func isValidNodeID(_ id: String) -> Bool {
+    public static func isValidNodeID(_ id: String) -> Bool {
         !id.isEmpty && id.utf8.allSatisfy { c in
             (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x5f || c == 0x2d
         }
@@ -109,6 +113,7 @@ public struct SpecParser {
         }
         // Inputs.
         var inputs: [(name: String, references: [InputReference], isList: Bool)] = []
+        var each = Set<String>()
         let inputObject: JSONObject
         if let i = object["inputs"] {
             if let o = i.objectValue { inputObject = o } else { fail(path.appending("inputs"), "expected an object of input name → node reference"); inputObject = JSONObject() }
@@ -123,7 +128,12 @@ public struct SpecParser {
             }
             var refs: [InputReference] = []
             var isList = false
-            if let s = ref.stringValue {
+            if let object = ref.objectValue {
+                // `{"each": ["general", "mix"]}`: one instance per listed node.
+                guard let listed = parseEach(object, input: name, arity: spec.arity, path: p) else { continue }
+                refs = listed
+                each.insert(name)
+            } else if let s = ref.stringValue {
                 if let r = parseReference(s, path: p) { refs.append(r) }
             } else if let list = ref.arrayValue {
                 isList = true
@@ -134,7 +144,7 @@ public struct SpecParser {
                     if let r = parseReference(s, path: p.appending(k)) { refs.append(r) }
                 }
             } else {
-                fail(p, "expected a node id or a list of node ids, got \(ref.typeName)")
+                fail(p, (spec.arity == .one ? "expected a node id or {\"each\": [node ids]}" : "expected a node id or a list of node ids") + ", got \(ref.typeName)")
                 continue
             }
             inputs.append((name, refs, isList))
@@ -198,7 +208,36 @@ public struct SpecParser {
                 fail(SpecParser.appending(dotted: param, to: path.appending("params")), message)
             }
         }
-        return NodeSpec(id: id, op: op.name, inputs: inputs, params: params, grid: grid, resources: object["resources"]?.objectValue)
+        return NodeSpec(id: id, op: op.name, inputs: inputs, params: params, grid: grid, resources: object["resources"]?.objectValue, each: each)
+    }
+
+    /// The references of an input written `{"each": [...]}`, or nil after reporting why not.
+    /// Only inputs that take one node fan out this way (a list input already gathers), and a
+    /// reference may be listed once (two would make instances with the same id).
+    private mutating func parseEach(_ object: JSONObject, input name: String, arity: InputSpec.Arity, path p: JSONPath) -> [InputReference]? {
+        var ok = true
+        for key in object.keys where key != "each" { fail(p.appending(key), "unknown key (allowed: each)"); ok = false }
+        guard let value = object["each"] else { fail(p.appending("each"), "missing (write {\"each\": [node ids]} to run once per node)"); return nil }
+        if arity == .many {
+            fail(p, "input \"\(name)\" takes a list and gathers what it is given; \"each\" fans out only inputs that take one node")
+            return nil
+        }
+        guard let list = value.arrayValue else { fail(p.appending("each"), "expected a list of node references, got \(value.typeName)"); return nil }
+        if list.isEmpty { fail(p.appending("each"), "expected at least one node reference"); return nil }
+        var refs: [InputReference] = []
+        var firstIndex: [String: Int] = [:]
+        for (k, item) in list.enumerated() {
+            guard let s = item.stringValue else { fail(p.appending("each").appending(k), "expected a node id, got \(item.typeName)"); ok = false; continue }
+            guard let r = parseReference(s, path: p.appending("each").appending(k)) else { ok = false; continue }
+            if let first = firstIndex[r.description] {
+                fail(p.appending("each").appending(k), "\"\(r)\" repeats the reference at index \(first); list each node once")
+                ok = false
+                continue
+            }
+            firstIndex[r.description] = k
+            refs.append(r)
+        }
+        return ok ? refs : nil
     }
 
     /// `node` or `node[key=value,…]`; values are JSON where they parse, else strings.
@@ -243,6 +282,56 @@ public struct SpecParser {
         return parts
     }
 
+    /// References to one output of a command, `sft.model`: to the command itself when it
+    /// declares only that output; else to an `output` node of that id (added once), which
+    /// reads the command's result and gives the output's artifact. A dotted reference to
+    /// anything else, or to an output the command does not declare, is reported here.
+    private mutating func resolveOutputs(_ nodes: [NodeSpec]) -> [NodeSpec] {
+        var byID: [String: NodeSpec] = [:]
+        for n in nodes { byID[n.id] = n }
+        var added: [NodeSpec] = [], addedIDs = Set<String>()
+        let resolved = nodes.map { node -> NodeSpec in
+            var changed = false
+            let inputs = node.inputs.map { input -> (name: String, references: [InputReference], isList: Bool) in
+                let refs = input.references.enumerated().map { k, ref -> InputReference in
+                    guard let (target, output) = SpecParser.splitOutput(ref.node) else { return ref }
+                    var p = JSONPath.root.appending("nodes").appending(node.id).appending("inputs").appending(input.name)
+                    if input.isList { p = p.appending(k) }
+                    if node.each.contains(input.name) { p = p.appending("each").appending(k) }
+                    guard let command = byID[target] else { return ref }  // reported as a missing node
+                    guard let outputs = registry[command.op]?.declaredOutputs?(command.params) else {
+                        fail(p, "\"\(ref.node)\": only a command's outputs are named node.output, and \(target) is a \(command.op) node")
+                        reportedReferences.insert(p.description)
+                        return ref
+                    }
+                    guard let kind = outputs[output]?.stringValue else {
+                        fail(p, "command \(target) declares no output \"\(output)\" (outputs: \(outputs.keys.joined(separator: ", ")))")
+                        reportedReferences.insert(p.description)
+                        return ref
+                    }
+                    changed = true
+                    if outputs.count == 1 { return InputReference(node: target, selector: ref.selector) }
+                    if addedIDs.insert(ref.node).inserted {
+                        added.append(NodeSpec(id: ref.node, op: OpRegistry.outputOpName,
+                                              inputs: [("outputs", [InputReference(node: target, selector: [])], false)],
+                                              params: JSONObject([("name", .string(output)), ("kind", .string(kind))]), grid: []))
+                    }
+                    return ref
+                }
+                return (input.name, refs, input.isList)
+            }
+            guard changed else { return node }
+            return NodeSpec(id: node.id, op: node.op, inputs: inputs, params: node.params, grid: node.grid, resources: node.resources, each: node.each)
+        }
+        return resolved + added
+    }
+
+    /// `node.output` → (node, output), for a reference's node part; nil without a dot.
+    static func splitOutput(_ node: String) -> (node: String, output: String)? {
+        guard let dot = node.firstIndex(of: ".") else { return nil }
+        return (String(node[..<dot]), String(node[node.index(after: dot)...]))
+    }
+
     /// Every reference names a node, and that node produces the artifact kind the input wants.
     private mutating func checkReferences(_ nodes: [NodeSpec]) {
         var byID: [String: NodeSpec] = [:]
@@ -254,12 +343,19 @@ public struct SpecParser {
                 for (k, ref) in input.references.enumerated() {
                     var p = JSONPath.root.appending("nodes").appending(node.id).appending("inputs").appending(input.name)
                     if input.isList { p = p.appending(k) }
+                    if node.each.contains(input.name) { p = p.appending("each").appending(k) }
+                    if reportedReferences.contains(p.description) { continue }
                     guard let target = byID[ref.node] else {
                         fail(p, "reference to a missing node \"\(ref.node)\"")
                         continue
                     }
                     guard let targetOp = registry[target.op] else { continue }
                     let produced = targetOp.kind(producedWith: target.params)
+                    if produced == .commandOutputs && spec.kind != .commandOutputs {
+                        let names = target.params["outputs"]?.objectValue?.keys ?? []
+                        fail(p, "command \(ref.node) declares several outputs (\(names.joined(separator: ", "))): name one, e.g. \"\(ref.node).\(names.first ?? "x")\"")
+                        continue
+                    }
                     if spec.kind != InputSpec.anyKind && produced != spec.kind {
                         fail(p, "input \"\(input.name)\" expects a \(spec.kind), but node \"\(ref.node)\" (\(target.op)) produces a \(produced)")
                     }

@@ -18,12 +18,12 @@ public enum SpecSchema {
     /// The id pattern `SpecParser.isValidNodeID` accepts.
     static let nodeIDPattern = "^[A-Za-z0-9_-]+$"
 
-    /// A node id, optionally followed by a selector. Looser than the parser (which also
+    /// A node id (or `command.output`), optionally followed by a selector. Looser than the parser (which also
     /// checks each selector part is `key=value` and that the node exists), never stricter.
-    static let referencePattern = "^[A-Za-z0-9_-]+(\\[.+\\])?$"
+    static let referencePattern = "^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)?(\\[.+\\])?$"
 
     /// The schema of a spec whose nodes use the ops in `registry`.
-    public static func make(registry: OpRegistry = .builtin) -> JSONValue {
+    public static func make(registry: OpRegistry) -> JSONValue {
         var defs = JSONObject()
         defs["node"] = nodeSchema(registry: registry)
         defs["reference"] = [
@@ -31,9 +31,16 @@ public enum SpecSchema {
             "type": "string",
             "pattern": .string(referencePattern),
         ]
+        defs["each"] = [
+            "description": "run the node once per listed node (and per instance of it): {\"each\": [\"general\", \"mix\"]}",
+            "type": "object",
+            "required": ["each"],
+            "properties": ["each": ["type": "array", "minItems": 1, "items": ["$ref": "#/$defs/reference"]]],
+            "additionalProperties": false,
+        ]
         for name in registry.names {
             let op = registry[name]!
-            defs[definitionName(name)] = opSchema(name: name, summary: op.summary, produces: op.produces,
+            defs[definitionName(name)] = opSchema(name: name, summary: op.summary, produces: op.produces.rawValue,
                                                   inputs: op.inputs, params: op.params, anyInputs: op.acceptsAnyInputs)
         }
         return [
@@ -121,8 +128,8 @@ public enum SpecSchema {
         ]
         let requiredInputs = inputs.filter { !$0.optional }.map { JSONValue.string($0.name) }
         if !requiredInputs.isEmpty { inputsSchema["required"] = .array(requiredInputs) }
-        // A command names its inputs freely: each is one node reference.
-        inputsSchema["additionalProperties"] = anyInputs ? ["$ref": "#/$defs/reference"] : false
+        // A command names its inputs freely: each is one node reference (or `each`).
+        inputsSchema["additionalProperties"] = anyInputs ? ["anyOf": [["$ref": "#/$defs/reference"], ["$ref": "#/$defs/each"]]] : false
 
         var paramProperties = JSONObject(), gridProperties = JSONObject()
         for param in params {
@@ -188,7 +195,7 @@ public enum SpecSchema {
         let reference: JSONValue = ["$ref": "#/$defs/reference"]
         switch input.arity {
         case .one:
-            return ["description": description, "$ref": "#/$defs/reference"]
+            return ["description": description, "anyOf": [reference, ["$ref": "#/$defs/each"]]]
         case .many:
             return [
                 "description": description,
@@ -232,27 +239,12 @@ public enum SpecSchema {
             return ["type": "array", "items": stringSchema(choices)]
         case .weights:
             return ["type": "object", "minProperties": 1, "additionalProperties": ["type": "number", "minimum": 0]]
-        case .mergeValue:
-            return mergeValueSchema
-        case .mergeValuePerModel:
-            return ["type": "array", "minItems": 1, "items": mergeValueSchema]
-        case .mergeParametersPerModel:
-            return ["type": "array", "minItems": 1, "items": ["type": "object", "additionalProperties": mergeValueSchema]]
+        case .custom(let c):
+            return c.schema
         case .any:
             return [:]
         }
     }
-
-    /// mergekit's parameter forms: scalar (or boolean), gradient, or [{filter, value}].
-    static let mergeValueSchema: JSONValue = {
-        let scalar: JSONValue = ["anyOf": [["type": "number"], ["type": "boolean"]]]
-        let gradient: JSONValue = ["type": "array", "minItems": 1, "items": ["type": "number"]]
-        let filtered: JSONValue = ["type": "array", "minItems": 1, "items": [
-            "type": "object", "required": ["value"], "additionalProperties": false,
-            "properties": ["filter": ["type": "string"], "value": ["anyOf": [scalar, gradient]]],
-        ]]
-        return ["anyOf": [scalar, gradient, filtered]]
-    }()
 
     private static func numberSchema(_ range: ClosedRange<Double>?) -> JSONValue {
         var schema: JSONObject = ["type": "number"]

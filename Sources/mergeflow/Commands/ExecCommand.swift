@@ -1,4 +1,5 @@
 import Engine
+import Ops
 import Foundation
 import Numerics
 import Store
@@ -19,6 +20,19 @@ let execCommand = Command(
     Exit code 0 when published, 1 when the op failed, 2 for a malformed request.
     """,
     run: { words in
+        if words.first == "--serve" {
+            // exec --serve SPEC --cache PATH --max-instances N --parent PID: a worker kept
+            // between jobs (requests on stdin, one per line), for ops that reuse workers.
+            let args = try Arguments(Array(words.dropFirst()), options: ["--cache", "--max-instances", "--parent"], flags: [])
+            guard let specPath = args.positionals.first, let cache = args.value("--cache"),
+                  let limit = Int(args.value("--max-instances") ?? ""), let parent = Int32(args.value("--parent") ?? "") else {
+                throw UsageError("exec --serve SPEC --cache PATH --max-instances N --parent PID")
+            }
+            let spec = try SpecParser.load(specPath)
+            let graph = try ExpandedGraph(spec: spec, file: specPath, instanceLimit: limit)
+            let store = try Store(path: cache)
+            return ExecWorker.serveRequests(graph: graph, store: store, parent: parent) { ComputeThreads.set($0.threads) }
+        }
         let request: ExecRequest
         do {
             request = try ExecRequest(parsing: words)

@@ -1,4 +1,5 @@
 import Engine
+import Ops
 
 let graphCommand = Command(
     name: "graph",

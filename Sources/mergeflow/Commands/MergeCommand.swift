@@ -1,6 +1,7 @@
 import Checkpoint
 import Merge
 import Engine
+import Ops
 import Foundation
 import Numerics
 import Store
@@ -55,6 +56,7 @@ let mergeCommand = Command(
         let graph = try ExpandedGraph(spec: spec, file: p[0])
         let store = try CommandSupport.openStore(args)
         var options = RunOptions()
+        options.computeThreads = .numerics
         options.threads = ComputeThreads.count
         options.progress = .quiet
         options.command = (["mergeflow"] + CommandLine.arguments.dropFirst()).joined(separator: " ")

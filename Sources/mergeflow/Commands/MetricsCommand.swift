@@ -1,4 +1,5 @@
 import Engine
+import Ops
 import Foundation
 import JSON
 import Reports
@@ -26,7 +27,7 @@ let metricsCommand = Command(
         let named = Array(args.positionals.dropFirst())
         // Every node whose result is metric rows: evals, and commands declaring a metrics output.
         let wanted = named.isEmpty ? Set(graph.instances.indices.filter { i in
-            graph.instances[i].op.kind(producedWith: graph.instances[i].params) == "metrics"
+            graph.instances[i].op.kind(producedWith: graph.instances[i].params) == MetricRow.artifactKind
         }) : try SpecSupport.instances(named, in: graph)
         let filters = [("metric", args.all("--metric")), ("lang", args.all("--lang")), ("objective", args.all("--objective"))]
         var table: [[String]] = [["instance", "stage", "lang", "objective", "metric", "value", "n"]]
@@ -35,15 +36,15 @@ let metricsCommand = Command(
             let id = graph.instances[entry.instance].id
             guard case .cached(let digest) = entry.state else { missing.append(id); continue }
             let manifest = try store.manifest(digest)
-            guard manifest.kind == "metrics", let metadata = manifest.metadata.objectValue else {
+            guard manifest.kind == MetricRow.artifactKind, let metadata = manifest.metadata.objectValue else {
                 throw UsageError("\(id) is not an eval (its result is a \(manifest.kind))")
             }
             let stage = metadata["stage"]?.stringValue ?? ""
-            for row in metadata["rows"]?.arrayValue?.compactMap(\.objectValue) ?? [] {
-                guard filters.allSatisfy({ name, values in values.isEmpty || values.contains(row[name]?.stringValue ?? "") }) else { continue }
-                table.append([id, stage, row["lang"]?.stringValue ?? "", row["objective"]?.stringValue ?? "",
-                              row["metric"]?.stringValue ?? "", row["value"].map { $0.serialized() } ?? "",
-                              row["n"].map { $0.serialized() } ?? ""])
+            for row in MetricRow.rows(inMetadata: manifest.metadata) {
+                let fields = ["metric": row.metric, "lang": row.lang, "objective": row.objective]
+                guard filters.allSatisfy({ name, values in values.isEmpty || values.contains(fields[name]!) }) else { continue }
+                table.append([id, stage, row.lang, row.objective, row.metric, JSONValue.number(row.value).serialized(),
+                              JSONValue.number(Double(row.n)).serialized()])
             }
         }
         if args.has("--csv") {

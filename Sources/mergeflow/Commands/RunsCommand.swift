@@ -19,7 +19,7 @@ let runsCommand = Command(
             guard let id = Int64(text) else { throw UsageError("--run expects a run id") }
             for n in try store.nodeRuns(ofRun: id) {
                 let took = n.finished.map { SpecSupport.duration($0 - n.started) } ?? "-"
-                print("\(n.status.padding(toLength: 9, withPad: " ", startingAt: 0)) \(took.padding(toLength: 8, withPad: " ", startingAt: 0)) \(n.node)\(n.error.map { "  error: \($0)" } ?? "")\(n.detail.map { "  (\($0))" } ?? "")")
+                print("\(n.status.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(took.padding(toLength: 8, withPad: " ", startingAt: 0)) \(n.node)\(n.error.map { "  error: \($0)" } ?? "")\(n.detail.map { "  (\($0))" } ?? "")")
             }
             return 0
         }

@@ -1,4 +1,5 @@
 import Engine
+import Ops
 import JSON
 
 let schemaCommand = Command(

@@ -1,4 +1,5 @@
 import Engine
+import Ops
 import Foundation
 import Numerics
 import Store
@@ -51,6 +52,7 @@ enum SpecSupport {
     /// binary on the spec at `specPath`), unless `--in-process`.
     static func runOptions(_ args: Arguments, specPath: String) throws -> RunOptions {
         var options = RunOptions()
+        options.computeThreads = .numerics
         if !args.has("--in-process") {
             let limit = try args.integer("--max-instances", default: ExpandedGraph.defaultInstanceLimit, in: 1...Int.max)
             options.childProcess = ChildProcessExecutor.Launch(

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import JSON
 import Store
@@ -7,7 +8,7 @@ import Store
 /// from the action key (so gc keeps it as long as the result) and apart from the result's
 /// artifact, whose digest must not depend on what the program printed.
 public enum CommandLog {
-    static let kind = "command-log"
+    static let kind = ArtifactKind.commandLog
 
     /// The key the log of `actionKey` is published under.
     public static func key(for actionKey: Digest) -> Digest { SHA256.hash("command-log:" + actionKey.hex) }

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import JSON
 import Reports
@@ -11,7 +12,7 @@ import Store
 /// coordinates removed so seeds are summarised as mean ± 95% interval); columns are grouped
 /// by the evals' `stage` param (e.g. after SFT and after DPO).
 public enum ReportOp {
-    public static let reportKind = "report"
+    public static let reportKind = ArtifactKind.report
     public static let files = ["report.md", "metrics.csv", "metrics.jsonl", "report.html"]
 
     static let operation = OpDefinition(
@@ -47,11 +48,9 @@ public enum ReportOp {
             let (variant, seed) = variantName(label, rename: rename)
             let metadata = manifest.metadata.objectValue
             let stage = metadata?["stage"]?.stringValue ?? "eval"
-            for row in metadata?["rows"]?.arrayValue ?? [] {
-                guard let o = row.objectValue, let value = o["value"]?.doubleValue else { continue }
-                metrics.append(LabeledMetric(variant: variant, stage: stage, seed: seed, lang: o["lang"]?.stringValue ?? "?",
-                                             objective: o["objective"]?.stringValue ?? "?", metric: o["metric"]?.stringValue ?? "?",
-                                             value: value, n: o["n"]?.intValue ?? 0, sd: o["sd"]?.doubleValue))
+            for row in MetricRow.rows(inMetadata: manifest.metadata) {
+                metrics.append(LabeledMetric(variant: variant, stage: stage, seed: seed, lang: row.lang, objective: row.objective,
+                                             metric: row.metric, value: row.value, n: row.n, sd: row.sd))
             }
             for key in ["judge", "refusal_rule"] {
                 if let text = metadata?[key]?.stringValue, !notes.contains(text) { notes.append(text) }

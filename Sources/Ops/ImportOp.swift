@@ -1,3 +1,4 @@
+import Engine
 import Checkpoint
 import Foundation
 import JSON

@@ -1,3 +1,4 @@
+import Engine
 import Checkpoint
 import Datasets
 import Foundation
@@ -21,8 +22,7 @@ enum CommandInputs {
             return path
         case EvalOp.metricsKind:
             let path = base + ".jsonl"
-            let rows = manifest.metadata.objectValue?["rows"]?.arrayValue ?? []
-            let text = rows.map { $0.serialized(pretty: false) + "\n" }.joined()
+            let text = MetricRow.rows(inMetadata: manifest.metadata).map { $0.json.serialized(pretty: false) + "\n" }.joined()
             try Data(text.utf8).write(to: URL(fileURLWithPath: path))
             return path
         case CommandOutputs.filesKind:

@@ -1,3 +1,4 @@
+import Engine
 import Merge
 import Numerics
 import Store

@@ -1,3 +1,4 @@
+import Engine
 import Checkpoint
 import Datasets
 import Foundation
@@ -7,12 +8,12 @@ import Store
 /// What a `command` node declares it writes, and how each kind is checked and imported.
 enum CommandOutputs {
     /// Artifact kind of a folder stored as a file tree (one byte tensor per file).
-    static let filesKind = "files"
+    static let filesKind = ArtifactKind.files
     /// The kinds `params.outputs` may name.
     static let kinds = ["checkpoint", "metrics", "dataset", "files"]
 
     /// The artifact kind an output kind publishes.
-    static func artifactKind(_ kind: String) -> String {
+    static func artifactKind(_ kind: String) -> ArtifactKind {
         switch kind {
         case "checkpoint": return Store.checkpointKind
         case "metrics": return EvalOp.metricsKind
@@ -26,6 +27,24 @@ enum CommandOutputs {
     static func path(of name: String, kind: String, in folder: String) -> String {
         let base = (folder as NSString).appendingPathComponent(name)
         return kind == "metrics" || kind == "dataset" ? base + ".jsonl" : base
+    }
+
+    /// The key output `name` of the command whose action key is `actionKey` is published
+    /// under, so it stays cached (and kept by `gc`) as long as the command's result.
+    static func key(for actionKey: Digest, output name: String) -> Digest {
+        SHA256.hash("command-output:" + actionKey.hex + ":" + name)
+    }
+
+    /// Publishes each of several outputs as an artifact of its own and returns the node's
+    /// result: a `command-outputs` artifact listing them (name → kind and digest).
+    static func publishSeveral(_ declared: [(name: String, kind: String)], _ writers: [ArtifactWriter], actionKey: Digest,
+                               context: OpContext) throws -> ArtifactWriter {
+        var listed = JSONObject()
+        for (output, writer) in zip(declared, writers) {
+            let manifest = try writer.publish(actionKey: key(for: actionKey, output: output.name))
+            listed[output.name] = .object(JSONObject([("kind", .string(output.kind)), ("artifact", .string(manifest.digest.hex))]))
+        }
+        return context.newArtifact(kind: .commandOutputs, metadata: .object(JSONObject([("outputs", .object(listed))])))
     }
 
     /// Reads and checks what the program wrote at `path`, into an unpublished artifact.
@@ -71,36 +90,17 @@ enum CommandOutputs {
         }
     }
 
-    /// The eval op's row schema: `{"lang", "objective", "metric", "value", "n"}`, optionally
-    /// `"sd"`; one JSON object per line, blank lines ignored.
+    /// The eval op's row schema (`MetricRow`), one JSON object per line, blank lines ignored.
     static func metricRows(_ name: String, path: String) throws -> [JSONValue] {
         let text = String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: path))) ?? Data(), as: UTF8.self)
-        var rows: [JSONValue] = []
-        for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty { continue }
-            let at = "output \(name) (metrics), line \(i + 1)"
-            guard let value = try? JSONValue.parse(trimmed), let o = value.objectValue else {
-                throw OpError("\(at): expected a JSON object {\"lang\", \"objective\", \"metric\", \"value\", \"n\"}")
-            }
-            for key in o.keys where !["lang", "objective", "metric", "value", "n", "sd"].contains(key) {
-                throw OpError("\(at): unknown key \"\(key)\" (allowed: lang, objective, metric, value, n, sd)")
-            }
-            for key in ["lang", "objective", "metric"] where (o[key]?.stringValue ?? "").isEmpty {
-                throw OpError("\(at): \"\(key)\" must be a non-empty string")
-            }
-            guard let v = o["value"]?.doubleValue, v.isFinite else { throw OpError("\(at): \"value\" must be a finite number") }
-            guard let n = o["n"]?.intValue, n >= 0 else { throw OpError("\(at): \"n\" must be a whole number ≥ 0") }
-            var row = JSONObject([("lang", o["lang"]!), ("objective", o["objective"]!), ("metric", o["metric"]!),
-                                  ("value", .number(v)), ("n", .number(Double(n)))])
-            if let sd = o["sd"] {
-                guard let s = sd.doubleValue, s.isFinite, s >= 0 else { throw OpError("\(at): \"sd\" must be a number ≥ 0") }
-                row["sd"] = .number(s)
-            }
-            rows.append(.object(row))
+        let rows: [MetricRow]
+        do {
+            rows = try MetricRow.jsonLines(text)
+        } catch {
+            throw OpError("output \(name) (metrics), line \(error.line): \(error.problem)")
         }
         if rows.isEmpty { throw OpError("output \(name) (metrics) holds no rows") }
-        return rows
+        return rows.map(\.json)
     }
 
     /// Regular files under `folder`, relative, sorted; links and special files are refused.

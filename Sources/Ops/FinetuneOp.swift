@@ -1,3 +1,4 @@
+import Engine
 import Datasets
 import JSON
 import Model

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import JSON
 import Store
@@ -32,11 +33,13 @@ enum CommandOp {
         crossCheck: { params, inputs in problems(params, inputs: inputs) },
         run: { context in try run(context) }
     )
-    .isolated(.childProcess)
+    .reusingWorkers()
     .acceptingAnyInputs()
+    .declaring { params in params["outputs"]?.objectValue }
     .producing { params in
-        guard let outputs = params["outputs"]?.objectValue, outputs.count == 1, let kind = outputs[outputs.keys[0]]?.stringValue,
-              CommandOutputs.kinds.contains(kind) else { return nil }
+        guard let outputs = params["outputs"]?.objectValue, !outputs.isEmpty else { return nil }
+        if outputs.count > 1 { return .commandOutputs }
+        guard let kind = outputs[outputs.keys[0]]?.stringValue, CommandOutputs.kinds.contains(kind) else { return nil }
         return CommandOutputs.artifactKind(kind)
     }
 
@@ -49,8 +52,8 @@ enum CommandOp {
         }
         var outputNames = Set<String>()
         if let outputs = params["outputs"]?.objectValue {
-            if outputs.count != 1 {
-                out.append(("outputs", "declare exactly one output (several outputs per command are not supported yet), got \(outputs.count)"))
+            if outputs.isEmpty {
+                out.append(("outputs", "declare at least one output (name → kind: \(CommandOutputs.kinds.joined(separator: ", ")))"))
             }
             for (name, kind) in outputs {
                 outputNames.insert(name)
@@ -113,9 +116,10 @@ enum CommandOp {
             before[name] = CommandInputs.fingerprint(path)
         }
         let outputs = context.params["outputs"]!.objectValue!
-        let (outputName, outputKind) = (outputs.keys[0], outputs[outputs.keys[0]]!.stringValue!)
-        let outputPath = CommandOutputs.path(of: outputName, kind: outputKind, in: workspace.outputs)
-        let bindings = CommandTemplate.Bindings(inputs: inputPaths, outputs: [outputName: outputPath],
+        let declared = outputs.keys.map { (name: $0, kind: outputs[$0]!.stringValue!) }
+        var outputPaths: [String: String] = [:]
+        for o in declared { outputPaths[o.name] = CommandOutputs.path(of: o.name, kind: o.kind, in: workspace.outputs) }
+        let bindings = CommandTemplate.Bindings(inputs: inputPaths, outputs: outputPaths,
                                                 vars: context.params["vars"]?.objectValue ?? JSONObject(), workdir: workspace.workdir)
         let argv = (context.params["argv"]?.arrayValue ?? []).map { CommandTemplate.expand($0.stringValue ?? "", bindings) }
         let environment = environment(context)
@@ -141,7 +145,10 @@ enum CommandOp {
         for (name, path) in inputPaths where CommandInputs.fingerprint(path) != before[name] {
             throw OpError("the program wrote to its input \(name) (\(path)); materialised inputs are read-only")
         }
-        let writer = try CommandOutputs.read(outputName, kind: outputKind, at: outputPath, store: context.store)
+        // Every output is checked before any is published.
+        let writers = try declared.map { try CommandOutputs.read($0.name, kind: $0.kind, at: outputPaths[$0.name]!, store: context.store) }
+        let writer = declared.count == 1
+            ? writers[0] : try CommandOutputs.publishSeveral(declared, writers, actionKey: context.actionKey, context: context)
         try CommandLog.publish(result, argv: argv, environment: environment, key: context.actionKey, store: context.store)
         context.onPublished { workspace.remove() }
         return writer

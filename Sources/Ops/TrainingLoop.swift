@@ -1,3 +1,4 @@
+import Engine
 import Datasets
 import Foundation
 import JSON
@@ -8,7 +9,7 @@ import Store
 /// What `pretrain`, `finetune` and `dpo` share: the optimizer settings, the step loop,
 /// in-node progress (saved and resumed bit-identically) and the output checkpoint.
 enum TrainingLoop {
-    static let kindOfState = "training-state"
+    static let kindOfState = ArtifactKind.trainingState
 
     /// Parameters every training op takes.
     static func parameters(steps: Int, lr: Double, batchHelp: String) -> [ParamSpec] {

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// Runs an external program in its own process group: stdout and stderr tails kept, a
@@ -58,33 +59,5 @@ enum CommandProcess {
         func expire() -> Bool { lock.withLock { if finished { return false }; expired = true; return true } }
         func finish() { lock.withLock { finished = true } }
         var isRunning: Bool { lock.withLock { !finished } }
-    }
-}
-
-/// The process groups of the commands this process is running, so an interrupt (or the
-/// death of the coordinator, which `mergeflow exec` receives as SIGTERM) kills them too.
-final class ActiveProcessGroups: @unchecked Sendable {
-    static let shared = ActiveProcessGroups()
-    private let lock = NSLock()
-    private var groups = Set<pid_t>()
-
-    func insert(_ group: pid_t) { lock.withLock { _ = groups.insert(group) } }
-    func remove(_ group: pid_t) { lock.withLock { _ = groups.remove(group) } }
-
-    /// Kills every group; then this process ends with `signal`'s exit status.
-    func killAllAndExit(_ signal: Int32) -> Never {
-        // No lock: this runs from a signal handler, where the lock may be held. A stale
-        // read kills a group that just ended, which is harmless.
-        for group in groups { Subprocess.killGroup(group, SIGKILL) }
-        _exit(128 + signal)
-    }
-
-    /// Makes SIGINT, SIGTERM and SIGHUP kill the running commands' groups before this
-    /// process ends. Called once by `mergeflow exec`.
-    static func installSignalHandlers() {
-        _ = shared
-        for s in [SIGINT, SIGTERM, SIGHUP] {
-            signal(s) { received in ActiveProcessGroups.shared.killAllAndExit(received) }
-        }
     }
 }

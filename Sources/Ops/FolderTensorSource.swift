@@ -1,3 +1,4 @@
+import Engine
 import Checkpoint
 import Merge
 import Numerics

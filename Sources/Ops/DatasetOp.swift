@@ -1,3 +1,4 @@
+import Engine
 import Datasets
 import Foundation
 import JSON

@@ -1,3 +1,4 @@
+import Engine
 import Datasets
 import Evaluation
 import Foundation
@@ -26,9 +27,9 @@ import Store
 /// Rows for each language and for all languages together ("all"), each with the item
 /// standard deviation (`sd`), so a single run's rows carry their own intervals.
 enum EvalOp {
-    static let metricsKind = "metrics"
+    static let metricsKind = MetricRow.artifactKind
     /// A reference model's answers to one prompt set, shared by evals (JSON array of strings).
-    static let answersKind = "answers"
+    static let answersKind = ArtifactKind.answers
 
     static let operation = OpDefinition(
         name: "eval", version: 2,
@@ -49,19 +50,17 @@ enum EvalOp {
         run: { context in try run(context) }
     )
 
-    struct Row {
-        let lang: String, objective: String, metric: String, value: Double, n: Int
-        /// The standard deviation of the item values behind `value` (nil for derived rows).
-        var sd: Double? = nil
-        var json: JSONValue {
-            var fields: [(String, JSONValue)] = [("lang", .string(lang)), ("objective", .string(objective)), ("metric", .string(metric)),
-                                                 ("value", .number(rounded(value))), ("n", .number(Double(n)))]
-            if let sd { fields.append(("sd", .number(rounded(sd)))) }
-            return .object(JSONObject(fields))
-        }
-    }
+    typealias Row = MetricRow
 
     static func rounded(_ x: Double) -> Double { (x * 1e6).rounded() / 1e6 }
+
+    /// A row as stored: value and sd rounded to 6 decimals.
+    static func stored(_ row: Row) -> JSONValue {
+        var r = row
+        r.value = rounded(row.value)
+        r.sd = row.sd.map(rounded)
+        return r.json
+    }
 
     /// The three sets of held-out prompts a language has.
     enum ItemSet: CaseIterable {
@@ -204,7 +203,7 @@ enum EvalOp {
         context.progress(1)
         let metadata = JSONObject([
             ("stage", .string(context.string("stage")!)),
-            ("rows", .array((rows + all).map(\.json))),
+            ("rows", .array((rows + all).map(stored))),
             ("samples", .array(samples)),
             ("judge", .string(Judge.rule)),
             ("refusal_rule", .string(Refusals.rule)),

@@ -1,4 +1,5 @@
 import Datasets
+import Engine
 import JSON
 import Model
 import Store
@@ -8,7 +9,7 @@ import Store
 /// the artifact's metadata; a model trained on it carries them in its config, so fine-tunes,
 /// merges, evaluations and exported folders all read text the same way.
 enum TokenizerOp {
-    static let kind = "tokenizer"
+    static let kind = ArtifactKind.tokenizer
 
     static let operation = OpDefinition(
         name: "tokenizer", version: 1,

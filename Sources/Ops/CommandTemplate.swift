@@ -1,3 +1,4 @@
+import Engine
 import JSON
 
 /// The placeholders of a `command` node's argv: `{inputs.X}`, `{outputs.X}`, `{vars.X}` and
