@@ -21,6 +21,10 @@ public struct RunOptions: Sendable {
     /// How to start `mergeflow exec` for ops that run isolated in a child process; nil runs
     /// every op in this process (the library's default: it has no executable to start).
     public var childProcess: ChildProcessExecutor.Launch?
+    /// When set, every instance runs as a Slurm job (`--executor slurm`); `jobs` is then the
+    /// bound on jobs submitted and not finished (`--max-jobs`), and this machine's cores,
+    /// memory and GPUs do not limit what starts.
+    public var slurm: SlurmExecutor.Options?
 
     public enum ProgressStyle: Sendable { case live, lines, quiet }
 

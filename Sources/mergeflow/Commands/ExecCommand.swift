@@ -10,6 +10,7 @@ let execCommand = Command(
     help: """
     usage: mergeflow exec SPEC INSTANCE --cache PATH --key HEX --inputs HEX,… --owner OWNER
                           --node-run ID --threads N --max-instances N --parent PID
+           mergeflow exec --spool-task DIR      (inside a Slurm job of `run --executor slurm`)
 
     Started by `mergeflow run` for ops that run isolated (training, evaluation, large
     merges). Recomputes INSTANCE's action key from the input digests, refuses to run if it
@@ -19,6 +20,8 @@ let execCommand = Command(
     Exit code 0 when published, 1 when the op failed, 2 for a malformed request.
     """,
     run: { words in
+        // A Slurm job of `run --executor slurm`: everything is in its task folder.
+        if words.count == 2, words[0] == "--spool-task" { return SlurmWorker.serve(taskDirectory: words[1]) }
         let request: ExecRequest
         do {
             request = try ExecRequest(parsing: words)
