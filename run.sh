@@ -50,7 +50,21 @@ case "${1:-main}" in
           # imports, in a build folder of their own so the release binary is not rebuilt.
           swift build -c release --build-tests -Xswiftc -enable-testing --scratch-path .build-test 2>&1 \
               | grep -vE '^\[[0-9]+/[0-9]+\]' || true
-          swift test -c release --skip-build -Xswiftc -enable-testing --scratch-path .build-test --disable-swift-testing ;;
+          # The Slurm executor's tests run against a real single-host cluster, started here
+          # (packages installed if missing) and stopped afterwards. Where it cannot start,
+          # those tests are skipped and say why.
+          slurm_started=0
+          if conf=$(scripts/slurm-local.sh status >/dev/null 2>&1 && scripts/slurm-local.sh env); then
+              eval "$conf"
+          elif conf=$(scripts/slurm-local.sh start); then
+              eval "$conf"; slurm_started=1
+          else
+              echo "run.sh: the local Slurm cluster did not start; the Slurm executor's tests will be skipped" >&2
+          fi
+          status=0
+          swift test -c release --skip-build -Xswiftc -enable-testing --scratch-path .build-test --disable-swift-testing || status=$?
+          [ $slurm_started -eq 1 ] && scripts/slurm-local.sh stop
+          exit $status ;;
     bench) install_missing; build_release; shift; .build/release/mergeflow bench "$@" ;;
     *) echo "usage: ./run.sh [main|test|bench [--size-mb N]]" >&2; exit 2 ;;
 esac

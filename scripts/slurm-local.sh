@@ -103,8 +103,10 @@ start() {
                --log-file="$DIR/log/munged.log" --seed-file="$DIR/run/munge.seed" --force
     fi
     export SLURM_CONF=$CONF
-    live_pid "$DIR/run/slurmctld.pid" slurmctld >/dev/null || slurmctld -f "$CONF"
-    live_pid "$DIR/run/slurmd.pid" slurmd >/dev/null || slurmd -f "$CONF" -N "$NAME"
+    # Lowest CPU priority, inherited by every job: the cluster shares the machine with
+    # whatever else runs on it.
+    live_pid "$DIR/run/slurmctld.pid" slurmctld >/dev/null || nice -n 19 slurmctld -f "$CONF"
+    live_pid "$DIR/run/slurmd.pid" slurmd >/dev/null || nice -n 19 slurmd -f "$CONF" -N "$NAME"
     local state=""
     for _ in $(seq 1 150); do
         state=$(sinfo -h -n "$NAME" -o %T 2>/dev/null | head -1 || true)
