@@ -173,12 +173,6 @@ public final class Scheduler: @unchecked Sendable {
             startableHead -= deferred.count
             for (k, i) in deferred.enumerated() { startable[startableHead + k] = i }
             if startableHead == startable.count { startable.removeAll(keepingCapacity: true); startableHead = 0 }
-            // What started in this round goes to Slurm together (job arrays).
-            if changed, let slurm {
-                condition.unlock()
-                slurm.submitPending()
-                condition.lock()
-            }
             if now - lastHeartbeat > options.leaseSeconds / 3 {
                 try store.renewLeases(owner: owner, seconds: options.leaseSeconds)
                 lastHeartbeat = now

@@ -7,9 +7,10 @@ import Store
 /// only writer of its SQLite cache: it stages inputs as bundles, submits, watches, and
 /// imports each result when its exit record appears, checking every chunk.
 ///
-/// - Jobs started together with the same resources go in one `sbatch --array` (the
-///   scheduler calls `submitPending()` after each round of starts): a wide level of the DAG
-///   is a handful of submissions.
+/// - Jobs started together with the same resources go in one `sbatch --array`: staged
+///   tasks are submitted once none has been added for `gatherSeconds` (at most
+///   `gatherLimitSeconds` after the first), so a wide level of the DAG, whose instances
+///   become ready one completion at a time, is a handful of submissions.
 /// - State: the exit record in the spool is the truth; `squeue` (and `sacct` where the
 ///   cluster has accounting) only says whether a job without one is still alive, and why it
 ///   ended. Polls are adaptive: 0.2 s after a change, backing off to `maxPollSeconds`.
@@ -72,6 +73,11 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
     /// Submitted and not finished.
     private var watched: [Task] = []
     private var poller: Thread?
+    private var submitter: Thread?
+    /// When the first and the last of the waiting tasks were added.
+    private var firstAdded = 0.0, lastAdded = 0.0
+    /// Quiet time that closes a submission, and the longest a task waits for one.
+    static let gatherSeconds = 0.1, gatherLimitSeconds = 3.0
     private var stopped = false
     /// `sbatch` calls made by this executor.
     public private(set) var submissions = 0
@@ -91,7 +97,7 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
         let task = Task(job: job, directory: directory, completion: completion)
         if let recorded = try? store.remoteJob(job.action.key), recorded.taskDirectory == directory {
             task.jobID = recorded.jobID
-            lock.withLock { reattaching.append(task) }
+            enqueue(task, reattach: true)
             return
         }
         do {
@@ -102,7 +108,43 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
             DispatchQueue.global().async { completion(.failed(message, badInput: false)) }
             return
         }
-        lock.withLock { pending.append(task) }
+        enqueue(task, reattach: false)
+    }
+
+    /// Hands a task to the submitter thread (started on first use).
+    private func enqueue(_ task: Task, reattach: Bool) {
+        lock.withLock {
+            let now = Date().timeIntervalSince1970
+            if pending.isEmpty && reattaching.isEmpty { firstAdded = now }
+            lastAdded = now
+            if reattach { reattaching.append(task) } else { pending.append(task) }
+            if submitter == nil {
+                let thread = Thread { [self] in submitLoop() }
+                thread.name = "mergeflow slurm submitter"
+                submitter = thread
+                thread.start()
+            }
+            lock.broadcast()
+        }
+    }
+
+    /// Waits for staged tasks, lets a burst of them gather, and submits it.
+    private func submitLoop() {
+        while true {
+            let ready: Bool = lock.withLock {
+                while pending.isEmpty && reattaching.isEmpty && !stopped { lock.wait() }
+                if stopped { return false }
+                while true {
+                    let now = Date().timeIntervalSince1970
+                    let due = min(lastAdded + SlurmExecutor.gatherSeconds, firstAdded + SlurmExecutor.gatherLimitSeconds)
+                    if now >= due || stopped { break }
+                    _ = lock.wait(until: Date(timeIntervalSince1970: due))
+                }
+                return !stopped
+            }
+            if !ready { return }
+            submitPending()
+        }
     }
 
     /// Writes the task's request and input bundles; clears what an earlier attempt left
@@ -125,9 +167,8 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
     // MARK: Submission
 
     /// Re-attaches to recorded jobs Slurm still has, then submits every staged task: one
-    /// `sbatch --array` per set of resources. Called by the scheduler after each round of
-    /// starts.
-    public func submitPending() {
+    /// `sbatch --array` per set of resources.
+    func submitPending() {
         let (toCheck, staged) = lock.withLock { () -> ([Task], [Task]) in
             defer { reattaching.removeAll(); pending.removeAll() }
             return (reattaching, pending)
@@ -296,8 +337,7 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
                         task.completion(.failed("cannot stage it again in the spool: \(error)", badInput: false))
                     }
                 }
-                lock.withLock { pending.append(contentsOf: staged) }
-                submitPending()
+                for task in staged { enqueue(task, reattach: false) }
             }
         }
     }
