@@ -30,7 +30,9 @@ extension Store {
             ("digest", .string(digest.hex)), ("kind", .string(manifest.kind)), ("metadata", manifest.metadata), ("tensors", .array(table)),
         ]))
         let temporary = path + ".partial-\(getpid())"
-        FileManager.default.createFile(atPath: temporary, contents: nil)
+        guard FileManager.default.createFile(atPath: temporary, contents: nil) else {
+            throw StoreError.unreadableFile(path: temporary, reason: "cannot create")
+        }
         guard let out = FileHandle(forWritingAtPath: temporary) else {
             throw StoreError.unreadableFile(path: temporary, reason: "cannot create")
         }
@@ -55,6 +57,8 @@ extension Store {
     public enum BundlePublication {
         /// A plain artifact (a staged input).
         case artifact
+        /// An artifact published under `key` (a command's log).
+        case action(key: Digest)
         /// The result of `key`, releasing `owner`'s lease, clearing saved progress and
         /// finishing node run `nodeRun` with `detail`, in the same transaction.
         case result(key: Digest, owner: String, nodeRun: Int64, detail: String?)
@@ -148,6 +152,8 @@ extension Store {
         switch publication {
         case .artifact:
             try publish(manifest, actionKey: nil, pin: nil)
+        case .action(let key):
+            try publish(manifest, actionKey: key, pin: nil)
         case let .result(key, owner, nodeRun, detail):
             try publish(manifest, actionKey: key, pin: nil) { [self] in
                 try releaseLeaseUnlocked(key, owner: owner)

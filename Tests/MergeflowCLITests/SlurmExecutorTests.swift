@@ -163,6 +163,9 @@ final class SlurmExecutorTests: XCTestCase {
         XCTAssertEqual(remote.count, 16)
         XCTAssertFalse(remote.values.contains(""), "\(remote)")
         XCTAssertEqual(remote, here, "Slurm and the local executor give the same artifacts")
+        let logs = try slurm.run("logs", spec, "double[vars.i=3]")
+        XCTAssertEqual(logs.status, 0, logs.stderr)
+        XCTAssertTrue(logs.stdout.contains("== double[vars.i=3]: "), "a command's log comes back from its job: \(logs.stdout)")
 
         let again = try slurm.run("run", spec, "--executor", "slurm")
         XCTAssertTrue(again.stdout.contains("0 ran, 16 cached, 0 sbatch calls"), again.stdout)

@@ -52,8 +52,10 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
         let completion: @Sendable (JobOutcome) -> Void
         var jobID: String?
         var submissions = 0
-        /// Polls in a row that found neither the job nor its exit record.
+        /// Polls in a row that found neither the job alive nor its exit record, and when the
+        /// first of them was.
         var unseen = 0
+        var unseenSince = 0.0
         var lastState: String?
 
         init(job: Job, directory: String, completion: @escaping @Sendable (JobOutcome) -> Void) {
@@ -78,6 +80,9 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
     private var firstAdded = 0.0, lastAdded = 0.0
     /// Quiet time that closes a submission, and the longest a task waits for one.
     static let gatherSeconds = 0.1, gatherLimitSeconds = 3.0
+    /// How long a job that ended without an exit record in a state Slurm may requeue from
+    /// (NODE_FAIL, PREEMPTED) is given to reappear before it is submitted again.
+    static let resubmitAfterSeconds = 10.0
     private var stopped = false
     /// `sbatch` calls made by this executor.
     public private(set) var submissions = 0
@@ -152,16 +157,28 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
     func stage(_ task: Task) throws {
         let fm = FileManager.default
         try fm.createDirectory(atPath: "\(task.directory)/inputs", withIntermediateDirectories: true)
-        for path in [SlurmSpool.exitPath(task.directory), SlurmSpool.resultPath(task.directory)] where fm.fileExists(atPath: path) {
+        for path in [SlurmSpool.exitPath(task.directory), SlurmSpool.resultPath(task.directory), SlurmSpool.logPath(task.directory)]
+        where fm.fileExists(atPath: path) {
             try fm.removeItem(atPath: path)
         }
         let inputs = task.job.instance.dependencies.map { task.job.inputDigests[$0]! }
         for digest in Set(inputs) where !fm.fileExists(atPath: SlurmSpool.inputPath(task.directory, digest)) {
-            try store.exportBundle(digest, to: SlurmSpool.inputPath(task.directory, digest))
+            try stageInput(digest, at: SlurmSpool.inputPath(task.directory, digest))
         }
         let request = SlurmSpool.Request(specPath: options.specPath, instanceID: task.job.instance.id, key: task.job.action.key,
                                          inputs: inputs, threads: task.job.threads, instanceLimit: options.instanceLimit)
         try SlurmSpool.writeAtomically(request.json.canonicalString + "\n", to: SlurmSpool.requestPath(task.directory))
+    }
+
+    /// Puts input `digest` at `path`: a hard link to one bundle per digest in `SPOOL/inputs/`,
+    /// so a base model read by 200 jobs is written once; a copy where links fail.
+    private func stageInput(_ digest: Digest, at path: String) throws {
+        let shared = "\(options.spool)/inputs/\(digest.hex).bundle"
+        if !FileManager.default.fileExists(atPath: shared) {
+            try FileManager.default.createDirectory(atPath: "\(options.spool)/inputs", withIntermediateDirectories: true)
+            try store.exportBundle(digest, to: shared)
+        }
+        if link(shared, path) != 0 && errno != EEXIST { try store.exportBundle(digest, to: path) }
     }
 
     // MARK: Submission
@@ -309,8 +326,16 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
                 if let state, SlurmClient.liveStates.contains(state) { task.unseen = 0; continue }
                 // Ended (or vanished) without an exit record: seen twice, so a record
                 // written between the two looks is not missed.
+                if task.unseen == 0 { task.unseenSince = Date().timeIntervalSince1970 }
                 task.unseen += 1
-                if task.unseen >= 2 { done.append((task, endedWithoutRecord(task, state: state))) }
+                guard task.unseen >= 2 else { continue }
+                if let outcome = endedWithoutRecord(task, state: state) {
+                    done.append((task, outcome))
+                } else if Date().timeIntervalSince1970 - task.unseenSince >= SlurmExecutor.resubmitAfterSeconds {
+                    // Not requeued by Slurm itself meanwhile: submitted again.
+                    FileHandle.standardError.write(Data("mergeflow: Slurm job \(task.jobID ?? "?") of \(task.job.instance.id) ended \(state ?? task.lastState ?? "without a trace"); submitting it again\n".utf8))
+                    done.append((task, nil))
+                }
             }
             interval = done.isEmpty ? min(options.maxPollSeconds, interval * 1.5) : 0.2
             guard !done.isEmpty else { continue }
@@ -351,6 +376,10 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
             return .failed("\(message)\(stderrTail(task, skipping: message))", badInput: bad)
         case let .published(digest, detail):
             do {
+                // The log first: once the result is published the task folder may go.
+                if FileManager.default.fileExists(atPath: SlurmSpool.logPath(task.directory)) {
+                    try store.importBundle(at: SlurmSpool.logPath(task.directory), as: .action(key: CommandLog.key(for: job.action.key)))
+                }
                 try store.importBundle(at: SlurmSpool.resultPath(task.directory), expected: digest,
                                        as: .result(key: job.action.key, owner: job.owner, nodeRun: job.nodeRun,
                                                    detail: detail.isEmpty ? nil : detail))
@@ -385,7 +414,6 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
             guard task.submissions <= options.retries else {
                 return .failed("Slurm job \(id) ended \(final ?? "without a trace") \(task.submissions) times\(tail)", badInput: false)
             }
-            FileHandle.standardError.write(Data("mergeflow: Slurm job \(id) of \(task.job.instance.id) ended \(final ?? "without a trace"); submitting it again\n".utf8))
             return nil
         }
     }
@@ -408,12 +436,14 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
         SlurmClient.scancel(activeJobIDs)
     }
 
-    /// Stops the poller (at the end of a run).
+    /// Stops the poller and the submitter (at the end of a run), and removes the shared
+    /// input bundles (task folders still waiting for a job keep their links).
     public func stop() {
         lock.withLock {
             stopped = true
             lock.broadcast()
         }
+        try? FileManager.default.removeItem(atPath: "\(options.spool)/inputs")
     }
 }
 

@@ -6,11 +6,13 @@ import Store
 /// workers exchange everything (workers never open the coordinator's SQLite cache).
 ///
 ///     SPOOL/jobs/KEY/request.json        what to compute (spec, instance, key, input digests)
-///     SPOOL/jobs/KEY/inputs/DIGEST.bundle the inputs, as artifact bundles
+///     SPOOL/jobs/KEY/inputs/DIGEST.bundle the inputs, as artifact bundles (hard links to
+///                                         SPOOL/inputs/DIGEST.bundle, written once per run)
 ///     SPOOL/jobs/KEY/worker/             the worker's own cache: in-node progress and a
 ///                                         command's {workdir} live here, so a requeued job
 ///                                         resumes from them on any node
 ///     SPOOL/jobs/KEY/result.bundle       the output, renamed into place when complete
+///     SPOOL/jobs/KEY/log.bundle          a command's log, likewise
 ///     SPOOL/jobs/KEY/exit.json           the exit record, written last (renamed into place)
 ///     SPOOL/jobs/KEY/stdout.log, stderr.log   the worker's output, appended by each attempt
 ///     SPOOL/batches/NAME.sh, NAME.tasks  one submission: its script and its task folders
@@ -22,6 +24,8 @@ public enum SlurmSpool {
     static func inputPath(_ task: String, _ digest: Digest) -> String { "\(task)/inputs/\(digest.hex).bundle" }
     static func workerCachePath(_ task: String) -> String { "\(task)/worker/cache.sqlite" }
     static func resultPath(_ task: String) -> String { "\(task)/result.bundle" }
+    /// A `command` node's log (stdout, stderr, argv, environment), for `mergeflow logs`.
+    static func logPath(_ task: String) -> String { "\(task)/log.bundle" }
     static func exitPath(_ task: String) -> String { "\(task)/exit.json" }
     static func stderrPath(_ task: String) -> String { "\(task)/stderr.log" }
 

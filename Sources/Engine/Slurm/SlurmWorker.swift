@@ -17,7 +17,12 @@ public enum SlurmWorker {
         var record = SlurmSpool.ExitRecord(outcome)
         if case .published(let digest, _) = outcome {
             do {
-                try Store(path: SlurmSpool.workerCachePath(task)).exportBundle(digest, to: SlurmSpool.resultPath(task))
+                let store = try Store(path: SlurmSpool.workerCachePath(task))
+                if let request = try? SlurmSpool.Request(path: SlurmSpool.requestPath(task)),
+                   let log = try store.lookupAction(CommandLog.key(for: request.key)) {
+                    try store.exportBundle(log, to: SlurmSpool.logPath(task))
+                }
+                try store.exportBundle(digest, to: SlurmSpool.resultPath(task))
             } catch {
                 record = .failed("cannot write its result to the spool: \(error)", badInput: false)
             }
