@@ -100,13 +100,14 @@ start() {
         [ -s "$DIR/munge.key" ] || { head -c 1024 /dev/urandom > "$DIR/munge.key"; }
         chmod 400 "$DIR/munge.key"
         munged --key-file="$DIR/munge.key" --socket="$DIR/run/munge.socket" --pid-file="$DIR/run/munged.pid" \
-               --log-file="$DIR/log/munged.log" --seed-file="$DIR/run/munge.seed" --force
+               --log-file="$DIR/log/munged.log" --seed-file="$DIR/run/munge.seed" --force </dev/null >/dev/null 2>&1
     fi
     export SLURM_CONF=$CONF
     # Lowest CPU priority, inherited by every job: the cluster shares the machine with
-    # whatever else runs on it.
-    live_pid "$DIR/run/slurmctld.pid" slurmctld >/dev/null || nice -n 19 slurmctld -f "$CONF"
-    live_pid "$DIR/run/slurmd.pid" slurmd >/dev/null || nice -n 19 slurmd -f "$CONF" -N "$NAME"
+    # whatever else runs on it. The daemons' own output goes to their logs: they must not
+    # hold our caller's pipes open.
+    live_pid "$DIR/run/slurmctld.pid" slurmctld >/dev/null || nice -n 19 slurmctld -f "$CONF" </dev/null >/dev/null 2>&1
+    live_pid "$DIR/run/slurmd.pid" slurmd >/dev/null || nice -n 19 slurmd -f "$CONF" -N "$NAME" </dev/null >/dev/null 2>&1
     local state=""
     for _ in $(seq 1 150); do
         state=$(sinfo -h -n "$NAME" -o %T 2>/dev/null | head -1 || true)
