@@ -59,17 +59,19 @@ final class SlurmExecutorTests: XCTestCase {
         return r.status == 0 && ["idle", "mixed", "allocated", "completing"].contains { r.stdout.contains($0) }
     }
 
+    /// Runs `command` with /bin/sh; its output goes through files, not pipes, so daemons it
+    /// starts cannot keep the call waiting for the end of a pipe.
     static func shell(_ command: String) -> (status: Int32, stdout: String, stderr: String) {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("mergeflow-sh-\(UUID().uuidString)").path
+        defer { for s in [".out", ".err"] { try? FileManager.default.removeItem(atPath: base + s) } }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", command]
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
+        p.arguments = ["-c", "{ \(command); } </dev/null >'\(base).out' 2>'\(base).err'"]
         do { try p.run() } catch { return (127, "", "\(error)") }
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        let o = (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? ""
+        let e = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
+        return (p.terminationStatus, o, e)
     }
 
     override func setUpWithError() throws {

@@ -173,6 +173,8 @@ public final class Scheduler: @unchecked Sendable {
             startableHead -= deferred.count
             for (k, i) in deferred.enumerated() { startable[startableHead + k] = i }
             if startableHead == startable.count { startable.removeAll(keepingCapacity: true); startableHead = 0 }
+            // What started in this round may go to Slurm together (one job array).
+            slurm?.roundEnded()
             if now - lastHeartbeat > options.leaseSeconds / 3 {
                 try store.renewLeases(owner: owner, seconds: options.leaseSeconds)
                 lastHeartbeat = now

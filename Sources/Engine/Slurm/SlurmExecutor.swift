@@ -8,9 +8,10 @@ import Store
 /// imports each result when its exit record appears, checking every chunk.
 ///
 /// - Jobs started together with the same resources go in one `sbatch --array`: staged
-///   tasks are submitted once none has been added for `gatherSeconds` (at most
-///   `gatherLimitSeconds` after the first), so a wide level of the DAG, whose instances
-///   become ready one completion at a time, is a handful of submissions.
+///   tasks are submitted once the scheduler's round of starts has ended (`roundEnded`) and
+///   none has been added for `gatherSeconds` (at most `gatherLimitSeconds` after the
+///   first), so a wide level of the DAG is one submission, and instances readied by
+///   completions in quick succession share one too.
 /// - State: the exit record in the spool is the truth; `squeue` (and `sacct` where the
 ///   cluster has accounting) only says whether a job without one is still alive, and why it
 ///   ended. Polls are adaptive: 0.2 s after a change, backing off to `maxPollSeconds`.
@@ -78,6 +79,8 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
     private var submitter: Thread?
     /// When the first and the last of the waiting tasks were added.
     private var firstAdded = 0.0, lastAdded = 0.0
+    /// Whether the scheduler is starting jobs (a round not yet ended).
+    private var roundOpen = false
     /// Quiet time that closes a submission, and the longest a task waits for one.
     static let gatherSeconds = 0.1, gatherLimitSeconds = 3.0
     /// How long a job that ended without an exit record in a state Slurm may requeue from
@@ -122,6 +125,7 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
             let now = Date().timeIntervalSince1970
             if pending.isEmpty && reattaching.isEmpty { firstAdded = now }
             lastAdded = now
+            roundOpen = true
             if reattach { reattaching.append(task) } else { pending.append(task) }
             if submitter == nil {
                 let thread = Thread { [self] in submitLoop() }
@@ -129,6 +133,16 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
                 submitter = thread
                 thread.start()
             }
+            lock.broadcast()
+        }
+    }
+
+    /// Called by the scheduler after each round of starts: what it staged may go.
+    public func roundEnded() {
+        lock.withLock {
+            guard roundOpen else { return }
+            roundOpen = false
+            lastAdded = Date().timeIntervalSince1970
             lock.broadcast()
         }
     }
@@ -141,7 +155,8 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
                 if stopped { return false }
                 while true {
                     let now = Date().timeIntervalSince1970
-                    let due = min(lastAdded + SlurmExecutor.gatherSeconds, firstAdded + SlurmExecutor.gatherLimitSeconds)
+                    let quiet = roundOpen ? Double.infinity : lastAdded + SlurmExecutor.gatherSeconds
+                    let due = min(quiet, firstAdded + SlurmExecutor.gatherLimitSeconds)
                     if now >= due || stopped { break }
                     _ = lock.wait(until: Date(timeIntervalSince1970: due))
                 }
@@ -363,6 +378,7 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
                     }
                 }
                 for task in staged { enqueue(task, reattach: false) }
+                roundEnded()
             }
         }
     }
