@@ -28,8 +28,9 @@ install_missing() {
 }
 
 build_release() {
-    swift build -c release --product mergeflow 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' || true
-    test -x .build/release/mergeflow || { echo "run.sh: build failed" >&2; exit 1; }
+    swift build -c release --product mergeflow 2>&1 | { grep -vE '^\[[0-9]+/[0-9]+\]' || true; }
+    # A failed build must stop here, not leave an older binary to run.
+    [ "${PIPESTATUS[0]}" -eq 0 ] && test -x .build/release/mergeflow || { echo "run.sh: build failed" >&2; exit 1; }
 }
 
 main_job() {
@@ -48,9 +49,29 @@ case "${1:-main}" in
     test) install_missing
           # Tests run optimised (numeric tests are ~10x slower in debug) with @testable
           # imports, in a build folder of their own so the release binary is not rebuilt.
+          # A failed build must fail the command: never run a stale test binary.
           swift build -c release --build-tests -Xswiftc -enable-testing --scratch-path .build-test 2>&1 \
-              | grep -vE '^\[[0-9]+/[0-9]+\]' || true
-          swift test -c release --skip-build -Xswiftc -enable-testing --scratch-path .build-test --disable-swift-testing ;;
+              | { grep -vE '^\[[0-9]+/[0-9]+\]' || true; }
+          build_status=${PIPESTATUS[0]}
+          if [ "$build_status" -ne 0 ]; then
+              echo "run.sh: the test build failed (exit $build_status)" >&2
+              exit "$build_status"
+          fi
+          # The Slurm executor's tests run against a real single-host cluster, started here
+          # (packages installed if missing) and stopped afterwards. Where it cannot start,
+          # those tests are skipped and say why.
+          slurm_started=0
+          if conf=$(scripts/slurm-local.sh status >/dev/null 2>&1 && scripts/slurm-local.sh env); then
+              eval "$conf"
+          elif conf=$(scripts/slurm-local.sh start); then
+              eval "$conf"; slurm_started=1
+          else
+              echo "run.sh: the local Slurm cluster did not start; the Slurm executor's tests will be skipped" >&2
+          fi
+          status=0
+          swift test -c release --skip-build -Xswiftc -enable-testing --scratch-path .build-test --disable-swift-testing || status=$?
+          [ $slurm_started -eq 1 ] && scripts/slurm-local.sh stop
+          exit $status ;;
     bench) install_missing; build_release; shift; .build/release/mergeflow bench "$@" ;;
     *) echo "usage: ./run.sh [main|test|bench [--size-mb N]]" >&2; exit 2 ;;
 esac

@@ -11,7 +11,7 @@ public enum CommandLog {
     static let kind = ArtifactKind.commandLog
 
     /// The key the log of `actionKey` is published under.
-    public static func key(for actionKey: Digest) -> Digest { SHA256.hash("command-log:" + actionKey.hex) }
+    public static func key(for actionKey: Digest) -> Digest { CompanionKey.commandLog(of: actionKey) }
 
     static func publish(_ result: CommandProcess.Result, argv: [String], environment: [String: String], key: Digest, store: Store) throws {
         var env = JSONObject()

@@ -127,6 +127,16 @@ enum Schema {
                            WHERE latest.node = nr.node AND ls.spec_name = s.spec_name
                              AND latest.status IN (\(NodeRunStatus.sql(.succeeded, .cached))));
         """,
+        // 5: jobs handed to a batch system (Slurm) and not yet imported, so a coordinator that
+        // was killed re-attaches to them instead of submitting them again.
+        """
+        CREATE TABLE remote_jobs(
+            key TEXT PRIMARY KEY,                 -- action key the job computes
+            job_id TEXT NOT NULL,                 -- e.g. "1234_7" (array job 1234, task 7)
+            task_dir TEXT NOT NULL,               -- its folder in the spool
+            submitted REAL NOT NULL               -- unix seconds
+        );
+        """,
     ]
 
     static var currentVersion: Int { migrations.count }

@@ -25,6 +25,10 @@ public struct RunOptions: Sendable {
     /// in this process (`threads / jobs` each); nil leaves it alone. The ops module's
     /// `ComputeThreadBudget.numerics` is the budget its kernels and BLAS use.
     public var computeThreads: ComputeThreadBudget?
+    /// When set, every instance runs as a Slurm job (`--executor slurm`); `jobs` is then the
+    /// bound on jobs submitted and not finished (`--max-jobs`), and this machine's cores,
+    /// memory and GPUs do not limit what starts.
+    public var slurm: SlurmExecutor.Options?
 
     public enum ProgressStyle: Sendable { case live, lines, quiet }
 

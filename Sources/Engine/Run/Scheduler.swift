@@ -40,6 +40,8 @@ public final class Scheduler: @unchecked Sendable {
     public let owner: String
     let inProcess: InProcessExecutor
     let childProcess: ChildProcessExecutor?
+    /// Every instance goes to Slurm when set (`--executor slurm`).
+    public let slurm: SlurmExecutor?
 
     private let condition = NSCondition()
     private var status: [Status]
@@ -83,6 +85,7 @@ public final class Scheduler: @unchecked Sendable {
                                  gpus: options.gpus)
         self.inProcess = InProcessExecutor(store: store, directory: graph.spec.directory)
         self.childProcess = options.childProcess.map { ChildProcessExecutor(launch: $0, store: store) }
+        self.slurm = options.slurm.map { SlurmExecutor(options: $0, store: store) }
     }
 
     /// Runs every considered instance to a result, a failure or a skip.
@@ -109,7 +112,10 @@ public final class Scheduler: @unchecked Sendable {
         var lastHeartbeat = Date().timeIntervalSince1970
         var lastLookAtOthers = 0.0
         condition.lock()
-        defer { condition.unlock() }
+        defer {
+            condition.unlock()
+            slurm?.stop()
+        }
         while unfinished > 0 {
             var changed = false
             // 1. Completions ready their dependents.
@@ -138,10 +144,17 @@ public final class Scheduler: @unchecked Sendable {
             // 4. Start what fits in the free jobs, cores, memory and GPUs, first come first
             // served; what does not fit now keeps its place in the queue.
             var deferred: [Int] = []
-            while running < options.jobs, pool.freeThreads > 0, startableHead < startable.count {
+            while running < options.jobs, slurm != nil || pool.freeThreads > 0, startableHead < startable.count {
                 let i = startable[startableHead]
                 startableHead += 1
                 let need = graph.instances[i].resources
+                if slurm != nil {
+                    // The cluster's scheduler places it: nothing of this machine is held.
+                    changed = true
+                    _ = try startJob(i, runID: runID, grant: ResourcePool.Grant(threads: max(1, need.threads ?? 1), memoryGB: need.memoryGB, gpus: []),
+                                     reporter: reporter)
+                    continue
+                }
                 if let reason = pool.impossible(need) {
                     changed = true
                     fail(i, "cannot run here: \(reason)", reporter: reporter)
@@ -159,6 +172,8 @@ public final class Scheduler: @unchecked Sendable {
             startableHead -= deferred.count
             for (k, i) in deferred.enumerated() { startable[startableHead + k] = i }
             if startableHead == startable.count { startable.removeAll(keepingCapacity: true); startableHead = 0 }
+            // What started in this round may go to Slurm together (one job array).
+            slurm?.roundEnded()
             if now - lastHeartbeat > options.leaseSeconds / 3 {
                 try store.renewLeases(owner: owner, seconds: options.leaseSeconds)
                 lastHeartbeat = now
@@ -249,6 +264,7 @@ public final class Scheduler: @unchecked Sendable {
     /// The child-process executor for ops that ask for isolation (when this run has one),
     /// else this process.
     private func executor(for job: Job) -> any Executor {
+        if let slurm { return slurm }
         guard let childProcess else { return inProcess }
         switch job.instance.op.isolation {
         case .inProcess: return inProcess

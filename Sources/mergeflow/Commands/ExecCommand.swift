@@ -11,6 +11,7 @@ let execCommand = Command(
     help: """
     usage: mergeflow exec SPEC INSTANCE --cache PATH --key HEX --inputs HEX,… --owner OWNER
                           --node-run ID --threads N --max-instances N --parent PID
+           mergeflow exec --spool-task DIR      (inside a Slurm job of `run --executor slurm`)
 
     Started by `mergeflow run` for ops that run isolated (training, evaluation, large
     merges). Recomputes INSTANCE's action key from the input digests, refuses to run if it
@@ -33,6 +34,8 @@ let execCommand = Command(
             let store = try Store(path: cache)
             return ExecWorker.serveRequests(graph: graph, store: store, parent: parent) { ComputeThreads.set($0.threads) }
         }
+        // A Slurm job of `run --executor slurm`: everything is in its task folder.
+        if words.count == 2, words[0] == "--spool-task" { return SlurmWorker.serve(taskDirectory: words[1], registry: .builtin) }
         let request: ExecRequest
         do {
             request = try ExecRequest(parsing: words)

@@ -24,7 +24,9 @@ let reportCommand = Command(
         if reports.isEmpty { throw UsageError("\(path) has no report node (op \"report\")") }
         let store = try CommandSupport.openStore(args)
         let options = try SpecSupport.runOptions(args, specPath: path)
-        let summary = try Scheduler(store: store, graph: graph, options: options).run()
+        let scheduler = Scheduler(store: store, graph: graph, options: options)
+        scheduler.slurm?.cancelOnInterrupt()
+        let summary = try scheduler.run()
         for f in summary.failed { print("failed: \(f.instance): \(f.error)", to: &standardError) }
         let out = args.value("--out") ?? URL(fileURLWithPath: graph.spec.directory)
             .appendingPathComponent("results").appendingPathComponent(graph.spec.name).path

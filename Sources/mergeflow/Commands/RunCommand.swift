@@ -10,6 +10,8 @@ let runCommand = Command(
     help: """
     usage: mergeflow run SPEC [--jobs N] [--force NODE]... [--only NODE]... [--quiet]
                               [--gpus 0,1] [--memory-gb N] [--in-process] [--cache PATH] [--threads N]
+                              [--executor slurm [--partition P] [--account A] [--slurm-arg ARG]...
+                                                [--spool PATH] [--max-jobs N]]
 
     Validates SPEC (every problem reported at once, nothing runs if there is one), expands
     its grids, and runs instances in dependency order. An instance whose action key (op,
@@ -29,6 +31,15 @@ let runCommand = Command(
       --memory-gb N  declared memory ("resources": {"memory_gb": M}) of everything running at
                      once stays under N (default: the machine's memory); --threads bounds the
                      declared threads the same way
+      --executor slurm  run every instance as a Slurm job (`mergeflow exec` against a spool
+                     folder; this process stays the only writer of the cache). Ready instances
+                     with the same resources go in one job array; `resources` become
+                     --cpus-per-task, --mem, --gres=gpu:N, and a command's timeout --time.
+      --partition P, --account A  passed to sbatch
+      --slurm-arg ARG  one more sbatch argument (--slurm-arg=--qos=high); repeatable
+      --spool PATH   the folder the jobs exchange inputs, outputs and progress through, on a
+                     filesystem every node sees (default: mergeflow-spool beside the cache)
+      --max-jobs N   Slurm jobs submitted and unfinished at once (default 1000)
       --max-instances N  refuse a spec whose grids expand to more than N instances
                      (default 100000; counted before anything is expanded)
 
@@ -44,11 +55,17 @@ let runCommand = Command(
         options.force = try SpecSupport.instances(args.all("--force"), in: graph)
         let only = args.all("--only")
         if !only.isEmpty { options.only = try SpecSupport.instances(only, in: graph) }
-        let summary = try Scheduler(store: store, graph: graph, options: options).run()
+        let scheduler = Scheduler(store: store, graph: graph, options: options)
+        scheduler.slurm?.cancelOnInterrupt()
+        let summary = try scheduler.run()
         var line = "\(graph.spec.name): \(summary.executed) ran, \(summary.cached) cached"
         if !summary.failed.isEmpty { line += ", \(summary.failed.count) failed" }
         if summary.skipped > 0 { line += ", \(summary.skipped) skipped" }
         if summary.waitedForOthers > 0 { line += ", \(summary.waitedForOthers) computed by another process" }
+        if let slurm = scheduler.slurm {
+            line += ", \(slurm.submissions) sbatch call\(slurm.submissions == 1 ? "" : "s")"
+            if slurm.reattached > 0 { line += ", \(slurm.reattached) re-attached" }
+        }
         print(line + " in \(SpecSupport.duration(summary.seconds)) (run \(summary.runID))")
         for f in summary.failed { print("failed: \(f.instance): \(f.error)", to: &standardError) }
         return summary.succeeded ? 0 : 1

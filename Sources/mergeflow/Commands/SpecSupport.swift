@@ -41,7 +41,8 @@ enum SpecSupport {
     }
 
     /// Options every command that runs a spec takes, beside `--jobs`.
-    static let runOptionNames: Set<String> = ["--jobs", "--gpus", "--memory-gb"]
+    static let runOptionNames: Set<String> = ["--jobs", "--gpus", "--memory-gb", "--executor", "--partition", "--account",
+                                              "--slurm-arg", "--spool", "--max-jobs"]
 
     /// Flags every command that runs a spec takes.
     static let runFlags: Set<String> = ["--quiet", "--in-process"]
@@ -78,6 +79,26 @@ enum SpecSupport {
             options.gpus = ids
         }
         options.threads = ComputeThreads.count
+        switch args.value("--executor") ?? "local" {
+        case "local":
+            for name in ["--partition", "--account", "--slurm-arg", "--spool", "--max-jobs"] where !args.all(name).isEmpty {
+                throw UsageError("\(name) needs --executor slurm")
+            }
+        case "slurm":
+            let cacheFolder = URL(fileURLWithPath: args.cachePath).standardizedFileURL.deletingLastPathComponent().path
+            var slurm = SlurmExecutor.Options(
+                executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path,
+                specPath: URL(fileURLWithPath: specPath).standardizedFileURL.path,
+                spool: URL(fileURLWithPath: args.value("--spool") ?? cacheFolder + "/mergeflow-spool").standardizedFileURL.path,
+                instanceLimit: try args.integer("--max-instances", default: ExpandedGraph.defaultInstanceLimit, in: 1...Int.max))
+            slurm.partition = args.value("--partition")
+            slurm.account = args.value("--account")
+            slurm.extraArguments = args.all("--slurm-arg")
+            options.slurm = slurm
+            options.jobs = try args.integer("--max-jobs", default: 1000, in: 1...1_000_000)
+        case let other:
+            throw UsageError("--executor expects local or slurm, got \"\(other)\"")
+        }
         options.progress = args.has("--quiet") ? .quiet : (isatty(1) == 1 ? .live : .lines)
         options.command = (["mergeflow"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         return options
