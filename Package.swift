@@ -55,7 +55,14 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Model", "Store"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Evaluation"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Ops", "Store", "Checkpoint", "JSON", "Model", "Datasets", "Numerics", "Merge"]),
+        // What the engine's and the ops' tests share: a temporary cache and spec runner, fake
+        // ops at the I/O edge, a JSON Schema validator. Public API of Engine, JSON, Store only.
+        .target(name: "EngineTestSupport", dependencies: ["Engine", "JSON", "Store"], path: "Tests/EngineTestSupport"),
+        // The generic engine on fake ops: no ML module (Store brings in Numerics' tensor type only).
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "JSON", "Store", "EngineTestSupport"]),
+        // The built-in ops through the engine: golden digests, datasets, training, eval, report,
+        // command outputs, the shipped pipelines' schema.
+        .testTarget(name: "OpsTests", dependencies: ["Ops", "Engine", "EngineTestSupport", "Store", "Checkpoint", "JSON", "Model", "Datasets", "Numerics", "Merge"]),
         .testTarget(name: "MergeflowCLITests", dependencies: ["Store", "Checkpoint"]),
     ]
 )

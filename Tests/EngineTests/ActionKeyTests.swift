@@ -2,7 +2,7 @@ import JSON
 import Store
 import XCTest
 @testable import Engine
-@testable import Ops
+import EngineTestSupport
 
 /// Keys depend on what is computed, never on how the spec is written.
 final class ActionKeyTests: XCTestCase {
@@ -34,13 +34,6 @@ final class ActionKeyTests: XCTestCase {
         let base = try key(#"{"name": "x", "nodes": {"a": {"op": "const"}}}"#)
         XCTAssertNotEqual(base, try key(#"{"name": "x", "nodes": {"a": {"op": "const", "params": {"value": 1.0000001}}}}"#))
         XCTAssertNotEqual(base, try key(#"{"name": "x", "nodes": {"a": {"op": "const", "params": {"label": "y"}}}}"#))
-    }
-
-    func testSeedMattersOnlyForSeededOps() throws {
-        XCTAssertNotEqual(try key(#"{"name": "x", "seed": 1, "nodes": {"a": {"op": "init"}}}"#),
-                          try key(#"{"name": "x", "seed": 2, "nodes": {"a": {"op": "init"}}}"#))
-        XCTAssertEqual(try key(#"{"name": "x", "seed": 1, "nodes": {"a": {"op": "const"}}}"#),
-                       try key(#"{"name": "x", "seed": 2, "nodes": {"a": {"op": "const"}}}"#))
     }
 
     func testInputDigestsAndOpVersionChangeTheKey() throws {

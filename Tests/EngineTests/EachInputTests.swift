@@ -2,7 +2,7 @@ import JSON
 import Store
 import XCTest
 @testable import Engine
-@testable import Ops
+import EngineTestSupport
 
 /// `{"each": [...]}` inputs: one instance per listed node, readable ids, alignment with the
 /// grids upstream, the same keys as the nodes spelled out one by one, and every mistake

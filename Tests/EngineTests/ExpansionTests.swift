@@ -1,7 +1,7 @@
 import JSON
 import XCTest
 @testable import Engine
-@testable import Ops
+import EngineTestSupport
 
 /// Grids, fan-out, gathering, selectors and aligned diamonds.
 final class ExpansionTests: XCTestCase {
@@ -16,15 +16,6 @@ final class ExpansionTests: XCTestCase {
                                      "a[value=2.5,label=p]", "a[value=2.5,label=q]", "a[value=2.5,label=r]"])
         XCTAssertEqual(g.instances[4].params["value"], 2.5)
         XCTAssertEqual(g.instances[4].params["label"], "q")
-    }
-
-    func testDefaultsAreAppliedAndListsRenderCommaJoined() throws {
-        let g = try h.graph(#"{"name": "x", "seed": 9, "nodes": {"m": {"op": "init"}, "w": {"op": "merge", "inputs": {"models": ["m"]}, "grid": {"weights": [[0.5, 0.5]]}}}}"#)
-        XCTAssertEqual(g.instances[0].params["model"], "gpt-tiny", "default applied")
-        XCTAssertEqual(g.instances[0].params["seed"], 9, "seeded ops get the spec's seed")
-        XCTAssertEqual(ids(g, "w"), ["w[weights=0.5,0.5]"])
-        XCTAssertNil(g.instances[1].params["normalize"], "method defaults are the merge's business, not the node's")
-        XCTAssertEqual(g.instances[1].params["method"], "linear")
     }
 
     func testOneArtifactInputFansOutAndListInputGathers() throws {

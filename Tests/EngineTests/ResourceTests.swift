@@ -1,8 +1,7 @@
 import Foundation
 import JSON
-import Numerics
 @testable import Engine
-@testable import Ops
+import EngineTestSupport
 @testable import Store
 import XCTest
 
@@ -44,12 +43,12 @@ final class ResourceTests: XCTestCase {
     static func busy(_ occupancy: Occupancy) -> OpDefinition {
         OpDefinition(name: "busy", version: 1, summary: "test op that takes a while", inputs: [],
                      params: [ParamSpec("value", .number(), default: 1, help: "the value")],
-                     produces: Store.checkpointKind) { ctx in
+                     produces: ArtifactKind.checkpoint) { ctx in
             occupancy.enter(threads: ctx.threads, gpus: ctx.gpus)
             Thread.sleep(forTimeInterval: 0.2)
             occupancy.leave(threads: ctx.threads, gpus: ctx.gpus)
-            let w = ctx.newArtifact(kind: Store.checkpointKind)
-            try w.add(name: "w", tensor: Tensor(shape: [1], repeating: Float(ctx.number("value")!)))
+            let w = ctx.newArtifact(kind: ArtifactKind.checkpoint)
+            try w.add(name: "w", floats: [Float(ctx.number("value")!)])
             return w
         }
     }

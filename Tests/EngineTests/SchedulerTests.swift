@@ -2,7 +2,7 @@ import JSON
 @testable import Store
 import XCTest
 @testable import Engine
-@testable import Ops
+import EngineTestSupport
 
 /// Running: caching, failures, --force, --only, parallel jobs, in-node progress, explain.
 final class SchedulerTests: XCTestCase {
@@ -20,10 +20,10 @@ final class SchedulerTests: XCTestCase {
         let (first, g) = try h.run(sweep)
         XCTAssertEqual(first.executed, 7)
         XCTAssertEqual(counter.total, 7)
-        let s = try h.store.loadTensor(h.store.manifest(first.artifacts[g.byNode["s"]![0]]!).tensor(named: "w")!)
-        XCTAssertEqual(s.storage, [6, 6, 6, 6])
-        let t3 = try h.store.loadTensor(h.store.manifest(first.artifacts[g.byNode["t"]![2]]!).tensor(named: "w")!)
-        XCTAssertEqual(t3.storage, [9, 9, 9, 9])
+        let s = try h.store.floats(of: h.store.manifest(first.artifacts[g.byNode["s"]![0]]!).tensor(named: "w")!)
+        XCTAssertEqual(s, [6, 6, 6, 6])
+        let t3 = try h.store.floats(of: h.store.manifest(first.artifacts[g.byNode["t"]![2]]!).tensor(named: "w")!)
+        XCTAssertEqual(t3, [9, 9, 9, 9])
         let (second, _) = try h.run(sweep)
         XCTAssertEqual(second.executed, 0)
         XCTAssertEqual(second.cached, 7)

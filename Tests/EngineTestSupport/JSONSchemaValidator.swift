@@ -8,17 +8,17 @@ import JSON
 /// Any other keyword is reported as an error rather than skipped: a schema that grows a
 /// keyword this file does not know must fail the tests, not pass them by being ignored.
 /// `$ref` resolves only `#/$defs/NAME` in the root schema.
-struct JSONSchemaValidator {
-    let schema: JSONValue
+public struct JSONSchemaValidator {
+    public let schema: JSONValue
 
     /// Keywords that never fail a value: metadata, and the `$defs` that `$ref` reads.
     /// `then`/`else` are read by `if`.
     private static let passive: Set<String> = ["$schema", "$defs", "title", "description", "default", "then", "else"]
 
-    init(schema: JSONValue) { self.schema = schema }
+    public init(schema: JSONValue) { self.schema = schema }
 
     /// Every violation of the schema by `value`, as `path: message`; empty when it is valid.
-    func errors(in value: JSONValue) -> [String] {
+    public func errors(in value: JSONValue) -> [String] {
         errors(value, schema, at: .root)
     }
 
