@@ -15,7 +15,7 @@ import XCTest
 ///
 /// The training and eval rows depend on OpenBLAS's kernels, which it picks by CPU
 /// (DYNAMIC_ARCH; sgemm sums in a kernel-specific order), so they are recorded per kernel
-/// (`BLAS.coreName`; one thread). On a CPU whose kernel has no rows, those ops are checked
+/// (`BLAS.coreName`; one thread; SkylakeX and Haswell recorded). On a CPU whose kernel has no rows, those ops are checked
 /// for reproducibility instead (the spec run again in a second cache gives the same
 /// digests) and the test says so; the ops that never call BLAS are checked everywhere.
 /// `MERGEFLOW_GOLDEN_PRINT=1` prints the rows this machine gives.
@@ -33,6 +33,12 @@ final class GoldenOpTests: XCTestCase {
         "merge@2": "16bc8d3a399177ba8d35aabf5a1cb1e107daaeb99b3babfcc70e302740f77ff7",
         "output@1": "8138c8cebcfb9b5ddea2eaeb566c25e2c799299024a99bf02653a359dfc39c5b",
         "pretrain@2@SkylakeX": "5e8e0a6ec4b2cc19ec4a1761ea25a80c414645648a2763959cb5e35e56ef4bdd",
+        // The same ops with OpenBLAS's Haswell kernels (AVX2 machines; OPENBLAS_CORETYPE=Haswell here).
+        "dpo@2@Haswell": "e6916055f9d1b77e9ae2f82bfa5dfb2df6abba58d9bdc6f3665cb8256ad9a47c",
+        "eval@2@Haswell": "cbf9400e467a00d2a1cba97b021633eb39b1ff0b06d0a47bdc84cb1eaf9fe52a",
+        "finetune@2@Haswell": "4feed78625da4c4e2ea655ae9c8a462c903a806fe9b7c53c1079e41dc0c4475d",
+        "pretrain@2@Haswell": "96eaedc0c2ef90d8b33526d3cffe565326217de2136d073d2002d4879f269283",
+        "report@4@Haswell": "639962afa9e076363e9424b8249b17ccd558e2f1d7905a95a818bd99b3462101",
         "tokenizer@1": "c776a4e1ecfb96df8c9d6409f0c73031c75ae3e9354dfae185fcd96464b41d07",
         "report@4@SkylakeX": "639962afa9e076363e9424b8249b17ccd558e2f1d7905a95a818bd99b3462101",
     ]
