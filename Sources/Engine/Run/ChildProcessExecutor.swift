@@ -80,11 +80,7 @@ public struct ChildProcessExecutor: Executor {
             return .failed("cannot start its child process: \(error)", badInput: false)
         }
         let stderrTail = TailBuffer(limit: 64 << 10)
-        let stderrDone = DispatchSemaphore(value: 0)
-        Thread {
-            stderrTail.drain(child.stderr)
-            stderrDone.signal()
-        }.start()
+        let stderrDone = stderrTail.drainInBackground(child.stderr)
         var outcome: ChildReport?
         TailBuffer(limit: 4096).drain(child.stdout) { line in
             switch ChildReport(line: line) {

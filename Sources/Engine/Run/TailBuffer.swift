@@ -37,6 +37,18 @@ public final class TailBuffer: @unchecked Sendable {
         Array(text.split(separator: "\n", omittingEmptySubsequences: true).suffix(count).map(String.init))
     }
 
+    /// Reads `handle` to EOF on a thread of its own (a child's stderr, read while its stdout
+    /// is read on the caller's thread, so neither pipe fills and blocks the child); the
+    /// returned semaphore is signalled at EOF.
+    public func drainInBackground(_ handle: FileHandle) -> DispatchSemaphore {
+        let done = DispatchSemaphore(value: 0)
+        Thread { [self] in
+            drain(handle)
+            done.signal()
+        }.start()
+        return done
+    }
+
     /// Reads `handle` to EOF on the calling thread, calling `line` for each complete line
     /// if given, keeping the tail.
     public func drain(_ handle: FileHandle, line: ((Substring) -> Void)? = nil) {

@@ -97,14 +97,11 @@ final class WorkerPool: @unchecked Sendable {
         let process: Subprocess
         private var pending = Data()
         let stderrTail = TailBuffer(limit: 64 << 10)
-        private let stderrDone = DispatchSemaphore(value: 0)
+        private let stderrDone: DispatchSemaphore
 
         init(_ argv: [String]) throws {
             process = try Subprocess(argv, environment: ChildProcessExecutor.childEnvironment, withStdin: true)
-            Thread { [stderrTail, process, stderrDone] in
-                stderrTail.drain(process.stderr)
-                stderrDone.signal()
-            }.start()
+            stderrDone = stderrTail.drainInBackground(process.stderr)
         }
 
         /// Writes `line`; false when the worker is gone.

@@ -20,11 +20,7 @@ struct SlurmClient: Sendable {
             return Output(status: .exited(127), stdout: "", stderr: "\(error)")
         }
         let errors = TailBuffer(limit: 64 << 10)
-        let done = DispatchSemaphore(value: 0)
-        Thread {
-            errors.drain(child.stderr)
-            done.signal()
-        }.start()
+        let done = errors.drainInBackground(child.stderr)
         let out = child.stdout.readDataToEndOfFile()
         done.wait()
         let status = child.wait()
