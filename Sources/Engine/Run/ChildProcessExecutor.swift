@@ -60,6 +60,9 @@ public struct ChildProcessExecutor: Executor {
         thread.start()
     }
 
+    /// Ends the workers kept between jobs; called when the run ends.
+    func stop() { workers.stopIdle() }
+
     /// This process's environment, with Swift's crash report trimmed to what a failure
     /// message can quote (the trap's message and the top frames, no registers or images),
     /// unless the user chose their own `SWIFT_BACKTRACE`.

@@ -115,6 +115,7 @@ public final class Scheduler: @unchecked Sendable {
         defer {
             condition.unlock()
             slurm?.stop()
+            childProcess?.stop()
         }
         while unfinished > 0 {
             var changed = false

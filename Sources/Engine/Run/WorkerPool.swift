@@ -11,8 +11,8 @@ import Store
 /// Isolation is kept: a worker that dies (a trap, an out-of-memory kill) fails the job it
 /// was running, with its signal and the stderr it wrote for that job, and is not reused; a
 /// worker ends itself within 0.1 s of the coordinator's death (it polls its parent), killing
-/// the process group of the program it runs. Idle workers are told to stop (their stdin closes) when the
-/// pool is released at the end of the run.
+/// the process group of the program it runs. Idle workers are told to stop (their stdin
+/// closes) and waited for when the run ends (`stopIdle`), so none outlives it.
 final class WorkerPool: @unchecked Sendable {
     /// Marker a worker writes on stderr before each request, so a failure quotes only the
     /// stderr of the job that failed.
@@ -29,8 +29,17 @@ final class WorkerPool: @unchecked Sendable {
         signal(SIGPIPE, SIG_IGN)
     }
 
-    deinit {
-        for worker in idle { worker.stop() }
+    deinit { stopIdle() }
+
+    /// Stops every idle worker and waits for it to exit. The scheduler calls it when the
+    /// run ends; the process may exit right after, so waiting here (not in `deinit`, which
+    /// an exiting process never reaches) is what makes "no worker outlives the run" true.
+    func stopIdle() {
+        let stopping = lock.withLock { () -> [Worker] in
+            defer { idle.removeAll() }
+            return idle
+        }
+        for worker in stopping { worker.stop() }
     }
 
     /// Runs one request on an idle worker (or a new one) and returns how it ended.
