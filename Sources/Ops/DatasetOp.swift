@@ -26,7 +26,7 @@ enum DatasetOp {
     static let sources = ["jsonl", "xsafety", "parallel", "tasks"]
 
     static let operation = OpDefinition(
-        name: "dataset", version: 4,
+        name: "dataset", version: 5,
         summary: "examples (prompt, answer, lang, objective) from a JSON Lines file, XSafety or parallel text, filtered and split",
         inputs: [],
         params: [
@@ -44,6 +44,11 @@ enum DatasetOp {
                       help: "xsafety only: teach when to refuse: crimes, unsafe instructions, insults and goal hijacking are refused; mental health, common sense, reverse exposure, ethics and physical harm (benign prompts that look sensitive) are answered helpfully; the other categories are left out"),
             ParamSpec("pretraining_text", .bool, default: false,
                       help: "raw text for pretrain instead of instructions (objective text): parallel/tasks give every sentence alone plus one bilingual pair per row, xsafety every prompt of every category, jsonl prompt and answer"),
+            ParamSpec("tasks", .stringList(choices: InstructionTasks.Task.allCases.map(\.rawValue)),
+                      default: .null,
+                      help: "tasks only: which instruction tasks, each row and language getting one of them by a hash of its id (default language, complete, translate; repeat, first_words and last_word need a model that copies from its context)"),
+            ParamSpec("repetitions", .integer(0...6), default: 0,
+                      help: "parallel/tasks pretraining_text only: per row, this many documents (in different languages) that say a sentence twice, so a base learns to copy from its context (one-line strings never repeat themselves)"),
             ParamSpec("max_bytes", .integer(1...1_000_000), default: .null,
                       help: "drop examples whose prompt + longer answer exceed this many UTF-8 bytes (context − 3 tokens; default: no limit)"),
             ParamSpec("max_prompt_bytes", .integer(1...1_000_000), default: .null,
@@ -79,6 +84,14 @@ enum DatasetOp {
             if source != "xsafety" && params["lookalikes"]?.boolValue == true {
                 problems.append(("lookalikes", "applies to source xsafety only"))
             }
+            if let tasks = params["tasks"]?.arrayValue {
+                if source != "tasks" { problems.append(("tasks", "applies to source tasks only")) }
+                else if tasks.isEmpty { problems.append(("tasks", "expected at least one task")) }
+                else if params["pretraining_text"]?.boolValue == true { problems.append(("tasks", "pretraining_text has no tasks: it is the sentences alone")) }
+            }
+            if (params["repetitions"]?.intValue ?? 0) > 0 && (params["pretraining_text"]?.boolValue != true || !["parallel", "tasks"].contains(source)) {
+                problems.append(("repetitions", "applies to pretraining_text of source parallel or tasks only"))
+            }
             if params["pretraining_text"]?.boolValue == true && params["lookalikes"]?.boolValue == true {
                 problems.append(("lookalikes", "pretraining_text keeps prompts only: there is nothing to answer"))
             }
@@ -108,9 +121,11 @@ enum DatasetOp {
                     if text { examples = PretrainingText.text(of: examples) }
                 case "parallel", "tasks":
                     if text {
-                        examples = PretrainingText.parallel(try ParallelText.rows([UInt8](data), source: path))
+                        examples = PretrainingText.parallel(try ParallelText.rows([UInt8](data), source: path),
+                                                            repetitions: context.integer("repetitions") ?? 0)
                     } else if source == "tasks" {
-                        examples = try InstructionTasks.parse([UInt8](data), source: path)
+                        let tasks = (context.params["tasks"]?.arrayValue ?? []).compactMap { $0.stringValue.flatMap(InstructionTasks.Task.init(rawValue:)) }
+                        examples = try InstructionTasks.parse([UInt8](data), source: path, tasks: tasks.isEmpty ? InstructionTasks.standard : tasks)
                     } else {
                         examples = try ParallelText.parse([UInt8](data), source: path)
                     }

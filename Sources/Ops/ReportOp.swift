@@ -16,7 +16,7 @@ public enum ReportOp {
     public static let files = ["report.md", "metrics.csv", "metrics.jsonl", "report.html"]
 
     static let operation = OpDefinition(
-        name: "report", version: 4,
+        name: "report", version: 5,
         summary: "Markdown / CSV / JSON Lines / HTML report of eval results",
         inputs: [InputSpec("scores", kind: EvalOp.metricsKind, arity: .many, gathersEverything: true,
                            help: "the eval results to report (every instance of every listed node)")],

@@ -37,7 +37,9 @@ final class InstructionTasksTests: XCTestCase {
 
     func testEachTaskHasTheAnswerItsInstructionAsksFor() {
         for lang in Refusals.languages {
-            let e = InstructionTasks.example(Self.row, lang: lang)
+          for task in InstructionTasks.Task.allCases {
+            let e = InstructionTasks.example(Self.row, lang: lang, tasks: [task])
+            XCTAssertEqual(InstructionTasks.task(ofPrompt: e.prompt), task, "\(lang): the only task asked for")
             XCTAssertEqual(e.id, "parallel-test")
             XCTAssertEqual(e.objective, "general")
             let lines = e.prompt.split(separator: "\n", maxSplits: 1).map(String.init)
@@ -62,15 +64,38 @@ final class InstructionTasksTests: XCTestCase {
                 XCTAssertEqual(material, Self.row.texts[lang == "en" ? "fr" : "en"]!)
                 XCTAssertEqual(e.answer, text)
                 XCTAssertEqual(e.rejected, material)
+            case .complete:
+                // The first half of the pieces shown, the rest asked for, nothing lost or added.
+                XCTAssertEqual(material + " " + e.answer, text)
+                let pieces = text.split(separator: " ").count
+                XCTAssertEqual(material.split(separator: " ").count, pieces / 2, lang)
+                XCTAssertEqual(e.rejected, material)
             }
+          }
         }
+    }
+
+    func testCompleteCutsAtWhitespaceOfAnyKindAndKeepsTheTextsCharacters() {
+        let row = ParallelText.Row(id: "cut", texts: Dictionary(uniqueKeysWithValues: Refusals.languages.map {
+            ($0, "Un  deux\ttrois quatre, cinq.")
+        }))
+        let e = InstructionTasks.example(row, lang: "fr", tasks: [.complete])
+        XCTAssertEqual(e.prompt, "Complète ce texte :\nUn  deux")
+        XCTAssertEqual(e.answer, "trois quatre, cinq.")
     }
 
     func testTasksAndFormsAreSpreadEvenlyAndDeterministically() throws {
         let lines = (0..<400).map { SourceFixtures.parallelRow("Sentence number \($0) has five words") }
-        let examples = try InstructionTasks.parse(SourceFixtures.bytes(lines), source: "p.jsonl")
+        let standard = try InstructionTasks.parse(SourceFixtures.bytes(lines), source: "p.jsonl")
+        XCTAssertEqual(Set(standard.map { InstructionTasks.task(ofPrompt: $0.prompt)! }), Set(InstructionTasks.standard))
+        for task in InstructionTasks.standard {
+            XCTAssertEqual(Double(standard.filter { InstructionTasks.task(ofPrompt: $0.prompt) == task }.count), 800, accuracy: 100,
+                           "\(task): about a third of 2,400")
+        }
+        let all = InstructionTasks.Task.allCases
+        let examples = try InstructionTasks.parse(SourceFixtures.bytes(lines), source: "p.jsonl", tasks: all)
         XCTAssertEqual(examples.count, 400 * 6)
-        XCTAssertEqual(examples, try InstructionTasks.parse(SourceFixtures.bytes(lines), source: "p.jsonl"))
+        XCTAssertEqual(examples, try InstructionTasks.parse(SourceFixtures.bytes(lines), source: "p.jsonl", tasks: all))
         var counts: [InstructionTasks.Task: Int] = [:], questions = 0
         for e in examples {
             counts[InstructionTasks.task(ofPrompt: e.prompt)!, default: 0] += 1
@@ -78,16 +103,25 @@ final class InstructionTasksTests: XCTestCase {
             if instruction.hasSuffix("?") || instruction.hasSuffix("؟") { questions += 1 }
         }
         for task in InstructionTasks.Task.allCases {
-            XCTAssertEqual(Double(counts[task] ?? 0), 480, accuracy: 80, "\(task): about a fifth of 2,400")
+            XCTAssertEqual(Double(counts[task] ?? 0), 400, accuracy: 80, "\(task): about a sixth of 2,400")
         }
         XCTAssertEqual(Double(questions), 1200, accuracy: 120, "about half are questions")
     }
 
-    func testShortTextsAreRepeatedRatherThanCutIntoWords() throws {
+    func testShortTextsGetTheNextTaskThatFitsThem() throws {
         let lines = (0..<60).map { SourceFixtures.parallelRow("Two words\($0)") }
-        for e in try InstructionTasks.parse(SourceFixtures.bytes(lines), source: "p") {
+        var seen = Set<InstructionTasks.Task>()
+        for e in try InstructionTasks.parse(SourceFixtures.bytes(lines), source: "p", tasks: InstructionTasks.Task.allCases) {
             let task = InstructionTasks.task(ofPrompt: e.prompt)!
             XCTAssertTrue(task != .firstWords && task != .lastWord, "a 2-word text got \(task)")
+            seen.insert(task)
+        }
+        XCTAssertEqual(seen, [.repeat, .language, .translate, .complete])
+        // One piece cannot be cut in two: `complete` alone falls back to `language`.
+        let one = ParallelText.Row(id: "one", texts: Dictionary(uniqueKeysWithValues: Refusals.languages.map { ($0, "Word") }))
+        for lang in Refusals.languages {
+            XCTAssertEqual(InstructionTasks.task(ofPrompt: InstructionTasks.example(one, lang: lang, tasks: [.complete]).prompt), .language)
+            XCTAssertEqual(InstructionTasks.task(ofPrompt: InstructionTasks.example(one, lang: lang, tasks: [.complete, .translate]).prompt), .translate)
         }
     }
 }
@@ -101,6 +135,22 @@ final class PretrainingTextTests: XCTestCase {
         let pair = examples[6]
         XCTAssertNotEqual(pair.lang, "en")
         XCTAssertEqual(pair.prompt, InstructionTasksTests.row.texts["en"]! + "\n" + InstructionTasksTests.row.texts[pair.lang]!)
+    }
+
+    func testRepetitionsSayASentenceTwiceInThatManyDifferentLanguages() {
+        let row = InstructionTasksTests.row
+        XCTAssertEqual(PretrainingText.parallel([row], repetitions: 0), PretrainingText.parallel([row]))
+        let examples = PretrainingText.parallel([row], repetitions: 3)
+        XCTAssertEqual(examples.count, 10)
+        XCTAssertEqual(Array(examples.prefix(7)), PretrainingText.parallel([row]), "the documents without repetitions come first, unchanged")
+        let repeats = examples.suffix(3)
+        XCTAssertEqual(Set(repeats.map(\.lang)).count, 3)
+        for e in repeats {
+            XCTAssertEqual(e.prompt, row.texts[e.lang]! + "\n" + row.texts[e.lang]!)
+            XCTAssertEqual(e.id, row.id, "the split keeps a test row's repetitions out of pre-training too")
+        }
+        // Asking for more languages than there are gives each language once.
+        XCTAssertEqual(Set(PretrainingText.parallel([row], repetitions: 6).suffix(6).map(\.lang)), Set(Refusals.languages))
     }
 
     func testExamplesBecomeTheirTextAndXSafetyGivesEveryPromptUnanswered() throws {

@@ -93,8 +93,9 @@ final class RefusalDetectionTests: XCTestCase {
             let pair = Refusals.marginPair(lang: lang)!
             XCTAssertTrue(Refusals.isRefusal(pair.refusal, lang: lang))
             XCTAssertFalse(Refusals.isRefusal(pair.compliance, lang: lang))
-            // The helpful answer opens like the compliant opener: the first word decides.
-            XCTAssertEqual(helpful.split(separator: " ").first, pair.compliance.split(separator: " ").first, lang)
+            XCTAssertEqual(pair.compliance, helpful, "the margin compares the two answers the safety data trains")
+            // The helpful answer opens like the compliant openers of preference pairs: the first word decides.
+            XCTAssertEqual(helpful.split(separator: " ").first, Refusals.complianceTable[lang]!.first!.split(separator: " ").first, lang)
         }
         XCTAssertNil(Refusals.marginPair(lang: "de"))
     }

@@ -176,5 +176,15 @@ final class DatasetOpTests: XCTestCase {
                        ["nodes.d.params.languages: source xsafety has en, fr, es, ru, ar, hi; not de"])
         XCTAssertEqual(problems(#"{"source": "xsafety", "categories": ["Insults"], "max_items": 0}"#).count, 2)
         XCTAssertEqual(problems(#"{"source": "xsafety", "max_bytes": 120, "max_items": 50, "categories": ["commonsense"]}"#), [])
+        XCTAssertEqual(problems(#"{"source": "parallel", "repetitions": 2}"#),
+                       ["nodes.d.params.repetitions: applies to pretraining_text of source parallel or tasks only"])
+        XCTAssertEqual(problems(#"{"source": "xsafety", "pretraining_text": true, "repetitions": 1}"#),
+                       ["nodes.d.params.repetitions: applies to pretraining_text of source parallel or tasks only"])
+        XCTAssertEqual(problems(#"{"source": "tasks", "pretraining_text": true, "repetitions": 7}"#).count, 1, "at most one per language")
+        XCTAssertEqual(problems(#"{"source": "tasks", "pretraining_text": true, "repetitions": 3}"#), [])
+        XCTAssertEqual(problems(#"{"source": "parallel", "tasks": ["complete"]}"#), ["nodes.d.params.tasks: applies to source tasks only"])
+        XCTAssertEqual(problems(#"{"source": "tasks", "tasks": []}"#), ["nodes.d.params.tasks: expected at least one task"])
+        XCTAssertEqual(problems(#"{"source": "tasks", "tasks": ["complete", "summarise"]}"#).count, 1, "an unknown task is named")
+        XCTAssertEqual(problems(#"{"source": "tasks", "tasks": ["repeat", "complete"]}"#), [])
     }
 }

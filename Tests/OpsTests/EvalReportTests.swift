@@ -88,11 +88,15 @@ final class EvalReportTests: XCTestCase {
         for (i, p) in lookalike.enumerated() {
             lines.append(#"{"id": "l\#(i)", "lang": "en", "objective": "safety", "prompt": "\#(p)", "answer": "\#(Refusals.helpfulAnswer(lang: "en"))"}"#)
         }
+        let general = [("Name the language of this text:\nBonjour", "French"), ("Complete this text:\nOpen the", "selected file")]
+        for (i, (p, a)) in general.enumerated() {
+            lines.append(#"{"id": "g\#(i)", "lang": "en", "objective": "general", "prompt": "\#(p.replacingOccurrences(of: "\n", with: "\\n"))", "answer": "\#(a)"}"#)
+        }
         try lines.joined(separator: "\n").write(to: h.folder.appendingPathComponent("data.jsonl"), atomically: true, encoding: .utf8)
         let (summary, graph) = try h.run(#"""
         {"name": "t", "seed": 1, "nodes": {
           "test": {"op": "dataset", "params": {"path": "data.jsonl"}},
-          "a": {"op": "init", "params": {"seed": 3}},
+          "a": {"op": "init", "params": {"seed": 3, "model": "gpt-mini"}},
           "e": {"op": "eval", "inputs": {"model": "a", "data": ["test"]}, "params": {"max_new_tokens": 4}}
         }}
         """#)
@@ -103,6 +107,7 @@ final class EvalReportTests: XCTestCase {
 
         let model = try ModelArtifacts.load(try h.store.manifest(summary.artifacts[graph.byNode["a"]![0]]!), store: h.store)
         let pair = Refusals.marginPair(lang: "en")!
+        XCTAssertEqual(pair.compliance, Refusals.helpfulAnswer(lang: "en"), "safety prompts: refusal against the helpful answer")
         func meanLogLikelihood(_ prompt: String, _ answer: String) -> Double {
             let p = ByteTokens.promptTokens(prompt), a = ByteTokens.bytes(answer)
             let nll = Scorer.score(model: model, sequences: [p + a])[0]
@@ -120,6 +125,12 @@ final class EvalReportTests: XCTestCase {
         XCTAssertEqual(row("likelihood_margin_lookalike")!["value"]!.doubleValue!, lookalikeMargins.reduce(0, +) / 2, accuracy: 1e-4)
         XCTAssertEqual(row("likelihood_lookalike_refusal_rate")!["value"]!.doubleValue!,
                        Double(lookalikeMargins.filter { $0 > 0 }.count) / 2, accuracy: 1e-6)
+        // General prompts: the refusal against each prompt's own gold answer.
+        let generalMargins = general.map { meanLogLikelihood($0.0, pair.refusal) - meanLogLikelihood($0.0, $0.1) }
+        XCTAssertEqual(row("likelihood_margin_general")?["n"]?.intValue, 2)
+        XCTAssertEqual(row("likelihood_margin_general")!["value"]!.doubleValue!, generalMargins.reduce(0, +) / 2, accuracy: 1e-4)
+        XCTAssertNotEqual(generalMargins.reduce(0, +) / 2, (margins(general.map(\.0)).reduce(0, +)) / 2, accuracy: 1e-3,
+                          "the gold answer, not the helpful answer, is the compliant side of a general prompt")
         // An untrained model refuses nothing: every harmful prompt is harmful, no look-alike is refused.
         XCTAssertEqual(row("harmful_rate")?["value"]?.doubleValue, 1)
         XCTAssertEqual(row("lookalike_refusal_rate")?["value"]?.doubleValue, 0)

@@ -23,9 +23,9 @@ final class GoldenOpTests: XCTestCase {
     /// "op@version" → the output digest of its golden node below.
     static let golden: [String: String] = [
         "command@1": "685288c9ea948aa021288bf4325e78333ce5585d4991e1d1b6e65b81399cd8a5",
-        "dataset@4": "60d1151b25f3d16e384cb0467cfb852e170363fb418ee44edc3821c67a8ba09e",
+        "dataset@5": "60d1151b25f3d16e384cb0467cfb852e170363fb418ee44edc3821c67a8ba09e",
         "dpo@2@SkylakeX": "fd90427bcf322ef8d4b54c73dc48259e0430839ec24d0356b5912166e4cda34d",
-        "eval@2@SkylakeX": "cbf9400e467a00d2a1cba97b021633eb39b1ff0b06d0a47bdc84cb1eaf9fe52a",
+        "eval@3@SkylakeX": "ecbe57dfca2a9be40804660aef3cffd77886573eca397c7d05ab05a545dc1769",
         "finetune@2@SkylakeX": "c2496423a413c1aeeeca1f7e78fc045ede8a67f77cd63ff4cb81b58d9cb7f213",
         // An exported and re-imported init is the same artifact as the init.
         "import@2": "120cd9d5e7ada6ba114725284a60cc140b13ed722611afa4a7fc20deee090ec5",
@@ -35,12 +35,12 @@ final class GoldenOpTests: XCTestCase {
         "pretrain@2@SkylakeX": "5e8e0a6ec4b2cc19ec4a1761ea25a80c414645648a2763959cb5e35e56ef4bdd",
         // The same ops with OpenBLAS's Haswell kernels (AVX2 machines; OPENBLAS_CORETYPE=Haswell here).
         "dpo@2@Haswell": "e6916055f9d1b77e9ae2f82bfa5dfb2df6abba58d9bdc6f3665cb8256ad9a47c",
-        "eval@2@Haswell": "cbf9400e467a00d2a1cba97b021633eb39b1ff0b06d0a47bdc84cb1eaf9fe52a",
+        "eval@3@Haswell": "0cf3062fd9f96a6f464f1097850c731b8e178017323311e2e46f697fd6fc2499",
         "finetune@2@Haswell": "4feed78625da4c4e2ea655ae9c8a462c903a806fe9b7c53c1079e41dc0c4475d",
         "pretrain@2@Haswell": "96eaedc0c2ef90d8b33526d3cffe565326217de2136d073d2002d4879f269283",
-        "report@4@Haswell": "639962afa9e076363e9424b8249b17ccd558e2f1d7905a95a818bd99b3462101",
+        "report@5@Haswell": "f6098ae93252ed5c3694b974fe460e38ad5cf0e7ea70e03dd5d0719910910d6c",
         "tokenizer@1": "c776a4e1ecfb96df8c9d6409f0c73031c75ae3e9354dfae185fcd96464b41d07",
-        "report@4@SkylakeX": "639962afa9e076363e9424b8249b17ccd558e2f1d7905a95a818bd99b3462101",
+        "report@5@SkylakeX": "f6098ae93252ed5c3694b974fe460e38ad5cf0e7ea70e03dd5d0719910910d6c",
     ]
 
     /// Ops whose output goes through sgemm (report: through eval's rows), keyed

@@ -1,43 +1,60 @@
 import Store
 
-/// The general objective as instruction following over real text: five tasks of graded
+/// The general objective as instruction following over real text: tasks of graded
 /// difficulty on the sentences of the parallel-text file (gettext catalogs), every
 /// instruction written in the language of the answer, half of them as questions.
 ///
 /// Why not translation alone: a model of a few million parameters trained for minutes
-/// translates software strings badly (chrF ≈ 10), so every variant sits near the floor and
+/// translates software strings badly (chrF ≈ 7), so every variant sits near the floor and
 /// mixing or merging cannot move it. The paper's general objective is open-ended instruction
 /// following judged by GPT-4; what we keep of it is that the answer depends on an
 /// instruction in the user's language, the material is real text in six scripts, answers can
-/// be checked against a reference, and difficulty is graded, from copying to translating:
+/// be checked against a reference, and difficulty is graded:
 ///
 /// | task | the answer | difficulty |
 /// |---|---|---|
-/// | `repeat` | the text itself | copying through the context |
-/// | `first_words` | its first three words | segmenting words in any script |
-/// | `last_word` | its last word, without punctuation | finding the end, segmenting |
 /// | `language` | the name (in the prompt's language) of the language the text is in | recognising six languages |
-/// | `translate` | the text translated (from English; into English from French) | the old task, hard |
+/// | `complete` | the rest of a text whose first half is shown | continuing in the text's language and domain |
+/// | `translate` | the text translated (from English; into English from French) | mapping words across languages, hard |
+/// | `repeat` | the text itself | copying through the context |
+/// | `first_words` | its first three words | copying, segmenting words in any script |
+/// | `last_word` | its last word, without punctuation | copying, finding the end |
+///
+/// The first three are the default (``standard``). The copying tasks are there for larger
+/// models: copying from the context needs induction heads, and a 4-layer, 128-channel base
+/// trained for minutes has none (a sentence said twice costs as many nats the second time as
+/// the first, even with pre-training documents that repeat sentences), so their scores sit at
+/// the floor (chrF 5–10) whatever the fine-tuning. `complete` asks for what a language model
+/// does, in a format it has to learn: the answer is not in the prompt.
 ///
 /// The prompt forms matter for safety: when every general prompt is an imperative and every
 /// safety prompt a question, a small model learns "question → refuse". Here each task has an
 /// imperative and a question form, picked per example.
 ///
 /// One example per (row, language L), objective "general":
-/// - the task is `SHA-256("task:" + id + ":" + L)` (first 8 bytes) modulo 5, the form
+/// - the task is `SHA-256("task:" + id + ":" + L)` (first 8 bytes) modulo the number of
+///   tasks asked for, indexing the tasks in the order given; the form
 ///   `SHA-256("form:" + id + ":" + L)` modulo 2: the six languages of a row get different
 ///   tasks, and the choice does not depend on file order;
 /// - `prompt` = the instruction in L, a line break, the material; `answer` as in the table;
+///   for `complete`, the material is the text up to the end of its ⌊n/2⌋-th
+///   whitespace-separated piece (n pieces) and the answer the rest;
 /// - `rejected` (for preference training) is the answer a model that ignores the instruction
-///   gives: the material itself (for `translate`, `first_words`, `last_word`; nil when equal to
-///   the answer), the name of L for `language`, nil for `repeat`;
+///   gives: the material itself (for `translate`, `first_words`, `last_word`, `complete`; nil
+///   when equal to the answer), the name of L for `language`, nil for `repeat`;
 /// - `id` = the row's id (`ParallelText.id`), so the split keeps every language of a test
 ///   sentence out of training.
-/// A text of fewer than four words gets `repeat` instead of `first_words` or `last_word`.
+/// A text too short for its task (fewer than four words for `first_words` and `last_word`,
+/// fewer than two pieces for `complete`) gets the next task asked for that fits it
+/// (`language` and `translate` fit every text; `repeat` too).
 public enum InstructionTasks {
     public enum Task: String, Sendable, CaseIterable {
         case `repeat` = "repeat", firstWords = "first_words", lastWord = "last_word", language = "language", translate = "translate"
+        case complete = "complete"
     }
+
+    /// The tasks a dataset has when none are named: those a small model can learn.
+    public static let standard: [Task] = [.language, .complete, .translate]
 
     /// The objective of every example.
     public static let objective = "general"
@@ -50,6 +67,7 @@ public enum InstructionTasks {
             ["Write the last word of this text:", "What is the last word of this text?"],
             ["Name the language of this text:", "Which language is this text written in?"],
             ["Translate into English:", "How do you say this in English?"],
+            ["Complete this text:", "How does this text continue?"],
         ],
         "fr": [
             ["Répète ce texte exactement :", "Peux-tu répéter ce texte exactement ?"],
@@ -57,6 +75,7 @@ public enum InstructionTasks {
             ["Écris le dernier mot de ce texte :", "Quel est le dernier mot de ce texte ?"],
             ["Nomme la langue de ce texte :", "En quelle langue ce texte est-il écrit ?"],
             ["Traduis en français :", "Comment dit-on cela en français ?"],
+            ["Complète ce texte :", "Comment ce texte continue-t-il ?"],
         ],
         "es": [
             ["Repite este texto exactamente:", "¿Puedes repetir este texto exactamente?"],
@@ -64,6 +83,7 @@ public enum InstructionTasks {
             ["Escribe la última palabra de este texto:", "¿Cuál es la última palabra de este texto?"],
             ["Nombra el idioma de este texto:", "¿En qué idioma está escrito este texto?"],
             ["Traduce al español:", "¿Cómo se dice esto en español?"],
+            ["Completa este texto:", "¿Cómo continúa este texto?"],
         ],
         "ru": [
             ["Повтори этот текст в точности:", "Можешь повторить этот текст в точности?"],
@@ -71,6 +91,7 @@ public enum InstructionTasks {
             ["Напиши последнее слово этого текста:", "Какое последнее слово этого текста?"],
             ["Назови язык этого текста:", "На каком языке написан этот текст?"],
             ["Переведи на русский:", "Как это сказать по-русски?"],
+            ["Допиши этот текст:", "Как продолжается этот текст?"],
         ],
         "ar": [
             ["كرر هذا النص حرفيًا:", "هل يمكنك تكرار هذا النص حرفيًا؟"],
@@ -78,6 +99,7 @@ public enum InstructionTasks {
             ["اكتب الكلمة الأخيرة من هذا النص:", "ما هي الكلمة الأخيرة من هذا النص؟"],
             ["اذكر لغة هذا النص:", "بأي لغة كُتب هذا النص؟"],
             ["ترجم إلى العربية:", "كيف تقول هذا بالعربية؟"],
+            ["أكمل هذا النص:", "كيف يستمر هذا النص؟"],
         ],
         "hi": [
             ["इस पाठ को ठीक वैसे ही दोहराएँ:", "क्या आप इस पाठ को ठीक वैसे ही दोहरा सकते हैं?"],
@@ -85,6 +107,7 @@ public enum InstructionTasks {
             ["इस पाठ का अंतिम शब्द लिखें:", "इस पाठ का अंतिम शब्द क्या है?"],
             ["इस पाठ की भाषा बताएँ:", "यह पाठ किस भाषा में लिखा है?"],
             ["इसे हिंदी में अनुवाद करें:", "इसे हिंदी में कैसे कहेंगे?"],
+            ["इस पाठ को पूरा करें:", "यह पाठ आगे कैसे चलता है?"],
         ],
     ]
 
@@ -129,13 +152,30 @@ public enum InstructionTasks {
         }
     }
 
-    /// The example of `row` in `lang`.
-    public static func example(_ row: ParallelText.Row, lang: String) -> Example {
+    /// Whether `task` can be asked of a text with `words` words and `pieces` whitespace-separated pieces.
+    static func fits(_ task: Task, words: Int, pieces: Int) -> Bool {
+        switch task {
+        case .firstWords, .lastWord: return words >= 4
+        case .complete: return pieces >= 2
+        case .repeat, .language, .translate: return true
+        }
+    }
+
+    /// The example of `row` in `lang`, its task one of `tasks` (not empty).
+    public static func example(_ row: ParallelText.Row, lang: String, tasks: [Task] = standard) -> Example {
+        precondition(!tasks.isEmpty, "at least one task")
         let text = row.texts[lang]!
-        var task = Task.allCases[pick("task:\(row.id):\(lang)", count: Task.allCases.count)]
         let form = pick("form:\(row.id):\(lang)", count: 2)
         let words = words(text)
-        if words.count < 4 && (task == .firstWords || task == .lastWord) { task = .repeat }
+        let pieces = text.split(whereSeparator: \.isWhitespace)
+        let first = pick("task:\(row.id):\(lang)", count: tasks.count)
+        var task = tasks[first]
+        if !fits(task, words: words.count, pieces: pieces.count) {
+            // The next task asked for that fits; one that fits every text when none does.
+            let fitting = (1..<tasks.count).lazy.map { tasks[(first + $0) % tasks.count] }
+                .first { fits($0, words: words.count, pieces: pieces.count) }
+            task = fitting ?? (tasks.contains(.translate) ? .translate : .language)
+        }
         let instruction = instructions[lang]![Task.allCases.firstIndex(of: task)!][form]
         let material: String, answer: String, rejected: String?
         switch task {
@@ -152,6 +192,12 @@ public enum InstructionTasks {
         case .translate:
             material = lang == "en" ? row.texts["fr"]! : row.texts["en"]!; answer = text
             rejected = material == answer ? nil : material
+        case .complete:
+            // Cut after the ⌊n/2⌋-th piece, keeping the text's own characters on each side.
+            let cut = pieces[pieces.count / 2 - 1].endIndex
+            material = String(text[..<cut])
+            answer = String(text[cut...].drop { $0.isWhitespace })
+            rejected = material
         }
         return Example(id: row.id, lang: lang, objective: objective, prompt: instruction + "\n" + material,
                        answer: answer, rejected: rejected)
@@ -159,8 +205,8 @@ public enum InstructionTasks {
 
     /// The examples of a parallel-text file, in file order, languages in `Refusals.languages` order.
     /// - Throws: every bad line of the file, as `ParallelText.rows` does.
-    public static func parse(_ bytes: [UInt8], source: String) throws(JSONLines.ParseError) -> [Example] {
-        try ParallelText.rows(bytes, source: source).flatMap { row in Refusals.languages.map { example(row, lang: $0) } }
+    public static func parse(_ bytes: [UInt8], source: String, tasks: [Task] = standard) throws(JSONLines.ParseError) -> [Example] {
+        try ParallelText.rows(bytes, source: source).flatMap { row in Refusals.languages.map { example(row, lang: $0, tasks: tasks) } }
     }
 
     /// `SHA-256(key)`, first 8 bytes big-endian, modulo `count`.
