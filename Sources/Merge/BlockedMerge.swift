@@ -14,6 +14,25 @@ enum BlockedMerge {
     /// Elements per block (4 MB of Float32 per input).
     static let blockElements = 1 << 20
     static let elementwise: Set<String> = ["linear", "passthrough"]
+    /// Whether `x` holds no NaN or infinity, from the bits: |x|'s pattern + 2²³ sets the sign
+    /// bit exactly when the exponent is all ones. Integer lanes, several times faster than
+    /// `Kernels.allFinite`'s Double sum, for checking input blocks.
+    static func allFinite(_ x: UnsafeBufferPointer<Float>) -> Bool {
+        guard let base = x.baseAddress else { return true }
+        let raw = UnsafeRawPointer(base)
+        var lanes = SIMD8<Int32>(), tail: Int32 = 0
+        var j = 0
+        while j + 8 <= x.count {
+            lanes |= (raw.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Int32>.self) & 0x7FFF_FFFF) &+ 0x0080_0000
+            j += 8
+        }
+        while j < x.count {
+            tail |= (Int32(bitPattern: base[j].bitPattern) & 0x7FFF_FFFF) &+ 0x0080_0000
+            j += 1
+        }
+        return lanes & Int32.min == SIMD8<Int32>() && tail >= 0
+    }
+
     static func applies(to method: String) -> Bool {
         elementwise.contains(method) || method == "slerp" || TaskArithmetic.blockedVariants[method] != nil
     }
@@ -69,7 +88,7 @@ extension MergeStream {
                 for range in blocks {
                     let more = try withBlock(range) { views in
                         if !checked {
-                            for (k, view) in views.enumerated() where !Kernels.allFinite(view) {
+                            for (k, view) in views.enumerated() where !BlockedMerge.allFinite(view) {
                                 try sources[k].checkFinite(inputs[k].name)
                                 try FiniteChecks.checkInputs([view], labels: [inputs[k].source.label], tensor: name)
                             }

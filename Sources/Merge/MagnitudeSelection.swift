@@ -122,48 +122,52 @@ final class MagnitudeSelection {
     }
 
     /// Pass 2, collecting: appends the block's candidates (high bits == prefix) in index order.
-    /// Each chunk writes to its own region of the list, sized by what can still arrive.
+    /// One chunk writes straight into the list; several write to regions of their own, each
+    /// sized by what can still arrive, then packed in chunk order. Candidates are rare (a bin
+    /// of 1/128 of an octave), so 8 entries are tested at a time and only hits are stored.
     private func collect(_ deltas: DeltaMagnitudes, _ ranges: [Range<Int>], offset: Int) {
-        let p = prefix, start = collected, last = lowBits.count - 1, room = last - collected  // candidates still to come
-        let lows = SharedPointer(lowBits.baseAddress!), at = SharedPointer(indices.baseAddress!)
-        // Chunk c writes from start + c·stride; the strides overlap nothing (each chunk can
-        // find at most min(its length, room) candidates), then the regions are packed.
-        let stride = min(ranges.map(\.count).max()!, room) + 1
-        let scratch: UnsafeMutableBufferPointer<(UInt16, UInt32)>? = ranges.count > 1
-            ? .allocate(capacity: ranges.count * stride) : nil
-        defer { scratch?.deallocate() }
-        let shared = scratch.map { SharedPointer($0.baseAddress!) }
+        let p = prefix, room = lowBits.count - 1 - collected  // candidates still to come
+        let direct = ranges.count == 1
+        let capacity = direct ? room : min(ranges.map(\.count).max()!, room)
+        let lowScratch = UnsafeMutableBufferPointer<UInt16>.allocate(capacity: direct ? 1 : max(1, ranges.count * capacity))
+        let indexScratch = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: direct ? 1 : max(1, ranges.count * capacity))
+        defer { lowScratch.deallocate(); indexScratch.deallocate() }
+        let lows = SharedPointer(direct ? lowBits.baseAddress! + collected : lowScratch.baseAddress!)
+        let at = SharedPointer(direct ? indices.baseAddress! + collected : indexScratch.baseAddress!)
         let found = Counts(ranges.count)
         Parallel.forEach(ranges.count) { c in
+            let lo = lows.base + c * capacity, ix = at.base + c * capacity
             var n = 0
-            if let shared {
-                let out = shared.base + c * stride
-                for j in ranges[c] {
-                    let bits = deltas.bits(j)
-                    out[min(n, stride - 1)] = (UInt16(truncatingIfNeeded: bits), UInt32(truncatingIfNeeded: offset + j))
-                    n += bits >> 16 == p ? 1 : 0
+            @inline(__always) func take(_ bits: UInt32, _ j: Int) {
+                if n < capacity {
+                    lo[n] = UInt16(truncatingIfNeeded: bits)
+                    ix[n] = UInt32(truncatingIfNeeded: offset + j)
                 }
-            } else {
-                // One chunk: straight into the list (its last slot is slack for the
-                // branch-free store).
-                for j in ranges[c] {
-                    let bits = deltas.bits(j)
-                    lows.base[min(start + n, last)] = UInt16(truncatingIfNeeded: bits)
-                    at.base[min(start + n, last)] = UInt32(truncatingIfNeeded: offset + j)
-                    n += bits >> 16 == p ? 1 : 0
+                n += 1
+            }
+            let range = ranges[c], p32 = Int32(p)
+            var j = range.lowerBound
+            while j + 8 <= range.upperBound {
+                let bits = deltas.bits8(j)
+                let hit = TaskArithmetic.Lanes.isZero((bits &>> 16) ^ p32)
+                if hit != SIMD8<Int32>() {
+                    for lane in 0..<8 where hit[lane] != 0 { take(UInt32(bitPattern: bits[lane]), j + lane) }
                 }
+                j += 8
+            }
+            while j < range.upperBound {
+                let bits = deltas.bits(j)
+                if bits >> 16 == p { take(bits, j) }
+                j += 1
             }
             found.set(c, n)
         }
         for c in 0..<ranges.count {
             let n = found.get(c)
-            precondition(collected + n < lowBits.count, "more candidates than pass 1 counted")
-            if let scratch {
-                for e in 0..<n {
-                    let (low, index) = scratch[c * stride + e]
-                    lowBits[collected + e] = low
-                    indices[collected + e] = index
-                }
+            precondition(n <= capacity && collected + n < lowBits.count, "more candidates than pass 1 counted")
+            if !direct {
+                (lowBits.baseAddress! + collected).update(from: lowScratch.baseAddress! + c * capacity, count: n)
+                (indices.baseAddress! + collected).update(from: indexScratch.baseAddress! + c * capacity, count: n)
             }
             collected += n
         }

@@ -54,3 +54,21 @@ final class MagnitudeSelectionTests: XCTestCase {
         }
     }
 }
+
+/// The bit test that checks input blocks agrees with `Kernels.allFinite`.
+final class BlockFiniteCheckTests: XCTestCase {
+    func testBitCheckAgreesWithKernels() {
+        let specials: [Float] = [.nan, -.nan, .infinity, -.infinity, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
+                                 .leastNonzeroMagnitude, 0, -0, Float(bitPattern: 0x7F80_0001), Float(bitPattern: 0xFFFF_FFFF)]
+        for n in [0, 1, 7, 8, 9, 100] {
+            for position in Set([0, n / 2, max(0, n - 1)]) where position < max(n, 1) {
+                for special in specials {
+                    var x = (0..<n).map { Float($0) - 3.5 }
+                    if n > 0 { x[position] = special }
+                    let want = x.withUnsafeBufferPointer { Kernels.allFinite($0) }
+                    XCTAssertEqual(x.withUnsafeBufferPointer { BlockedMerge.allFinite($0) }, want, "n=\(n) at \(position): \(special)")
+                }
+            }
+        }
+    }
+}
