@@ -3,16 +3,39 @@ import Store
 
 /// Merging a tensor a block at a time, for the methods where that gives the same result:
 /// `linear` and `passthrough` (element j of the output depends only on element j of each
-/// input) and `slerp` (a first pass over the blocks takes the dot product and both norms,
-/// a second combines). A 1.1 B-parameter bf16 merge then holds the output in bf16 and a
-/// few 4 MB blocks instead of every input widened to Float32 (2 × 4 × 262 MB for the
-/// embedding of a three-model linear merge). Methods that rank or sample a whole tensor
-/// (TIES, DARE, …) are merged whole.
+/// input), `slerp` (a first pass over the blocks takes the dot product and both norms,
+/// a second combines) and the task-vector methods that thin by magnitude, at random or not
+/// at all (`TaskArithmetic.blockedVariants`: TIES finds its cut in passes over the blocks,
+/// DARE draws its mask first). A 1.1 B-parameter bf16 merge then holds the output in bf16
+/// and a few 4 MB blocks instead of every input widened to Float32 (2 × 4 × 262 MB for the
+/// embedding of a three-model linear merge). Methods that rank whole tensors or rows
+/// (breadcrumbs, DELLA) and the others are merged whole.
 enum BlockedMerge {
     /// Elements per block (4 MB of Float32 per input).
     static let blockElements = 1 << 20
     static let elementwise: Set<String> = ["linear", "passthrough"]
-    static func applies(to method: String) -> Bool { elementwise.contains(method) || method == "slerp" }
+    /// Whether `x` holds no NaN or infinity, from the bits: |x|'s pattern + 2²³ sets the sign
+    /// bit exactly when the exponent is all ones. Integer lanes, several times faster than
+    /// `Kernels.allFinite`'s Double sum, for checking input blocks.
+    static func allFinite(_ x: UnsafeBufferPointer<Float>) -> Bool {
+        guard let base = x.baseAddress else { return true }
+        let raw = UnsafeRawPointer(base)
+        var lanes = SIMD8<Int32>(), tail: Int32 = 0
+        var j = 0
+        while j + 8 <= x.count {
+            lanes |= (raw.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Int32>.self) & 0x7FFF_FFFF) &+ 0x0080_0000
+            j += 8
+        }
+        while j < x.count {
+            tail |= (Int32(bitPattern: base[j].bitPattern) & 0x7FFF_FFFF) &+ 0x0080_0000
+            j += 1
+        }
+        return lanes & Int32.min == SIMD8<Int32>() && tail >= 0
+    }
+
+    static func applies(to method: String) -> Bool {
+        elementwise.contains(method) || method == "slerp" || TaskArithmetic.blockedVariants[method] != nil
+    }
 }
 
 extension MergeStream {
@@ -57,6 +80,38 @@ extension MergeStream {
             return try body(views)
         }
         let blocks = stride(from: 0, to: n, by: BlockedMerge.blockElements).map { $0..<min(n, $0 + BlockedMerge.blockElements) }
+        if let variant = TaskArithmetic.blockedVariants[method] {
+            // Thinning can drop a NaN or infinity, so the output check does not cover the
+            // inputs: every block is checked on the first sweep (a pass over cached memory).
+            var checked = false
+            func sweep(_ body: (Range<Int>, [UnsafeBufferPointer<Float>]) throws -> Bool) throws {
+                for range in blocks {
+                    let more = try withBlock(range) { views in
+                        if !checked {
+                            for (k, view) in views.enumerated() where !BlockedMerge.allFinite(view) {
+                                try sources[k].checkFinite(inputs[k].name)
+                                try FiniteChecks.checkInputs([view], labels: [inputs[k].source.label], tensor: name)
+                            }
+                        }
+                        return try body(range, views)
+                    }
+                    if !more { return }
+                }
+                checked = true
+            }
+            var random = SeededRandom(seed: task.recipe.seed, stream: name)
+            try TaskArithmetic.mergeInBlocks(
+                name: name, count: n, modelParams: perModel, params: shared, random: &random, thinning: variant.thinning,
+                consensus: variant.consensus, sweep: sweep, scratch: blockOut
+            ) { range, out in
+                if !Kernels.allFinite(UnsafeBufferPointer(out)) {
+                    throw MergeError(FiniteChecks.outputProblem(tensor: name, modelParams: perModel, params: shared))
+                }
+                MergeStream.round(UnsafeBufferPointer(out), task, into: output.baseAddress! + range.lowerBound * size)
+            }
+            return Merged(name: name, shape: task.shape, values: nil,
+                          bytes: UnsafeRawBufferPointer(rebasing: output[0..<(n * size)]))
+        }
         var slerp: (lerp: Bool, s0: Double, s1: Double)?
         if method == "slerp" {
             // Pass 1: the dot product and both squared norms over the whole tensor.

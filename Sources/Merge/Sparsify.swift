@@ -237,29 +237,40 @@ enum Sparsify {
     /// (Σ |δ|, Σ over kept entries |δ|), δ = x − base, each summed in Double over fixed
     /// blocks (the same bits on any thread count).
     static func magnitudeSums(_ x: UnsafeBufferPointer<Float>, minus base: UnsafeBufferPointer<Float>, _ kept: Kept) -> (all: Double, kept: Double) {
+        var sums = (all: 0.0, kept: 0.0)
+        (kept.mask ?? []).withUnsafeBufferPointer { w in
+            addMagnitudeSums(x, minus: base, offset: 0, kept, mask: kept.mask == nil ? nil : w.baseAddress, into: &sums)
+        }
+        return sums
+    }
+
+    /// Adds the sums of `magnitudeSums` over elements `offset ..< offset + x.count` of a tensor
+    /// (x and base point at those; `kept` and `mask`, its words, describe the whole tensor).
+    /// Called on consecutive blocks in index order, with `offset` a multiple of the reduction
+    /// block, the totals are those of one call over the whole tensor, bit for bit.
+    static func addMagnitudeSums(_ x: UnsafeBufferPointer<Float>, minus base: UnsafeBufferPointer<Float>, offset: Int, _ kept: Kept,
+                                 mask: UnsafePointer<UInt64>?, into totals: inout (all: Double, kept: Double)) {
         let n = x.count, block = Kernels.reductionBlock
+        precondition(offset % block == 0 && (mask == nil) == (kept.mask == nil))
         let blocks = max(1, (n + block - 1) / block)
         let sums = UnsafeMutableBufferPointer<Double>.allocate(capacity: 2 * blocks)
         defer { sums.deallocate() }
         let xs = SharedFloats(x), bs = SharedFloats(base), out = SharedPointer(sums.baseAddress!)
-        let words = kept.mask ?? []
-        words.withUnsafeBufferPointer { w in
-            let mask = kept.mask == nil ? nil : SharedPointer(w.baseAddress!)
-            let (threshold, tiesBefore) = (kept.threshold, kept.tiesBefore)
-            Parallel.forEach(blocks) { b in
-                var all = 0.0, keptSum = 0.0
-                for j in (b * block)..<min(n, (b + 1) * block) {
-                    let d = xs.base[j] - bs.base[j]
-                    all += Double(abs(d))
-                    if Kept.keeps(j, d, threshold: threshold, tiesBefore: tiesBefore, mask: mask.map { UnsafePointer($0.base) }) { keptSum += Double(abs(d)) }
+        let words = mask.map { SharedPointer($0) }
+        let (threshold, tiesBefore) = (kept.threshold, kept.tiesBefore)
+        Parallel.forEach(blocks) { b in
+            var all = 0.0, keptSum = 0.0
+            for j in (b * block)..<min(n, (b + 1) * block) {
+                let d = xs.base[j] - bs.base[j]
+                all += Double(abs(d))
+                if Kept.keeps(offset + j, d, threshold: threshold, tiesBefore: tiesBefore, mask: words.map { UnsafePointer($0.base) }) {
+                    keptSum += Double(abs(d))
                 }
-                out.base[2 * b] = all
-                out.base[2 * b + 1] = keptSum
             }
+            out.base[2 * b] = all
+            out.base[2 * b + 1] = keptSum
         }
-        var all = 0.0, keptSum = 0.0
-        for b in 0..<blocks { all += sums[2 * b]; keptSum += sums[2 * b + 1] }
-        return (all, keptSum)
+        for b in 0..<blocks { totals.all += sums[2 * b]; totals.kept += sums[2 * b + 1] }
     }
 
     /// magnitude_outliers (breadcrumbs): drop the ⌊γ·n⌋ largest and the smallest, keeping

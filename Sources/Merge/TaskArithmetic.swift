@@ -155,18 +155,34 @@ enum TaskArithmetic {
             rescales.append(rescale)
             weights.append(Float(input.model(i, "weight")))
         }
-        let normalize = input.flag("normalize")
-        let lambda = Float(input.param("lambda"))
+        let inputs = input.models.map { $0.baseAddress! }
+        let normalize = input.flag("normalize"), lambda = Float(input.param("lambda"))
+        withMasks(kept) { masks in
+            mix(inputs, base: base, offset: 0, kept: kept, masks: masks, rescales: rescales, weights: weights,
+                consensus: consensus, normalize: normalize, lambda: lambda, into: out)
+        }
+    }
+
+    /// The mix of elements `offset ..< offset + base.count` of a tensor: `models` and `base`
+    /// point at those elements, `kept` and `masks` describe the whole tensor (`offset` is a
+    /// multiple of 64, so a mask's words stay aligned with the block).
+    static func mix(_ models: [UnsafePointer<Float>], base: UnsafeBufferPointer<Float>, offset: Int, kept: [Kept],
+                    masks: [UnsafePointer<UInt64>?], rescales: [Float?], weights: [Float],
+                    consensus: Bool, normalize: Bool, lambda: Float, into out: UnsafeMutableBufferPointer<Float>) {
+        precondition(offset % 64 == 0 && out.count == base.count)
+        let n = base.count, m = models.count
         let sum = weights.reduce(0, +)
         let total = abs(sum) < 1e-8 ? 1 : sum
         let w = weights
         let bs = SharedFloats(base), o = SharedFloats(out)
-        withMasks(kept) { masks in
+        do {
             let parts = UnsafeMutableBufferPointer<Contribution>.allocate(capacity: m)
             defer { parts.deallocate() }
             for i in 0..<m {
-                parts[i] = Contribution(x: input.models[i].baseAddress!, threshold: kept[i].threshold, tiesBefore: kept[i].tiesBefore,
-                                        mask: masks[i], rescale: rescales[i], weight: weights[i])
+                // Indices below are relative to the block: move the tie cut and the mask with it.
+                let cut = kept[i].tiesBefore == Int.max ? Int.max : max(0, kept[i].tiesBefore - offset)
+                parts[i] = Contribution(x: models[i], threshold: kept[i].threshold, tiesBefore: cut,
+                                        mask: masks[i].map { $0 + offset / 64 }, rescale: rescales[i], weight: weights[i])
             }
             let shared = SharedPointer(parts.baseAddress!)
             Parallel.forEachRange(n, granularity: 64) { range in
@@ -229,7 +245,7 @@ enum TaskArithmetic {
     }
 
     /// Calls `body` with each model's mask words (nil where thinning left a threshold).
-    private static func withMasks(_ kept: [Kept], _ body: ([UnsafePointer<UInt64>?]) throws -> Void) rethrows {
+    static func withMasks(_ kept: [Kept], _ body: ([UnsafePointer<UInt64>?]) throws -> Void) rethrows {
         var pointers: [UnsafePointer<UInt64>?] = []
         var held: [UnsafeMutableBufferPointer<UInt64>] = []
         defer { for h in held { h.deallocate() } }
