@@ -228,7 +228,7 @@ final class MagnitudeSelection {
             // Select among the candidates, whose low bits finish the pattern.
             var h = [Int](repeating: 0, count: 1 << 16)
             for e in 0..<collected { h[Int(lowBits[e])] += 1 }
-            let (low, above, equal) = Self.select(h, remaining)
+            let (low, above, equal) = Sparsify.digit(holding: remaining, of: h)
             let ties = remaining - above  // entries equal to the threshold that are kept
             var kept = Kept(threshold: prefix << 16 | UInt32(low))
             if equal > ties {
@@ -240,7 +240,7 @@ final class MagnitudeSelection {
             }
             finish(kept)
         case .low:
-            let (low, above, equal) = Self.select(counts, remaining)
+            let (low, above, equal) = Sparsify.digit(holding: remaining, of: counts)
             threshold = prefix << 16 | UInt32(low)
             tiesLeft = remaining - above
             if equal > tiesLeft {
@@ -254,16 +254,5 @@ final class MagnitudeSelection {
         case .done:
             break
         }
-    }
-
-    /// The digit holding the r-th largest (1-based) of a histogram, how many lie above it and
-    /// how many share it.
-    private static func select(_ h: [Int], _ r: Int) -> (digit: Int, above: Int, equal: Int) {
-        var above = 0
-        for d in stride(from: h.count - 1, through: 0, by: -1) {
-            if above + h[d] >= r { return (d, above, h[d]) }
-            above += h[d]
-        }
-        return (0, above, 0)
     }
 }

@@ -210,19 +210,29 @@ enum Sparsify {
                 for dgt in 0..<digits where h[dgt] != 0 { histograms.set(c * digits + dgt, Int(h[dgt])) }
             }
             if small { count(0) } else { Parallel.forEach(chunks.count, count) }
-            var above = 0, chosen = 0
-            for dgt in stride(from: digits - 1, through: 0, by: -1) {
-                var count = 0
-                for c in 0..<chunks.count { count += histograms.get(c * digits + dgt) }
-                if above + count >= remaining { chosen = dgt; equal = count; break }
-                above += count
+            var summed = [Int](repeating: 0, count: digits)
+            for c in 0..<chunks.count {
+                for dgt in 0..<digits { summed[dgt] += histograms.get(c * digits + dgt) }
             }
+            let (chosen, above, equalInDigit) = digit(holding: remaining, of: summed)
+            equal = equalInDigit
             remaining -= above
             greater += above
             prefix |= UInt32(chosen) << shift
             prefixMask |= digitMask << shift
         }
         return (prefix, greater, equal)
+    }
+
+    /// The digit holding the r-th largest (1-based) of a histogram, how many lie above it and
+    /// how many share it (shared by the whole-tensor and the blocked selection).
+    static func digit(holding r: Int, of histogram: [Int]) -> (digit: Int, above: Int, equal: Int) {
+        var above = 0
+        for d in stride(from: histogram.count - 1, through: 0, by: -1) {
+            if above + histogram[d] >= r { return (d, above, histogram[d]) }
+            above += histogram[d]
+        }
+        return (0, above, 0)
     }
 
     /// random (DARE): keep each entry with probability `density` (one draw per entry, in

@@ -20,7 +20,8 @@ public enum PretrainingText {
     ///
     /// With `repetitions` = k > 0, also k documents per row that say a sentence twice (the
     /// sentence, a line break, the same sentence), in k different languages: those from the
-    /// one `SHA-256("repeat:" + id)` picks on, in `Refusals.languages` order, wrapping. Why: a model learns to copy from its context (induction heads, which every task
+    /// one `SHA-256("repeat:" + id)` picks on, in `Refusals.languages` order, wrapping.
+    /// Why: a model learns to copy from its context (induction heads, which every task
     /// that quotes its material needs) only when copying lowers its pre-training loss, and
     /// one-line software strings never repeat themselves; web text does (quotes, headings,
     /// lists). Measured on a 4,000-step base without them: a sentence's second occurrence
