@@ -13,7 +13,7 @@ import Store
 ///   (see `XSafety`), objective "safety" (and "safe-advice" for advice categories asked by name);
 /// - "parallel": translation instructions from gettext parallel text (see `ParallelText`),
 ///   objective "general";
-/// - "tasks": five instruction-following tasks of graded difficulty on the same parallel text
+/// - "tasks": instruction-following tasks of graded difficulty on the same parallel text
 ///   (see `InstructionTasks`), objective "general".
 ///
 /// `lookalikes` (xsafety) makes the safety objective teach when to refuse (see
@@ -31,7 +31,7 @@ enum DatasetOp {
         inputs: [],
         params: [
             ParamSpec("source", .string(choices: sources), default: "jsonl",
-                      help: "jsonl: a file of examples; xsafety: harmful prompts answered by refusals (objective safety); parallel: translation instructions (objective general); tasks: five instruction tasks of graded difficulty on the parallel text (objective general)"),
+                      help: "jsonl: a file of examples; xsafety: harmful prompts answered by refusals (objective safety); parallel: translation instructions (objective general); tasks: instruction tasks of graded difficulty on the parallel text (objective general)"),
             ParamSpec("path", .string(), default: .null,
                       help: "the file, relative to the spec's folder; required for jsonl; for xsafety, parallel and tasks the shipped file is found in $MERGEFLOW_DATA or ../shared/data when absent"),
             ParamSpec("languages", .stringList(), default: .null, help: "keep only these languages (default: all)"),
@@ -46,7 +46,7 @@ enum DatasetOp {
                       help: "raw text for pretrain instead of instructions (objective text): parallel/tasks give every sentence alone plus one bilingual pair per row, xsafety every prompt of every category, jsonl prompt and answer"),
             ParamSpec("tasks", .stringList(choices: InstructionTasks.Task.allCases.map(\.rawValue)),
                       default: .null,
-                      help: "tasks only: which instruction tasks, each row and language getting one of them by a hash of its id (default language, complete, translate; repeat, first_words and last_word need a model that copies from its context)"),
+                      help: "tasks only: which instruction tasks, each row and language getting one of them by a hash of its id (default language, complete, translate; program asks which kind of program a text comes from, for rows whose catalog is one of ProgramKinds'; repeat, first_words and last_word need a model that copies from its context)"),
             ParamSpec("repetitions", .integer(0...6), default: 0,
                       help: "parallel/tasks pretraining_text only: per row, this many documents (in different languages) that say a sentence twice, so a base learns to copy from its context (one-line strings never repeat themselves)"),
             ParamSpec("max_bytes", .integer(1...1_000_000), default: .null,

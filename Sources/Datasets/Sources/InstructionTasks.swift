@@ -16,6 +16,7 @@ import Store
 /// | `language` | the name (in the prompt's language) of the language the text is in | recognising six languages |
 /// | `complete` | the rest of a text whose first half is shown | continuing in the text's language and domain |
 /// | `translate` | the text translated (from English; into English from French) | mapping words across languages, hard |
+/// | `program` | the kind of program the text comes from (accounting, email, …; `ProgramKinds`) | classifying a text's topic by its words |
 /// | `repeat` | the text itself | copying through the context |
 /// | `first_words` | its first three words | copying, segmenting words in any script |
 /// | `last_word` | its last word, without punctuation | copying, finding the end |
@@ -50,7 +51,7 @@ import Store
 public enum InstructionTasks {
     public enum Task: String, Sendable, CaseIterable {
         case `repeat` = "repeat", firstWords = "first_words", lastWord = "last_word", language = "language", translate = "translate"
-        case complete = "complete"
+        case complete = "complete", program = "program"
     }
 
     /// The tasks a dataset has when none are named: those a small model can learn.
@@ -68,6 +69,7 @@ public enum InstructionTasks {
             ["Name the language of this text:", "Which language is this text written in?"],
             ["Translate into English:", "How do you say this in English?"],
             ["Complete this text:", "How does this text continue?"],
+            ["Name the kind of program this text comes from:", "Which kind of program is this text from?"],
         ],
         "fr": [
             ["Répète ce texte exactement :", "Peux-tu répéter ce texte exactement ?"],
@@ -76,6 +78,7 @@ public enum InstructionTasks {
             ["Nomme la langue de ce texte :", "En quelle langue ce texte est-il écrit ?"],
             ["Traduis en français :", "Comment dit-on cela en français ?"],
             ["Complète ce texte :", "Comment ce texte continue-t-il ?"],
+            ["Nomme le type de logiciel d'où vient ce texte :", "De quel type de logiciel vient ce texte ?"],
         ],
         "es": [
             ["Repite este texto exactamente:", "¿Puedes repetir este texto exactamente?"],
@@ -84,6 +87,7 @@ public enum InstructionTasks {
             ["Nombra el idioma de este texto:", "¿En qué idioma está escrito este texto?"],
             ["Traduce al español:", "¿Cómo se dice esto en español?"],
             ["Completa este texto:", "¿Cómo continúa este texto?"],
+            ["Nombra el tipo de programa del que viene este texto:", "¿De qué tipo de programa viene este texto?"],
         ],
         "ru": [
             ["Повтори этот текст в точности:", "Можешь повторить этот текст в точности?"],
@@ -92,6 +96,7 @@ public enum InstructionTasks {
             ["Назови язык этого текста:", "На каком языке написан этот текст?"],
             ["Переведи на русский:", "Как это сказать по-русски?"],
             ["Допиши этот текст:", "Как продолжается этот текст?"],
+            ["Назови тип программы, из которой взят этот текст:", "Из программы какого типа взят этот текст?"],
         ],
         "ar": [
             ["كرر هذا النص حرفيًا:", "هل يمكنك تكرار هذا النص حرفيًا؟"],
@@ -100,6 +105,7 @@ public enum InstructionTasks {
             ["اذكر لغة هذا النص:", "بأي لغة كُتب هذا النص؟"],
             ["ترجم إلى العربية:", "كيف تقول هذا بالعربية؟"],
             ["أكمل هذا النص:", "كيف يستمر هذا النص؟"],
+            ["اذكر نوع البرنامج الذي أُخذ منه هذا النص:", "من أي نوع من البرامج أُخذ هذا النص؟"],
         ],
         "hi": [
             ["इस पाठ को ठीक वैसे ही दोहराएँ:", "क्या आप इस पाठ को ठीक वैसे ही दोहरा सकते हैं?"],
@@ -108,6 +114,7 @@ public enum InstructionTasks {
             ["इस पाठ की भाषा बताएँ:", "यह पाठ किस भाषा में लिखा है?"],
             ["इसे हिंदी में अनुवाद करें:", "इसे हिंदी में कैसे कहेंगे?"],
             ["इस पाठ को पूरा करें:", "यह पाठ आगे कैसे चलता है?"],
+            ["बताएँ कि यह पाठ किस प्रकार के प्रोग्राम से लिया गया है:", "यह पाठ किस प्रकार के प्रोग्राम से लिया गया है?"],
         ],
     ]
 
@@ -157,7 +164,7 @@ public enum InstructionTasks {
         switch task {
         case .firstWords, .lastWord: return words >= 4
         case .complete: return pieces >= 2
-        case .repeat, .language, .translate: return true
+        case .repeat, .language, .translate, .program: return true
         }
     }
 
@@ -170,10 +177,11 @@ public enum InstructionTasks {
         let pieces = text.split(whereSeparator: \.isWhitespace)
         let first = pick("task:\(row.id):\(lang)", count: tasks.count)
         var task = tasks[first]
-        if !fits(task, words: words.count, pieces: pieces.count) {
+        let kind = row.domain.flatMap(ProgramKinds.kind(ofDomain:))
+        if !fits(task, words: words.count, pieces: pieces.count) || (task == .program && kind == nil) {
             // The next task asked for that fits; one that fits every text when none does.
             let fitting = (1..<tasks.count).lazy.map { tasks[(first + $0) % tasks.count] }
-                .first { fits($0, words: words.count, pieces: pieces.count) }
+                .first { fits($0, words: words.count, pieces: pieces.count) && ($0 != .program || kind != nil) }
             task = fitting ?? (tasks.contains(.translate) ? .translate : .language)
         }
         let instruction = instructions[lang]![Task.allCases.firstIndex(of: task)!][form]
@@ -198,6 +206,8 @@ public enum InstructionTasks {
             material = String(text[..<cut])
             answer = String(text[cut...].drop { $0.isWhitespace })
             rejected = material
+        case .program:
+            material = text; answer = ProgramKinds.name(of: kind!, in: lang); rejected = text
         }
         return Example(id: row.id, lang: lang, objective: objective, prompt: instruction + "\n" + material,
                        answer: answer, rejected: rejected)

@@ -48,10 +48,12 @@ public enum ParallelText {
         "parallel-" + SHA256.hash(english).hex.prefix(16)
     }
 
-    /// One row of the file: the id of its English sentence and its six sentences.
+    /// One row of the file: the id of its English sentence, its six sentences, and the
+    /// gettext catalog (text domain) it came from, when the file names it.
     public struct Row: Sendable {
         public let id: String
         public let texts: [String: String]
+        public var domain: String? = nil
     }
 
     /// The rows of a parallel-text file, in file order, each English sentence once (its
@@ -63,14 +65,15 @@ public enum ParallelText {
         var rows: [Row] = []
         var seen: Set<String> = []
         for (line, object) in reader.rows {
-            if let domain = object["domain"], domain.stringValue == nil {
+            let domain = object["domain"]
+            if let domain, domain.stringValue == nil {
                 reader.problem(line, "\"domain\" must be a string, got \(domain.typeName)")
             }
             guard var texts = reader.languages(object, line: line) else { continue }
             for (lang, text) in texts { texts[lang] = stripTrailingNewlines(text) }
             let id = id(english: texts["en"]!)
             guard seen.insert(id).inserted else { continue }
-            rows.append(Row(id: id, texts: texts))
+            rows.append(Row(id: id, texts: texts, domain: domain?.stringValue))
         }
         try reader.check(source: source)
         return rows
