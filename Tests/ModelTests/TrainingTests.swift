@@ -9,6 +9,15 @@ final class TrainingTests: XCTestCase {
     /// The DPO weights are the derivative of the DPO loss: checked against central finite
     /// differences of the loss computed from Float64 `NaiveGPT2` log-likelihoods.
     func testDPOGradientMatchesFiniteDifferences() throws {
+        try checkDPOGradient(nllWeight: 0)
+    }
+
+    /// With the RPO term (α · mean NLL of the chosen answers' tokens) too.
+    func testDPOWithChosenNLLTermGradientMatchesFiniteDifferences() throws {
+        try checkDPOGradient(nllWeight: 0.5)
+    }
+
+    func checkDPOGradient(nllWeight: Double) throws {
         let model = randomModel(config, seed: 31)
         var rng = SeededRandom(seed: 32)
         let (rows, time) = (4, 6)
@@ -20,7 +29,8 @@ final class TrainingTests: XCTestCase {
         let beta = 0.7
 
         let nll = model.forward(tokens: tokens, targets: targets, batch: rows, time: time)
-        let result = DirectPreference.objective(policyNLL: nll, reference: reference, answerMask: mask, rows: rows, time: time, beta: beta)
+        let result = DirectPreference.objective(policyNLL: nll, reference: reference, answerMask: mask, rows: rows, time: time, beta: beta,
+                                               nllWeight: nllWeight)
         model.zeroGradients()
         model.backward(weights: result.weights)
 
@@ -36,7 +46,9 @@ final class TrainingTests: XCTestCase {
                 let z = beta * ((rowLL[2 * i] - reference[2 * i]) - (rowLL[2 * i + 1] - reference[2 * i + 1]))
                 total += log1p(exp(-z))
             }
-            return total / Double(rows / 2)
+            // The chosen rows' answer tokens: 3 each, 2 chosen rows.
+            let chosenNLL = -(rowLL[0] + rowLL[2]) / 6
+            return total / Double(rows / 2) + nllWeight * chosenNLL
         }
         XCTAssertEqual(dpoLoss(), result.loss, accuracy: 1e-4, "the objective's value")
         let g = model.gradients!

@@ -7,6 +7,13 @@ import Foundation
 ///
 /// where log π(·) sums the answer tokens' log-probabilities of a row. Its derivative with
 /// respect to each answer token's NLL is ±β·σ(−z_i)/P, which is what `weights` returns.
+///
+/// With `nllWeight` α > 0 the objective adds α times the mean NLL of the chosen answers'
+/// tokens (RPO, Pang et al., 2024; TRL's `rpo_alpha`): L + α · Σ_chosen nll / N_chosen.
+/// Plain DPO is satisfied by pushing the rejected answer down, and it can push the chosen
+/// one down with it ("likelihood displacement"): on our safety pairs it ends with neither
+/// answer likely and greedy decoding emitting a third one. The NLL term keeps the chosen
+/// answer the likely one.
 public enum DirectPreference {
     public struct Result: Sendable {
         public let loss: Double
@@ -29,7 +36,7 @@ public enum DirectPreference {
     /// Rows 2i (chosen) and 2i+1 (rejected); `reference` are the frozen model's row
     /// log-likelihoods of the same batch.
     public static func objective(policyNLL: UnsafeBufferPointer<Float>, reference: [Double], answerMask: [Float],
-                                 rows: Int, time: Int, beta: Double) -> Result {
+                                 rows: Int, time: Int, beta: Double, nllWeight: Double = 0) -> Result {
         let policy = rowLogLikelihoods(policyNLL, answerMask: answerMask, rows: rows, time: time)
         let pairs = rows / 2
         var weights = [Float](repeating: 0, count: rows * time)
@@ -49,7 +56,24 @@ public enum DirectPreference {
                 if answerMask[r * time + t] != 0 { weights[r * time + t] = -w }
             }
         }
-        return Result(loss: loss / Double(pairs), weights: weights, accuracy: Double(correct) / Double(pairs),
+        loss /= Double(pairs)
+        if nllWeight > 0 {
+            var chosenTokens = 0, chosenNLL = 0.0
+            for i in 0..<pairs {
+                for t in 0..<time where answerMask[2 * i * time + t] != 0 {
+                    chosenTokens += 1
+                    chosenNLL += Double(policyNLL[2 * i * time + t])
+                }
+            }
+            if chosenTokens > 0 {
+                loss += nllWeight * chosenNLL / Double(chosenTokens)
+                let w = Float(nllWeight / Double(chosenTokens))
+                for i in 0..<pairs {
+                    for t in 0..<time where answerMask[2 * i * time + t] != 0 { weights[2 * i * time + t] += w }
+                }
+            }
+        }
+        return Result(loss: loss, weights: weights, accuracy: Double(correct) / Double(pairs),
                       margin: margin / Double(pairs))
     }
 }
