@@ -1,0 +1,45 @@
+import Store
+
+/// SLERP's combining pass straight from the stored bytes to the output dtype, one pass per
+/// piece (see `Linear+Stored.swift`). Both branches of `Slerp.combine` are w₀·v₀ + w₁·v₁ in
+/// Float32 (`Kernels.lerp` with w₀ = 1 − t, `Kernels.weightedSum` with the SLERP weights),
+/// computed here in the same order, so the bits are `combine`'s followed by `DType.narrow`'s.
+extension Slerp {
+    /// `combine(v0, v1, c, t:)` for `count` stored elements of each, rounded to `output` at
+    /// `out`, on the calling thread.
+    /// - Returns: whether every result was finite before rounding.
+    static func combine(stored v0: StoredElements, _ v1: StoredElements, _ c: (lerp: Bool, s0: Double, s1: Double), t: Double,
+                        count: Int, output: DType, into out: UnsafeMutableRawPointer) -> Bool {
+        precondition(v0.dtype == v1.dtype, "slerp: stored inputs of different dtypes")
+        let (w0, w1): (Float, Float) = c.lerp ? (1 - Float(t), Float(t)) : (Float(c.s0), Float(c.s1))
+        return PairSum(v0: v0.start, v1: v1.start, w0: w0, w1: w1, count: count, out: out).run(input: v0.dtype, output: output)
+    }
+}
+
+/// out = w₀·v₀ + w₁·v₁, each product and the sum rounded to Float32.
+private struct PairSum: StoredKernel {
+    let v0: UnsafeRawPointer, v1: UnsafeRawPointer
+    let w0: Float, w1: Float
+    let count: Int
+    let out: UnsafeMutableRawPointer
+
+    func run<In: StoredLanes, Out: StoredLanes>(_: In.Type, _: Out.Type) -> Bool {
+        // |x|'s bits + 2²³ set the sign bit exactly when x is NaN or infinite.
+        var lanes = SIMD8<Int32>(), tail = false
+        var i = 0
+        while i + 8 <= count {
+            let sum = w0 * In.load8(v0, i) + w1 * In.load8(v1, i)
+            let bits = unsafeBitCast(sum, to: SIMD8<UInt32>.self)
+            lanes |= SIMD8<Int32>(truncatingIfNeeded: bits & 0x7FFF_FFFF) &+ 0x0080_0000
+            Out.store8(bits, out, i)
+            i += 8
+        }
+        while i < count {
+            let sum = w0 * In.load1(v0, i) + w1 * In.load1(v1, i)
+            if !sum.isFinite { tail = true }
+            Out.store1(sum, out, i)
+            i += 1
+        }
+        return lanes & Int32.min == SIMD8<Int32>() && !tail
+    }
+}
