@@ -90,9 +90,10 @@ extension MergeStream {
         if method == "linear", task.intermediateDType == nil {
             let (weights, divisor) = try Linear.coefficients(tensor: name, modelParams: Array(perModel.prefix(inputs.count)),
                                                              params: shared)
-            let outputDType = task.outputDType
-            if weights.count == inputs.count, try mergeFromStored(task, perModel, shared, sources, n, into: output.baseAddress!, { stored, count, out in
-                Linear.fusedWeightedSum(stored: stored, count: count, weights: weights, divisor: divisor, output: outputDType, into: out)
+            let outputDType = task.outputDType, out = SharedPointer(output.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            if weights.count == inputs.count, try mergeFromStored(task, perModel, shared, sources, n, { stored, range in
+                Linear.fusedWeightedSum(stored: stored, count: range.count, weights: weights,
+                                        divisor: divisor, output: outputDType, into: out.base + range.lowerBound * size)
             }) {
                 return Merged(name: name, shape: task.shape, values: nil,
                               bytes: UnsafeRawBufferPointer(rebasing: output[0..<(n * size)]))
@@ -132,20 +133,40 @@ extension MergeStream {
         }
         var slerp: (lerp: Bool, s0: Double, s1: Double)?
         if method == "slerp" {
-            // Pass 1: the dot product and both squared norms over the whole tensor.
+            // Pass 1: the dot product and both squared norms over the whole tensor, summed
+            // per block of `blockElements` as `Kernels.dotAndSquares` sums (base is last).
             var dot = 0.0, s00 = 0.0, s11 = 0.0
-            for range in blocks {
-                try withBlock(range) { views in
-                    let (xy, xx, yy) = Kernels.dotAndSquares(views[1], views[0])  // base is last
+            let reduction = Kernels.reductionBlock, perBlock = BlockedMerge.blockElements / reduction
+            var partials = [Double](repeating: 0, count: 3 * ((n + reduction - 1) / reduction))
+            let summed = try task.intermediateDType == nil && partials.withUnsafeMutableBufferPointer { p in
+                let ps = SharedPointer(p.baseAddress!)
+                return try mergeFromStored(task, perModel, shared, sources, n) { stored, range in
+                    Slerp.partialDotAndSquares(stored: stored[1], stored[0], range: range, into: ps.base)
+                    return true
+                }
+            }
+            if summed {
+                for (k, range) in blocks.enumerated() {
+                    var xy = 0.0, xx = 0.0, yy = 0.0
+                    for b in (k * perBlock)..<(k * perBlock + (range.count + reduction - 1) / reduction) {
+                        xy += partials[3 * b]; xx += partials[3 * b + 1]; yy += partials[3 * b + 2]
+                    }
                     dot += xy; s00 += xx; s11 += yy
+                }
+            } else {
+                for range in blocks {
+                    try withBlock(range) { views in
+                        let (xy, xx, yy) = Kernels.dotAndSquares(views[1], views[0])
+                        dot += xy; s00 += xx; s11 += yy
+                    }
                 }
             }
             let c = Slerp.coefficients(dot: dot, s00: s00, s11: s11, t: shared["t"]!)
             slerp = c
             // Pass 2 from the stored bytes (`Slerp.combine(stored:…)`): base first.
-            let t = shared["t"]!, outputDType = task.outputDType
-            if task.intermediateDType == nil, try mergeFromStored(task, perModel, shared, sources, n, into: output.baseAddress!, { stored, count, out in
-                Slerp.combine(stored: stored[1], stored[0], c, t: t, count: count, output: outputDType, into: out)
+            let t = shared["t"]!, outputDType = task.outputDType, out = SharedPointer(output.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            if summed, try mergeFromStored(task, perModel, shared, sources, n, { stored, range in
+                Slerp.combine(stored: stored[1], stored[0], c, t: t, count: range.count, output: outputDType, into: out.base + range.lowerBound * size)
             }) {
                 return Merged(name: name, shape: task.shape, values: nil,
                               bytes: UnsafeRawBufferPointer(rebasing: output[0..<(n * size)]))
@@ -177,28 +198,27 @@ extension MergeStream {
                       bytes: UnsafeRawBufferPointer(rebasing: output[0..<(n * size)]))
     }
 
-    /// A pass from the inputs' stored bytes straight into the output dtype, a piece at a
-    /// time on every compute thread: each thread maps its piece of every input in, runs
-    /// `kernel` (stored pieces in input order, element count, where to write; false when a
-    /// result is not finite) and lets the piece go, taking the next piece when done, so a
+    /// A pass over the inputs' stored bytes, a piece at a time on every compute thread: each
+    /// thread maps its piece of every input in, runs `kernel` (the pieces in input order and
+    /// their range of elements; false when a result is not finite) and lets the
+    /// piece go, taking the next piece when done, so a
     /// thread slowed by the writer or another process does not hold the others at a barrier.
     /// False, with nothing to keep, when an input cannot give its stored bytes (values
     /// rounded to a compute dtype) or the dtypes differ: the caller then merges from
     /// widened blocks.
     private func mergeFromStored(_ task: MergeTask, _ perModel: [[String: Double]], _ shared: [String: Double],
-                                 _ sources: [RangeReadableTensorSource], _ n: Int, into output: UnsafeMutableRawPointer,
-                                 _ kernel: @escaping @Sendable ([StoredElements], Int, UnsafeMutableRawPointer) -> Bool) throws -> Bool {
+                                 _ sources: [RangeReadableTensorSource], _ n: Int,
+                                 _ kernel: @escaping @Sendable ([StoredElements], Range<Int>) -> Bool) throws -> Bool {
         let inputs = task.inputs
         guard n > 0 else { return false }
         let pieces = (n + BlockedMerge.pieceElements - 1) / BlockedMerge.pieceElements
         let work = StoredPieces(sources: sources, names: inputs.map(\.name), pieces: pieces)
-        let size = task.outputDType.size, target = SharedPointer(output.assumingMemoryBound(to: UInt8.self))
         Parallel.forEach(min(ComputeThreads.count, pieces)) { _ in
             while let p = work.claim() {
                 let range = (p * BlockedMerge.pieceElements)..<min(n, (p + 1) * BlockedMerge.pieceElements)
                 guard let stored = work.read(range) else { return }
                 defer { work.release(range) }
-                if !kernel(stored, range.count, UnsafeMutableRawPointer(target.base) + range.lowerBound * size) {
+                if !kernel(stored, range) {
                     work.stop(nonFinite: true)
                 }
             }

@@ -3,6 +3,7 @@ import Foundation
 @testable import Merge
 @testable import Ops
 import Store
+import Numerics
 import XCTest
 
 /// Linear and SLERP merged from the stored bytes (`Linear.fusedWeightedSum(stored:…)`,
@@ -84,6 +85,47 @@ final class StoredBytesMergeTests: XCTestCase {
                     try check(task, "slerp \(inputDType) → \(output), model \(model), base \(base)")
                 }
             }
+        }
+    }
+
+    /// SLERP's statistics from stored bytes, summed per reduction block in order, are
+    /// `Kernels.dotAndSquares`'s over the widened values exactly (the same Doubles).
+    func testStoredDotAndSquaresSumAsKernels() {
+        let n = BlockedMerge.blockElements + 12_345
+        for dtype in [DType.bf16, .f16, .f32] {
+            var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+            let values = (0..<(2 * n)).map { _ -> Float in
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                return Float(Int32(truncatingIfNeeded: state >> 32)) * 2.3e-11
+            }
+            let bytes = UnsafeMutableRawPointer.allocate(byteCount: 2 * n * dtype.size, alignment: 64)
+            defer { bytes.deallocate() }
+            for (j, x) in values.enumerated() {
+                switch dtype {
+                case .bf16: bytes.storeBytes(of: DType.bfloat16Bits(x), toByteOffset: 2 * j, as: UInt16.self)
+                case .f16: bytes.storeBytes(of: DType.halfBits(x), toByteOffset: 2 * j, as: UInt16.self)
+                default: bytes.storeBytes(of: x, toByteOffset: 4 * j, as: Float.self)
+                }
+            }
+            var widened = [Float](repeating: 0, count: 2 * n)
+            widened.withUnsafeMutableBufferPointer { dtype.widen(bytes, count: 2 * n, into: $0.baseAddress!) }
+            let want = widened.withUnsafeBufferPointer { w in
+                Kernels.dotAndSquares(UnsafeBufferPointer(rebasing: w[0..<n]), UnsafeBufferPointer(rebasing: w[n...]))
+            }
+            var partials = [Double](repeating: 0, count: 3 * ((n + Kernels.reductionBlock - 1) / Kernels.reductionBlock))
+            partials.withUnsafeMutableBufferPointer { p in
+                for start in stride(from: 0, to: n, by: BlockedMerge.pieceElements) {
+                    let range = start..<min(n, start + BlockedMerge.pieceElements)
+                    Slerp.partialDotAndSquares(stored: StoredElements(start: bytes + start * dtype.size, dtype: dtype),
+                                               StoredElements(start: bytes + (n + start) * dtype.size, dtype: dtype),
+                                               range: range, into: p.baseAddress!)
+                }
+            }
+            var xy = 0.0, xx = 0.0, yy = 0.0
+            for b in 0..<(partials.count / 3) { xy += partials[3 * b]; xx += partials[3 * b + 1]; yy += partials[3 * b + 2] }
+            XCTAssertEqual(xy.bitPattern, want.xy.bitPattern, "\(dtype) Σxy")
+            XCTAssertEqual(xx.bitPattern, want.xx.bitPattern, "\(dtype) Σxx")
+            XCTAssertEqual(yy.bitPattern, want.yy.bitPattern, "\(dtype) Σyy")
         }
     }
 
