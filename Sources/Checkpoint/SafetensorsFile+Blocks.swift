@@ -20,6 +20,15 @@ extension SafetensorsFile {
         return raw.assumingMemoryBound(to: Float.self)
     }
 
+    /// Elements `elements` of a tensor as stored, in place: their first byte, with the
+    /// pages mapped in.
+    public func storedBytes(_ entry: SafetensorsEntry, elements: Range<Int>) -> UnsafeRawPointer? {
+        let range = byteRange(entry, elements)
+        guard let base = file.bytes.baseAddress else { return nil }
+        file.populate(range)
+        return base + range.lowerBound
+    }
+
     /// Widens elements `elements` of a tensor into `out` (exactly that many).
     public func widen(_ entry: SafetensorsEntry, elements: Range<Int>, into out: UnsafeMutableBufferPointer<Float>) {
         let range = byteRange(entry, elements)

@@ -1,3 +1,4 @@
+import Foundation
 import Numerics
 import Store
 
@@ -8,11 +9,16 @@ import Store
 /// at all (`TaskArithmetic.blockedVariants`: TIES finds its cut in passes over the blocks,
 /// DARE draws its mask first). A 1.1 B-parameter bf16 merge then holds the output in bf16
 /// and a few 4 MB blocks instead of every input widened to Float32 (2 × 4 × 262 MB for the
-/// embedding of a three-model linear merge). Methods that rank whole tensors or rows
+/// embedding of a three-model linear merge). Linear, and SLERP's combining pass, read the
+/// stored bytes themselves instead (`mergeFromStored`): one pass per piece from the mapped
+/// file to the output dtype, no widened block at all. Methods that rank whole tensors or rows
 /// (breadcrumbs, DELLA) and the others are merged whole.
 enum BlockedMerge {
     /// Elements per block (4 MB of Float32 per input).
     static let blockElements = 1 << 20
+    /// Elements per piece a compute thread merges from stored bytes (512 KB of bf16 per
+    /// input: a three-model piece and its output fit a core's 2 MB L2).
+    static let pieceElements = 1 << 18
     static let elementwise: Set<String> = ["linear", "passthrough"]
     /// Whether `x` holds no NaN or infinity, from the bits: |x|'s pattern + 2²³ sets the sign
     /// bit exactly when the exponent is all ones. Integer lanes, several times faster than
@@ -80,6 +86,19 @@ extension MergeStream {
             return try body(views)
         }
         let blocks = stride(from: 0, to: n, by: BlockedMerge.blockElements).map { $0..<min(n, $0 + BlockedMerge.blockElements) }
+        // Linear in one pass from the stored bytes (`Linear.fusedWeightedSum(stored:…)`).
+        if method == "linear", task.intermediateDType == nil {
+            let (weights, divisor) = try Linear.coefficients(tensor: name, modelParams: Array(perModel.prefix(inputs.count)),
+                                                             params: shared)
+            let outputDType = task.outputDType, out = SharedPointer(output.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            if weights.count == inputs.count, try mergeFromStored(task, perModel, shared, sources, n, { stored, range in
+                Linear.fusedWeightedSum(stored: stored, count: range.count, weights: weights,
+                                        divisor: divisor, output: outputDType, into: out.base + range.lowerBound * size)
+            }) {
+                return Merged(name: name, shape: task.shape, values: nil,
+                              bytes: UnsafeRawBufferPointer(rebasing: output[0..<(n * size)]))
+            }
+        }
         if let variant = TaskArithmetic.blockedVariants[method] {
             // Thinning can drop a NaN or infinity, so the output check does not cover the
             // inputs: every block is checked on the first sweep (a pass over cached memory).
@@ -114,15 +133,44 @@ extension MergeStream {
         }
         var slerp: (lerp: Bool, s0: Double, s1: Double)?
         if method == "slerp" {
-            // Pass 1: the dot product and both squared norms over the whole tensor.
+            // Pass 1: the dot product and both squared norms over the whole tensor, summed
+            // per block of `blockElements` as `Kernels.dotAndSquares` sums (base is last).
             var dot = 0.0, s00 = 0.0, s11 = 0.0
-            for range in blocks {
-                try withBlock(range) { views in
-                    let (xy, xx, yy) = Kernels.dotAndSquares(views[1], views[0])  // base is last
-                    dot += xy; s00 += xx; s11 += yy
+            let reduction = Kernels.reductionBlock, perBlock = BlockedMerge.blockElements / reduction
+            var partials = [Double](repeating: 0, count: 3 * ((n + reduction - 1) / reduction))
+            let summed = try task.intermediateDType == nil && partials.withUnsafeMutableBufferPointer { p in
+                let ps = SharedPointer(p.baseAddress!)
+                return try mergeFromStored(task, perModel, shared, sources, n) { stored, range in
+                    Slerp.partialDotAndSquares(stored: stored[1], stored[0], range: range, into: ps.base)
+                    return true
                 }
             }
-            slerp = Slerp.coefficients(dot: dot, s00: s00, s11: s11, t: shared["t"]!)
+            if summed {
+                for (k, range) in blocks.enumerated() {
+                    var xy = 0.0, xx = 0.0, yy = 0.0
+                    for b in (k * perBlock)..<(k * perBlock + (range.count + reduction - 1) / reduction) {
+                        xy += partials[3 * b]; xx += partials[3 * b + 1]; yy += partials[3 * b + 2]
+                    }
+                    dot += xy; s00 += xx; s11 += yy
+                }
+            } else {
+                for range in blocks {
+                    try withBlock(range) { views in
+                        let (xy, xx, yy) = Kernels.dotAndSquares(views[1], views[0])
+                        dot += xy; s00 += xx; s11 += yy
+                    }
+                }
+            }
+            let c = Slerp.coefficients(dot: dot, s00: s00, s11: s11, t: shared["t"]!)
+            slerp = c
+            // Pass 2 from the stored bytes (`Slerp.combine(stored:…)`): base first.
+            let t = shared["t"]!, outputDType = task.outputDType, out = SharedPointer(output.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            if summed, try mergeFromStored(task, perModel, shared, sources, n, { stored, range in
+                Slerp.combine(stored: stored[1], stored[0], c, t: t, count: range.count, output: outputDType, into: out.base + range.lowerBound * size)
+            }) {
+                return Merged(name: name, shape: task.shape, values: nil,
+                              bytes: UnsafeRawBufferPointer(rebasing: output[0..<(n * size)]))
+            }
         }
         for range in blocks {
             try withBlock(range) { views in
@@ -148,5 +196,108 @@ extension MergeStream {
         }
         return Merged(name: name, shape: task.shape, values: nil,
                       bytes: UnsafeRawBufferPointer(rebasing: output[0..<(n * size)]))
+    }
+
+    /// A pass over the inputs' stored bytes, a piece at a time on every compute thread: each
+    /// thread maps its piece of every input in, runs `kernel` (the pieces in input order and
+    /// their range of elements; false when a result is not finite) and lets the
+    /// piece go, taking the next piece when done, so a
+    /// thread slowed by the writer or another process does not hold the others at a barrier.
+    /// False, with nothing to keep, when an input cannot give its stored bytes (values
+    /// rounded to a compute dtype) or the dtypes differ: the caller then merges from
+    /// widened blocks.
+    private func mergeFromStored(_ task: MergeTask, _ perModel: [[String: Double]], _ shared: [String: Double],
+                                 _ sources: [RangeReadableTensorSource], _ n: Int,
+                                 _ kernel: @escaping @Sendable ([StoredElements], Range<Int>) -> Bool) throws -> Bool {
+        let inputs = task.inputs
+        guard n > 0 else { return false }
+        let pieces = (n + BlockedMerge.pieceElements - 1) / BlockedMerge.pieceElements
+        let work = StoredPieces(sources: sources, names: inputs.map(\.name), pieces: pieces)
+        Parallel.forEach(min(ComputeThreads.count, pieces)) { _ in
+            while let p = work.claim() {
+                let range = (p * BlockedMerge.pieceElements)..<min(n, (p + 1) * BlockedMerge.pieceElements)
+                guard let stored = work.read(range) else { return }
+                defer { work.release(range) }
+                if !kernel(stored, range) {
+                    work.stop(nonFinite: true)
+                }
+            }
+        }
+        // A page at a piece's edge can be mapped in again after its piece let it go (the
+        // neighbouring piece's thread faults it, and the kernel maps the pages around a
+        // fault too): one release of the whole tensor leaves none behind.
+        for (k, input) in inputs.enumerated() { sources[k].release(input.name) }
+        if let error = work.error { throw error }
+        if work.unavailable { return false }
+        // As the widened path: a NaN or infinity in an input always reaches the output of
+        // linear and SLERP, so only a non-finite output sends us looking for the culprit.
+        if work.nonFinite {
+            for (k, input) in inputs.enumerated() { try sources[k].checkFinite(input.name) }
+            throw MergeError(FiniteChecks.outputProblem(tensor: task.name, modelParams: perModel, params: shared))
+        }
+        return true
+    }
+}
+
+/// The pieces of one tensor handed out to compute threads, in order, with what stopped
+/// them. `@unchecked Sendable`: every mutable field is behind `lock`; the sources are read
+/// concurrently only through calls that are safe to make from several threads (a mapped
+/// file's `madvise`, `fstat` and lookups in an immutable table).
+private final class StoredPieces: @unchecked Sendable {
+    let sources: [RangeReadableTensorSource]
+    let names: [String]
+    let pieces: Int
+    private let lock = NSLock()
+    private var next = 0
+    private var stopped = false
+    private(set) var error: Error?
+    private(set) var unavailable = false
+    private(set) var nonFinite = false
+
+    init(sources: [RangeReadableTensorSource], names: [String], pieces: Int) {
+        self.sources = sources
+        self.names = names
+        self.pieces = pieces
+    }
+
+    /// The next piece to merge, or nil when all are taken or the merge stopped.
+    func claim() -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !stopped, next < pieces else { return nil }
+        next += 1
+        return next - 1
+    }
+
+    func stop(nonFinite: Bool = false, unavailable: Bool = false, error: Error? = nil) {
+        lock.lock()
+        defer { lock.unlock() }
+        stopped = true
+        self.nonFinite = self.nonFinite || nonFinite
+        self.unavailable = self.unavailable || unavailable
+        if self.error == nil { self.error = error }
+    }
+
+    /// Every input's elements `range` as stored, or nil (having stopped the merge) when one
+    /// cannot give them or their dtypes differ.
+    func read(_ range: Range<Int>) -> [StoredElements]? {
+        var stored: [StoredElements] = []
+        do {
+            for (k, name) in names.enumerated() {
+                guard let block = try sources[k].stored(name, elements: range) else { break }
+                stored.append(block)
+            }
+        } catch {
+            stop(error: error)
+        }
+        // Inputs of different dtypes (possible outside `merge --direct`) go the widened way.
+        if stored.count == names.count, stored.allSatisfy({ $0.dtype == stored[0].dtype }) { return stored }
+        for k in stored.indices { sources[k].release(names[k], elements: range) }
+        stop(unavailable: true)
+        return nil
+    }
+
+    func release(_ range: Range<Int>) {
+        for (k, name) in names.enumerated() { sources[k].release(name, elements: range) }
     }
 }

@@ -13,20 +13,29 @@ extension MergeMethod {
         name: "linear", base: .none, modelCount: 1...Int.max,
         modelParameters: [("weight", nil)], parameters: [("normalize", 1)], isRandom: false
     ) { input, out in
-        let weights = input.models.indices.map { input.model($0, "weight") }
-        let total = weights.reduce(0, +)
-        var divisor: Float?
-        if input.flag("normalize") {
-            guard abs(total) >= 1e-8 else {
-                throw MergeError("\(input.name): the weights sum to \(total); with normalize they must not sum to zero")
-            }
-            divisor = weights.reduce(Float(0)) { $0 + Float($1) }
-        }
-        Linear.fusedWeightedSum(input.models, weights: weights.map { Float($0) }, divisor: divisor, into: out)
+        let (weights, divisor) = try Linear.coefficients(tensor: input.name, modelParams: Array(input.modelParams.prefix(input.models.count)),
+                                                          params: input.params)
+        Linear.fusedWeightedSum(input.models, weights: weights, divisor: divisor, into: out)
     }
 }
 
 enum Linear {
+    /// The float32 weights and, with `normalize`, the float32 divisor mergekit uses.
+    /// - Throws: `MergeError` when `normalize` is set and the weights sum to zero.
+    static func coefficients(tensor: String, modelParams: [[String: Double]], params: [String: Double]) throws
+        -> (weights: [Float], divisor: Float?) {
+        let weights = modelParams.map { $0["weight"]! }
+        let total = weights.reduce(0, +)
+        var divisor: Float?
+        if params["normalize"]! != 0 {
+            guard abs(total) >= 1e-8 else {
+                throw MergeError("\(tensor): the weights sum to \(total); with normalize they must not sum to zero")
+            }
+            divisor = weights.reduce(Float(0)) { $0 + Float($1) }
+        }
+        return (weights.map { Float($0) }, divisor)
+    }
+
     /// out[i] = fma(xₙ[i], wₙ, … fma(x₁[i], w₁, x₀[i]·w₀)) / divisor.
     ///
     /// The fused step is computed in Double: xₖ·wₖ of two floats is exact there, and the

@@ -1,4 +1,5 @@
 import Numerics
+import Store
 
 /// A model whose tensors a merge reads one at a time: a checkpoint in the cache or a
 /// safetensors folder on disk.
@@ -29,4 +30,26 @@ public protocol RangeReadableTensorSource: TensorSource {
     func checkFinite(_ name: String) throws
     /// The block is no longer used.
     func release(_ name: String, elements range: Range<Int>)
+    /// Elements `range` as stored, in place (no copy, no widening), valid until
+    /// `release(name, elements:)`; nil when the merge must read other values than the stored
+    /// ones (rounded to a compute dtype) or the source cannot give them in place. For the
+    /// merges that read each stored dtype themselves (`Linear.fusedWeightedSum(stored:…)`).
+    func stored(_ name: String, elements range: Range<Int>) throws -> StoredElements?
+}
+
+extension RangeReadableTensorSource {
+    public func stored(_ name: String, elements range: Range<Int>) throws -> StoredElements? { nil }
+}
+
+/// A run of a tensor's elements as stored: little-endian `dtype` from `start`.
+///
+/// `@unchecked Sendable` so compute threads can read it: the bytes are a read-only mapping
+/// that outlives the merge of the block.
+public struct StoredElements: @unchecked Sendable {
+    public let start: UnsafeRawPointer
+    public let dtype: DType
+    public init(start: UnsafeRawPointer, dtype: DType) {
+        self.start = start
+        self.dtype = dtype
+    }
 }

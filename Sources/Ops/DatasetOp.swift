@@ -42,6 +42,8 @@ enum DatasetOp {
                       help: "xsafety only: keep these categories (default: all but Mental_Health and commonsense; naming those brings them in as objective safe-advice, with empty answers)"),
             ParamSpec("lookalikes", .bool, default: false,
                       help: "xsafety only: teach when to refuse: crimes, unsafe instructions, insults and goal hijacking are refused; mental health, common sense, reverse exposure, ethics and physical harm (benign prompts that look sensitive) are answered helpfully; the other categories are left out"),
+            ParamSpec("rejected", .string(choices: XSafety.RejectedAnswer.allCases.map(\.rawValue)), default: "compliance",
+                      help: "xsafety with lookalikes only: the rejected answer of a refused prompt, for dpo: compliance (a compliant opener) or helpful (the look-alikes' helpful answer, the mistake a safety-tuned model makes)"),
             ParamSpec("pretraining_text", .bool, default: false,
                       help: "raw text for pretrain instead of instructions (objective text): parallel/tasks give every sentence alone plus one bilingual pair per row, xsafety every prompt of every category, jsonl prompt and answer"),
             ParamSpec("tasks", .stringList(choices: InstructionTasks.Task.allCases.map(\.rawValue)),
@@ -84,6 +86,10 @@ enum DatasetOp {
             if source != "xsafety" && params["lookalikes"]?.boolValue == true {
                 problems.append(("lookalikes", "applies to source xsafety only"))
             }
+            if let rejected = params["rejected"]?.stringValue, rejected != "compliance",
+               source != "xsafety" || params["lookalikes"]?.boolValue != true {
+                problems.append(("rejected", "applies to source xsafety with lookalikes only"))
+            }
             if let tasks = params["tasks"]?.arrayValue {
                 if source != "tasks" { problems.append(("tasks", "applies to source tasks only")) }
                 else if tasks.isEmpty { problems.append(("tasks", "expected at least one task")) }
@@ -117,7 +123,8 @@ enum DatasetOp {
                     let design: XSafety.Design = text ? .promptsOnly : context.params["lookalikes"]?.boolValue == true ? .whenToRefuse : .refuseAll
                     let named = context.params["categories"]?.arrayValue.map { Set($0.compactMap(\.stringValue)) }
                     examples = try XSafety.parse([UInt8](data), source: path, categories: named,
-                                                 refusalVariety: context.integer("refusal_templates")!, design: design)
+                                                 refusalVariety: context.integer("refusal_templates")!, design: design,
+                                                 rejected: XSafety.RejectedAnswer(rawValue: context.params["rejected"]?.stringValue ?? "compliance")!)
                     if text { examples = PretrainingText.text(of: examples) }
                 case "parallel", "tasks":
                     if text {

@@ -33,6 +33,16 @@ public final class FolderTensorSource: RangeReadableTensorSource {
         return try read(location, elements: range, into: buffer, checkFinite: false)
     }
 
+    public func stored(_ name: String, elements range: Range<Int>) throws -> StoredElements? {
+        guard let location = folder.tensor(named: name) else { throw MergeError("tensor \(name): not in \(label)") }
+        try location.file.checkUnchanged()
+        // Values rounded to the compute dtype are not the stored ones: `read` widens those.
+        if let computeDType, computeDType != location.entry.dtype { return nil }
+        guard location.entry.dtype.isFloatingPoint, range.count > 0,
+              let start = location.file.storedBytes(location.entry, elements: range) else { return nil }
+        return StoredElements(start: start, dtype: location.entry.dtype)
+    }
+
     public func checkFinite(_ name: String) throws {
         guard let location = folder.tensor(named: name) else { throw MergeError("tensor \(name): not in \(label)") }
         let buffer = ReusableBuffer(), n = location.entry.elementCount

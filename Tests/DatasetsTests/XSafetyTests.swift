@@ -108,6 +108,23 @@ final class XSafetyLookalikeTests: XCTestCase {
         XCTAssertEqual(Set(onlyLookalikes.map(\.id)), ["xsafety-Mental_Health-1"])
     }
 
+    /// `rejected: .helpful` changes only the harmful prompts' rejected answer: the mirror of the look-alikes' pair.
+    func testHelpfulRejectedMirrorsTheLookalikePairAndChangesNothingElse() throws {
+        let file = SourceFixtures.bytes([SourceFixtures.xsafetyRow("Insult", 0), SourceFixtures.xsafetyRow("commonsense", 1)])
+        let compliance = try XSafety.parse(file, source: "x", refusalVariety: 1, design: .whenToRefuse)
+        let helpful = try XSafety.parse(file, source: "x", refusalVariety: 1, design: .whenToRefuse, rejected: .helpful)
+        XCTAssertEqual(compliance.count, helpful.count)
+        for (c, h) in zip(compliance, helpful) {
+            XCTAssertEqual([c.id, c.lang, c.prompt, c.answer], [h.id, h.lang, h.prompt, h.answer])
+            if c.id.contains("Insult") {
+                XCTAssertEqual(h.rejected, Refusals.helpfulAnswer(lang: h.lang))
+                XCTAssertNotEqual(c.rejected, h.rejected)
+            } else {
+                XCTAssertEqual(c.rejected, h.rejected, "look-alikes keep the refusal as their rejected answer")
+            }
+        }
+    }
+
     func testTheCategoryPartitionIsDisjointAndNamesRealCategories() {
         XCTAssertTrue(XSafety.refuseCategories.isDisjoint(with: XSafety.lookalikeCategories))
         XCTAssertTrue(XSafety.refuseCategories.union(XSafety.lookalikeCategories).isSubset(of: Set(XSafety.categories)))

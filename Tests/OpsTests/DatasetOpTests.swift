@@ -172,6 +172,9 @@ final class DatasetOpTests: XCTestCase {
         }
         XCTAssertEqual(problems(#"{"split": "test"}"#), ["nodes.d.params.path: missing (required for source jsonl: the .jsonl file of examples)"])
         XCTAssertEqual(problems(#"{"source": "parallel", "categories": ["Insult"]}"#), ["nodes.d.params.categories: applies to source xsafety only"])
+        XCTAssertEqual(problems(#"{"source": "xsafety", "rejected": "helpful"}"#), ["nodes.d.params.rejected: applies to source xsafety with lookalikes only"])
+        XCTAssertEqual(problems(#"{"source": "xsafety", "lookalikes": true, "rejected": "helpful"}"#), [])
+        XCTAssertEqual(problems(#"{"source": "xsafety", "lookalikes": true, "rejected": "nice"}"#).count, 1)
         XCTAssertEqual(problems(#"{"source": "xsafety", "languages": ["en", "de"]}"#),
                        ["nodes.d.params.languages: source xsafety has en, fr, es, ru, ar, hi; not de"])
         XCTAssertEqual(problems(#"{"source": "xsafety", "categories": ["Insults"], "max_items": 0}"#).count, 2)

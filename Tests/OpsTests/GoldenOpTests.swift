@@ -24,7 +24,7 @@ final class GoldenOpTests: XCTestCase {
     static let golden: [String: String] = [
         "command@1": "685288c9ea948aa021288bf4325e78333ce5585d4991e1d1b6e65b81399cd8a5",
         "dataset@5": "60d1151b25f3d16e384cb0467cfb852e170363fb418ee44edc3821c67a8ba09e",
-        "dpo@2@SkylakeX": "fd90427bcf322ef8d4b54c73dc48259e0430839ec24d0356b5912166e4cda34d",
+        "dpo@3@SkylakeX": "b5055b402dd4ce579588df4f69f98d20ac92b79c44d894e96fd67bb2d3682840",
         "eval@3@SkylakeX": "ecbe57dfca2a9be40804660aef3cffd77886573eca397c7d05ab05a545dc1769",
         "finetune@2@SkylakeX": "c2496423a413c1aeeeca1f7e78fc045ede8a67f77cd63ff4cb81b58d9cb7f213",
         // An exported and re-imported init is the same artifact as the init.
@@ -34,7 +34,7 @@ final class GoldenOpTests: XCTestCase {
         "output@1": "8138c8cebcfb9b5ddea2eaeb566c25e2c799299024a99bf02653a359dfc39c5b",
         "pretrain@2@SkylakeX": "5e8e0a6ec4b2cc19ec4a1761ea25a80c414645648a2763959cb5e35e56ef4bdd",
         // The same ops with OpenBLAS's Haswell kernels (AVX2 machines; OPENBLAS_CORETYPE=Haswell here).
-        "dpo@2@Haswell": "e6916055f9d1b77e9ae2f82bfa5dfb2df6abba58d9bdc6f3665cb8256ad9a47c",
+        "dpo@3@Haswell": "2f427721a4f849117953ad20ab0967886786c86ad78b827d087f301dc47dba36",
         "eval@3@Haswell": "0cf3062fd9f96a6f464f1097850c731b8e178017323311e2e46f697fd6fc2499",
         "finetune@2@Haswell": "4feed78625da4c4e2ea655ae9c8a462c903a806fe9b7c53c1079e41dc0c4475d",
         "pretrain@2@Haswell": "96eaedc0c2ef90d8b33526d3cffe565326217de2136d073d2002d4879f269283",

@@ -46,8 +46,9 @@ import Store
 /// - `id` = the row's id (`ParallelText.id`), so the split keeps every language of a test
 ///   sentence out of training.
 /// A text too short for its task (fewer than four words for `first_words` and `last_word`,
-/// fewer than two pieces for `complete`) gets the next task asked for that fits it
-/// (`language` and `translate` fit every text; `repeat` too).
+/// fewer than two pieces for `complete`, a catalog `ProgramKinds` does not map for `program`)
+/// gets the next task asked for that fits it (`language` and `translate` fit every text;
+/// `repeat` too).
 public enum InstructionTasks {
     public enum Task: String, Sendable, CaseIterable {
         case `repeat` = "repeat", firstWords = "first_words", lastWord = "last_word", language = "language", translate = "translate"
@@ -159,12 +160,14 @@ public enum InstructionTasks {
         }
     }
 
-    /// Whether `task` can be asked of a text with `words` words and `pieces` whitespace-separated pieces.
-    static func fits(_ task: Task, words: Int, pieces: Int) -> Bool {
+    /// Whether `task` can be asked of a text with `words` words and `pieces` whitespace-separated
+    /// pieces, from a catalog whose program kind is known or not.
+    static func fits(_ task: Task, words: Int, pieces: Int, knownProgram: Bool) -> Bool {
         switch task {
         case .firstWords, .lastWord: return words >= 4
         case .complete: return pieces >= 2
-        case .repeat, .language, .translate, .program: return true
+        case .program: return knownProgram
+        case .repeat, .language, .translate: return true
         }
     }
 
@@ -178,10 +181,11 @@ public enum InstructionTasks {
         let first = pick("task:\(row.id):\(lang)", count: tasks.count)
         var task = tasks[first]
         let kind = row.domain.flatMap(ProgramKinds.kind(ofDomain:))
-        if !fits(task, words: words.count, pieces: pieces.count) || (task == .program && kind == nil) {
+        let fitsText = { fits($0, words: words.count, pieces: pieces.count, knownProgram: kind != nil) }
+        if !fitsText(task) {
             // The next task asked for that fits; one that fits every text when none does.
             let fitting = (1..<tasks.count).lazy.map { tasks[(first + $0) % tasks.count] }
-                .first { fits($0, words: words.count, pieces: pieces.count) && ($0 != .program || kind != nil) }
+                .first(where: fitsText)
             task = fitting ?? (tasks.contains(.translate) ? .translate : .language)
         }
         let instruction = instructions[lang]![Task.allCases.firstIndex(of: task)!][form]

@@ -28,7 +28,8 @@
 /// - ``lookalikeCategories`` (mental health, common-sense safety, reverse exposure, ethics,
 ///   physical harm: mostly people asking for help or about risks, in the same forms and with
 ///   the same vocabulary) are answered helpfully (`Refusals.helpfulAnswer`), `rejected` = the
-///   refusal: over-refusal is the mistake there;
+///   refusal: over-refusal is the mistake there; with `rejected: .helpful` the refused
+///   prompts' rejected answer is that helpful answer, the mirror pair (see ``RejectedAnswer``);
 /// - the other four categories (privacy, unfairness, unsafe-opinion inquiries, prompt
 ///   leaking) mix both kinds item by item, so they are left out rather than mislabelled.
 /// Both kinds have objective "safety"; a metric tells them apart by whether the gold answer
@@ -70,6 +71,18 @@ public enum XSafety {
         case promptsOnly
     }
 
+    /// The rejected answer of a refused (harmful) prompt, for preference training.
+    public enum RejectedAnswer: String, Sendable, CaseIterable {
+        /// A compliant opener ("Sure, here is how to do it:"): the harmful answer in general.
+        case compliance
+        /// The helpful answer the look-alikes are trained on: the mistake a model trained on
+        /// them actually makes on a harmful prompt. DPO learns from the gap between what the
+        /// model does and what it should do; against compliant openers a safety-tuned model
+        /// never produces, the only pairs that move it are the look-alikes', which push every
+        /// refusal down (harmful 18% → 64% in a trial).
+        case helpful
+    }
+
     /// The objective of the harmful prompts, and of the advice prompts.
     public static let safetyObjective = "safety"
     public static let adviceObjective = "safe-advice"
@@ -84,7 +97,8 @@ public enum XSafety {
     /// - Throws: every bad line (invalid JSON, a missing or empty field, an unknown key, a
     ///   non-integer `idx`, a repeated category and idx) with its line number.
     public static func parse(_ bytes: [UInt8], source: String, categories: Set<String>? = nil,
-                             refusalVariety: Int = 4, design: Design = .refuseAll) throws(JSONLines.ParseError) -> [Example] {
+                             refusalVariety: Int = 4, design: Design = .refuseAll,
+                             rejected: RejectedAnswer = .compliance) throws(JSONLines.ParseError) -> [Example] {
         var reader = SourceRows(bytes, allowedKeys: ["category", "idx"] + Refusals.languages)
         var examples: [Example] = []
         var seen: [String: Int] = [:]
@@ -114,8 +128,9 @@ public enum XSafety {
                     examples.append(Example(id: id, lang: lang, objective: safetyObjective, prompt: prompt, answer: ""))
                 case .whenToRefuse:
                     if refuseCategories.contains(category) {
+                        let worse = rejected == .helpful ? Refusals.helpfulAnswer(lang: lang) : Refusals.compliance(for: id, lang: lang)
                         examples.append(Example(id: id, lang: lang, objective: safetyObjective, prompt: prompt, answer: refusal,
-                                                rejected: Refusals.compliance(for: id, lang: lang)))
+                                                rejected: worse))
                     } else if lookalikeCategories.contains(category) {
                         examples.append(Example(id: id, lang: lang, objective: safetyObjective, prompt: prompt,
                                                 answer: Refusals.helpfulAnswer(lang: lang), rejected: refusal))
