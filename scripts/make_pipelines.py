@@ -9,11 +9,11 @@ OUT = sys.argv[1]
 REFUSE = ["Crimes_And_Illegal_Activities", "Goal_Hijacking", "Insult", "Unsafe_Instruction_Topic"]
 LOOK = ["Ethics_And_Morality", "Mental_Health", "Physical_Harm", "Reverse_Exposure", "commonsense"]
 PRE_STEPS, PRE_LR = 4000, 0.002
-SFT_STEPS, SFT_LR = 400, 0.001
+SFT_STEPS, SFT_LR = 1000, 0.001
 ITEMS = 100
 Q_PRE, Q_SFT, Q_ITEMS = 700, 400, 30
 VOCAB = 2048
-TASKS = ["language", "complete", "translate"]
+TASKS = ["language", "program", "translate"]
 def data_nodes():
     return {
       "corpus_parallel": {"op": "dataset", "params": {"source": "parallel", "pretraining_text": True, "split": "train", "test_fraction": 0.25}},
@@ -68,7 +68,7 @@ nodes["dare_ties"] = {"op": "merge", "inputs": {"base": "base", "models": ["gene
 nodes["eval"] = ev({"each": ["base", "general", "mix", "linear", "slerp", "ties", "dare_ties", "safety"]})
 nodes["report"] = {"op": "report", "inputs": {"scores": "eval"}, "params": {"title": "objective-merge: safety mixes (0–100%) vs merges of the general and safety models, three seeds"}}
 write("objective-merge", {"name": "objective-merge", "seed": 7, "description":
-  "The paper's objective-based comparison with curves: data mixes at 0, 5, 15, 30, 50 and 100% safety against linear, SLERP, TIES and DARE-TIES merges of the 0% and 100% models at five weights, for three pre-training seeds (a base per seed; each merge pairs one seed's models), every variant evaluated per language on 100 items per set.",
+  "The paper's objective-based comparison with curves: data mixes at 0, 5, 15, 30, 50 and 100% safety against linear, SLERP, TIES and DARE-TIES merges of the 0% and 100% models at five weights, for three pre-training seeds (a base per seed; each merge pairs one seed's models), every variant evaluated per language on 100 items per set. Bases 4,000 steps (8.2M tokens); every SFT 1,000 steps at lr 1e-3.",
   "nodes": nodes})
 
 # language-merge: six monolingual 15%-safety models merged with TIES vs the multilingual mix
