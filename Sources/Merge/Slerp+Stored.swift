@@ -59,8 +59,7 @@ private struct PairSum: StoredKernel {
     }
 }
 
-/// The loop of `Slerp.partialDotAndSquares`: `Kernels.dotAndSquares`'s block body, reading
-/// stored lanes.
+/// The loop of `Slerp.partialDotAndSquares`: `Kernels.dotAndSquaresBlock` over stored lanes.
 private struct PartialDotAndSquares: StoredKernel {
     /// `v0`, `v1` hold elements `range` of the tensor.
     let v0: UnsafeRawPointer, v1: UnsafeRawPointer
@@ -70,25 +69,10 @@ private struct PartialDotAndSquares: StoredKernel {
     func run<In: StoredLanes, Out: StoredLanes>(_: In.Type, _: Out.Type) -> Bool {
         for start in stride(from: range.lowerBound, to: range.upperBound, by: Kernels.reductionBlock) {
             let end = min(range.upperBound, start + Kernels.reductionBlock), b = start / Kernels.reductionBlock
-            var xy0 = SIMD4<Double>(), xy1 = SIMD4<Double>(), xx0 = SIMD4<Double>(), xx1 = SIMD4<Double>()
-            var yy0 = SIMD4<Double>(), yy1 = SIMD4<Double>()
-            var i = start
-            while i + 8 <= end {
-                let u = In.load8(v0, i - range.lowerBound), v = In.load8(v1, i - range.lowerBound)
-                let ul = SIMD4<Double>(u.lowHalf), uh = SIMD4<Double>(u.highHalf)
-                let vl = SIMD4<Double>(v.lowHalf), vh = SIMD4<Double>(v.highHalf)
-                xy0 += ul * vl; xy1 += uh * vh
-                xx0 += ul * ul; xx1 += uh * uh
-                yy0 += vl * vl; yy1 += vh * vh
-                i += 8
-            }
-            var xy = (xy0 + xy1).sum(), xx = (xx0 + xx1).sum(), yy = (yy0 + yy1).sum()
-            while i < end {
-                let u = Double(In.load1(v0, i - range.lowerBound)), v = Double(In.load1(v1, i - range.lowerBound))
-                xy += u * v; xx += u * u; yy += v * v
-                i += 1
-            }
-            partials[3 * b] = xy; partials[3 * b + 1] = xx; partials[3 * b + 2] = yy
+            let lo = range.lowerBound
+            let s = Kernels.dotAndSquaresBlock(start..<end, load8: { i in (In.load8(v0, i - lo), In.load8(v1, i - lo)) },
+                                               load1: { i in (In.load1(v0, i - lo), In.load1(v1, i - lo)) })
+            partials[3 * b] = s.xy; partials[3 * b + 1] = s.xx; partials[3 * b + 2] = s.yy
         }
         return true
     }
