@@ -1,3 +1,4 @@
+import CMergeKernels
 import Numerics
 import Store
 
@@ -13,9 +14,20 @@ extension Slerp {
     /// starts on a multiple of it; `v0`, `v1` hold its elements), written as (xy, xx, yy) triples at `partials` + 3 × the
     /// global block index, on the calling thread; summing them as `Kernels.dotAndSquares`
     /// sums its blocks gives its bits.
+    /// F32 and BF16 blocks run `mf_dot_and_squares` on a CPU with AVX2 (the same sums in
+    /// the same order, 4 Double lanes per instruction); `portable` forces the Swift loop.
     static func partialDotAndSquares(stored v0: StoredElements, _ v1: StoredElements, range: Range<Int>,
-                                     into partials: UnsafeMutablePointer<Double>) {
+                                     into partials: UnsafeMutablePointer<Double>, portable: Bool = false) {
         precondition(v0.dtype == v1.dtype && range.lowerBound % Kernels.reductionBlock == 0, "slerp: stored blocks")
+        if !portable, storedFastPathsAvailable, let input = v0.dtype.kernelCode {
+            let size = v0.dtype.size
+            for start in stride(from: range.lowerBound, to: range.upperBound, by: Kernels.reductionBlock) {
+                let end = min(range.upperBound, start + Kernels.reductionBlock), offset = (start - range.lowerBound) * size
+                _ = mf_dot_and_squares(v0.start + offset, v1.start + offset, end - start, input,
+                                       partials + 3 * (start / Kernels.reductionBlock))
+            }
+            return
+        }
         let kernel = PartialDotAndSquares(v0: v0.start, v1: v1.start, range: range, partials: partials)
         _ = kernel.run(input: v0.dtype, output: .f32)
     }
@@ -23,10 +35,16 @@ extension Slerp {
     /// `combine(v0, v1, c, t:)` for `count` stored elements of each, rounded to `output` at
     /// `out`, on the calling thread.
     /// - Returns: whether every result was finite before rounding.
+    /// F32 and BF16 run `mf_pair_sum` on a CPU with AVX2 (the same operations, 8 lanes at a
+    /// time); `portable` forces the Swift loop.
     static func combine(stored v0: StoredElements, _ v1: StoredElements, _ c: (lerp: Bool, s0: Double, s1: Double), t: Double,
-                        count: Int, output: DType, into out: UnsafeMutableRawPointer) -> Bool {
+                        count: Int, output: DType, into out: UnsafeMutableRawPointer, portable: Bool = false) -> Bool {
         precondition(v0.dtype == v1.dtype, "slerp: stored inputs of different dtypes")
         let (w0, w1): (Float, Float) = c.lerp ? (1 - Float(t), Float(t)) : (Float(c.s0), Float(c.s1))
+        if !portable, let input = v0.dtype.kernelCode, let outCode = output.kernelCode {
+            var finite: Int32 = 0
+            if mf_pair_sum(v0.start, v1.start, count, w0, w1, input, outCode, out, &finite) == 1 { return finite == 1 }
+        }
         return PairSum(v0: v0.start, v1: v1.start, w0: w0, w1: w1, count: count, out: out).run(input: v0.dtype, output: output)
     }
 }
