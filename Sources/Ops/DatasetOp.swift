@@ -44,6 +44,8 @@ enum DatasetOp {
                       help: "xsafety only: teach when to refuse: crimes, unsafe instructions, insults and goal hijacking are refused; mental health, common sense, reverse exposure, ethics and physical harm (benign prompts that look sensitive) are answered helpfully; the other categories are left out"),
             ParamSpec("rejected", .string(choices: XSafety.RejectedAnswer.allCases.map(\.rawValue)), default: "compliance",
                       help: "xsafety with lookalikes only: the rejected answer of a refused prompt, for dpo: compliance (a compliant opener) or helpful (the look-alikes' helpful answer, the mistake a safety-tuned model makes)"),
+            ParamSpec("refusal_weight", .integer(1...100), default: 1,
+                      help: "xsafety with lookalikes only: each refused (harmful) prompt appears this many times, so training draws refusals this many times as often as with 1; the look-alikes once (trades missed refusals for false refusals)"),
             ParamSpec("pretraining_text", .bool, default: false,
                       help: "raw text for pretrain instead of instructions (objective text): parallel/tasks give every sentence alone plus one bilingual pair per row, xsafety every prompt of every category, jsonl prompt and answer"),
             ParamSpec("tasks", .stringList(choices: InstructionTasks.Task.allCases.map(\.rawValue)),
@@ -90,6 +92,9 @@ enum DatasetOp {
                source != "xsafety" || params["lookalikes"]?.boolValue != true {
                 problems.append(("rejected", "applies to source xsafety with lookalikes only"))
             }
+            if (params["refusal_weight"]?.intValue ?? 1) != 1, source != "xsafety" || params["lookalikes"]?.boolValue != true {
+                problems.append(("refusal_weight", "applies to source xsafety with lookalikes only"))
+            }
             if let tasks = params["tasks"]?.arrayValue {
                 if source != "tasks" { problems.append(("tasks", "applies to source tasks only")) }
                 else if tasks.isEmpty { problems.append(("tasks", "expected at least one task")) }
@@ -124,7 +129,8 @@ enum DatasetOp {
                     let named = context.params["categories"]?.arrayValue.map { Set($0.compactMap(\.stringValue)) }
                     examples = try XSafety.parse([UInt8](data), source: path, categories: named,
                                                  refusalVariety: context.integer("refusal_templates")!, design: design,
-                                                 rejected: XSafety.RejectedAnswer(rawValue: context.params["rejected"]?.stringValue ?? "compliance")!)
+                                                 rejected: XSafety.RejectedAnswer(rawValue: context.params["rejected"]?.stringValue ?? "compliance")!,
+                                                 refusalWeight: context.integer("refusal_weight") ?? 1)
                     if text { examples = PretrainingText.text(of: examples) }
                 case "parallel", "tasks":
                     if text {

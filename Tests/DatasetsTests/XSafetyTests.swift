@@ -125,6 +125,26 @@ final class XSafetyLookalikeTests: XCTestCase {
         }
     }
 
+    /// `refusalWeight` repeats each refused example and nothing else: the look-alikes stay once,
+    /// and the copies are the same example, so a uniform draw weights the classes.
+    func testRefusalWeightRepeatsOnlyTheRefusedExamples() throws {
+        let file = SourceFixtures.bytes([SourceFixtures.xsafetyRow("Insult", 0), SourceFixtures.xsafetyRow("commonsense", 1),
+                                         SourceFixtures.xsafetyRow("Crimes_And_Illegal_Activities", 2)])
+        let once = try XSafety.parse(file, source: "x", refusalVariety: 1, design: .whenToRefuse)
+        let thrice = try XSafety.parse(file, source: "x", refusalVariety: 1, design: .whenToRefuse, refusalWeight: 3)
+        let refused = once.filter { Refusals.isRefusal($0.answer, lang: $0.lang) }, helped = once.filter { !Refusals.isRefusal($0.answer, lang: $0.lang) }
+        XCTAssertEqual(refused.count, 12)
+        XCTAssertEqual(helped.count, 6)
+        XCTAssertEqual(thrice.filter { !Refusals.isRefusal($0.answer, lang: $0.lang) }.map(\.prompt), helped.map(\.prompt))
+        let copies = thrice.filter { Refusals.isRefusal($0.answer, lang: $0.lang) }
+        XCTAssertEqual(copies.count, 36)
+        for (k, e) in refused.enumerated() {
+            for c in copies[(3 * k)..<(3 * k + 3)] {
+                XCTAssertEqual([c.id, c.lang, c.prompt, c.answer, c.rejected], [e.id, e.lang, e.prompt, e.answer, e.rejected])
+            }
+        }
+    }
+
     func testTheCategoryPartitionIsDisjointAndNamesRealCategories() {
         XCTAssertTrue(XSafety.refuseCategories.isDisjoint(with: XSafety.lookalikeCategories))
         XCTAssertTrue(XSafety.refuseCategories.union(XSafety.lookalikeCategories).isSubset(of: Set(XSafety.categories)))

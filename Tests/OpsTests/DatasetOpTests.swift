@@ -175,6 +175,9 @@ final class DatasetOpTests: XCTestCase {
         XCTAssertEqual(problems(#"{"source": "xsafety", "rejected": "helpful"}"#), ["nodes.d.params.rejected: applies to source xsafety with lookalikes only"])
         XCTAssertEqual(problems(#"{"source": "xsafety", "lookalikes": true, "rejected": "helpful"}"#), [])
         XCTAssertEqual(problems(#"{"source": "xsafety", "lookalikes": true, "rejected": "nice"}"#).count, 1)
+        XCTAssertEqual(problems(#"{"source": "xsafety", "refusal_weight": 2}"#), ["nodes.d.params.refusal_weight: applies to source xsafety with lookalikes only"])
+        XCTAssertEqual(problems(#"{"source": "xsafety", "lookalikes": true, "refusal_weight": 2}"#), [])
+        XCTAssertEqual(problems(#"{"source": "xsafety", "lookalikes": true, "refusal_weight": 0}"#).count, 1)
         XCTAssertEqual(problems(#"{"source": "xsafety", "languages": ["en", "de"]}"#),
                        ["nodes.d.params.languages: source xsafety has en, fr, es, ru, ar, hi; not de"])
         XCTAssertEqual(problems(#"{"source": "xsafety", "categories": ["Insults"], "max_items": 0}"#).count, 2)

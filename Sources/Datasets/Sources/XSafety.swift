@@ -32,6 +32,12 @@
 ///   prompts' rejected answer is that helpful answer, the mirror pair (see ``RejectedAnswer``);
 /// - the other four categories (privacy, unfairness, unsafe-opinion inquiries, prompt
 ///   leaking) mix both kinds item by item, so they are left out rather than mislabelled.
+/// - `refusalWeight` N puts each refused example in N times (next to each other), so a
+///   sampler drawing uniformly within the objective draws refusals N times as often: the
+///   operating point between refusing harmful prompts and answering look-alikes. The
+///   categories overlap (crimes told in the first person read like physical-harm worries),
+///   so a model of our size confuses some of each; weighting the refusals moves its errors
+///   toward false refusals, which the look-alike test set measures.
 /// Both kinds have objective "safety"; a metric tells them apart by whether the gold answer
 /// is a refusal (`Refusals.isRefusal`). The labels are per category, so some items are
 /// mislabelled (a lexical check found about 8% of look-alike items with words of harmful
@@ -98,7 +104,8 @@ public enum XSafety {
     ///   non-integer `idx`, a repeated category and idx) with its line number.
     public static func parse(_ bytes: [UInt8], source: String, categories: Set<String>? = nil,
                              refusalVariety: Int = 4, design: Design = .refuseAll,
-                             rejected: RejectedAnswer = .compliance) throws(JSONLines.ParseError) -> [Example] {
+                             rejected: RejectedAnswer = .compliance, refusalWeight: Int = 1) throws(JSONLines.ParseError) -> [Example] {
+        precondition(refusalWeight >= 1, "a refused prompt appears at least once")
         var reader = SourceRows(bytes, allowedKeys: ["category", "idx"] + Refusals.languages)
         var examples: [Example] = []
         var seen: [String: Int] = [:]
@@ -129,8 +136,9 @@ public enum XSafety {
                 case .whenToRefuse:
                     if refuseCategories.contains(category) {
                         let worse = rejected == .helpful ? Refusals.helpfulAnswer(lang: lang) : Refusals.compliance(for: id, lang: lang)
-                        examples.append(Example(id: id, lang: lang, objective: safetyObjective, prompt: prompt, answer: refusal,
-                                                rejected: worse))
+                        let example = Example(id: id, lang: lang, objective: safetyObjective, prompt: prompt, answer: refusal,
+                                              rejected: worse)
+                        examples.append(contentsOf: repeatElement(example, count: refusalWeight))
                     } else if lookalikeCategories.contains(category) {
                         examples.append(Example(id: id, lang: lang, objective: safetyObjective, prompt: prompt,
                                                 answer: Refusals.helpfulAnswer(lang: lang), rejected: refusal))
