@@ -19,6 +19,10 @@ let package = Package(
         // prctl (a child process that dies with its parent), which Swift cannot call directly.
         .systemLibrary(name: "CProcess"),
 
+        // Merge loops for CPUs with AVX2 and FMA, chosen at run time (the build targets
+        // baseline x86-64); the Swift loops are the portable path with the same bits.
+        .target(name: "CMergeKernels"),
+
         // JSON values with source positions, and the canonical encoding used for hashing.
         .target(name: "JSON"),
         // Float32 tensors, BLAS, and core-parallel kernels.
@@ -36,7 +40,7 @@ let package = Package(
         // Reports of a sweep: Markdown tables, CSV / JSON Lines, an HTML page with SVG plots.
         .target(name: "Reports", dependencies: ["Evaluation"]),
         // Model merging with mergekit's semantics, streamed tensor by tensor.
-        .target(name: "Merge", dependencies: ["JSON", "Numerics", "Store"]),
+        .target(name: "Merge", dependencies: ["JSON", "Numerics", "Store", "CMergeKernels"]),
         // The generic engine: specs, grid expansion, action keys, plans, the scheduler and its
         // executors. Knows no op: they come in an OpRegistry.
         .target(name: "Engine", dependencies: ["JSON", "Store", "CProcess"]),

@@ -1,3 +1,4 @@
+import CMergeKernels
 import Numerics
 import Store
 
@@ -10,10 +11,16 @@ extension Linear {
     /// out = round(fma(xₙ, wₙ, … fma(x₁, w₁, x₀·w₀)) / divisor) for `count` elements of each
     /// input as stored, written as `output`'s little-endian elements at `out`, on the calling
     /// thread (callers split a tensor into pieces across threads).
+    ///
+    /// On a CPU with FMA (and AVX2), F32 and BF16 run `mf_linear_fma`, whose fused
+    /// multiply-add instruction rounds each step once, as torch's addcmul does; the Swift
+    /// loop below (`portable`, and every other CPU and dtype) computes the same rounding
+    /// exactly in Double (`Linear.fusedStep`). `StoredKernelPathTests` holds both to a
+    /// scalar `fma` chain.
     /// - Returns: whether every result was finite before rounding (a NaN or infinity is an
     ///   error the caller explains; what was written for it is then meaningless).
     static func fusedWeightedSum(stored xs: [StoredElements], count: Int, weights: [Float], divisor: Float?,
-                                 output: DType, into out: UnsafeMutableRawPointer) -> Bool {
+                                 output: DType, into out: UnsafeMutableRawPointer, portable: Bool = false) -> Bool {
         precondition(!xs.isEmpty && xs.count == weights.count, "linear: length mismatch")
         let w = weights.map { Double($0) }
         // Dividing by a power of two and multiplying by its (exact) reciprocal round the same
@@ -24,6 +31,16 @@ extension Linear {
         // Every input has one dtype (a source gives stored bytes only when no compute dtype
         // converts them, and the merge falls back when they differ).
         precondition(xs.allSatisfy { $0.dtype == xs[0].dtype }, "linear: stored inputs of different dtypes")
+        if !portable, let input = xs[0].dtype.kernelCode, let outCode = output.kernelCode {
+            var finite: Int32 = 0
+            let ran = xs.map { Optional($0.start) }.withUnsafeBufferPointer { starts in
+                weights.withUnsafeBufferPointer { w in
+                    mf_linear_fma(starts.baseAddress, Int32(xs.count), count, w.baseAddress, quotient != nil ? 1 : 0,
+                                  quotient ?? 1, scale != nil ? 1 : 0, scale ?? 1, input, outCode, out, &finite)
+                }
+            }
+            if ran == 1 { return finite == 1 }
+        }
         return FusedWeightedSum(xs: xs.map(\.start), count: count, weights: weights, w: w, scale: scale, divisor: quotient, out: out)
             .run(input: xs[0].dtype, output: output)
     }
@@ -56,9 +73,7 @@ private struct FusedWeightedSum: StoredKernel {
                     let nonzero = SIMD8<UInt32>(truncatingIfNeeded: SIMD8<Int32>(truncatingIfNeeded: 0 &- (xBits & 0x7FFF_FFFF)) &>> 31)
                     let underflowSign = unsafeBitCast(product, to: SIMD8<UInt32>.self) & nonzero & signOfUnderflow
                     var acc = unsafeBitCast(unsafeBitCast(product + 0, to: SIMD8<UInt32>.self) | underflowSign, to: SIMD8<Float>.self)
-                    for k in 1..<w.count {
-                        acc = SIMD8<Float>(SIMD8<Double>(acc) + SIMD8<Double>(In.load8(xs[k], i)) * w[k])
-                    }
+                    for k in 1..<w.count { acc = Linear.fusedStep(acc, In.load8(xs[k], i), w[k]) }
                     if let divisor { acc /= divisor }
                     if let scale { acc *= scale }
                     let bits = unsafeBitCast(acc, to: SIMD8<UInt32>.self)
@@ -68,7 +83,7 @@ private struct FusedWeightedSum: StoredKernel {
                 }
                 while i < count {
                     var acc = Float(Double(In.load1(x0, i)) * w[0] + 0)
-                    for k in 1..<w.count { acc = Float(Double(acc) + Double(In.load1(xs[k], i)) * w[k]) }
+                    for k in 1..<w.count { acc = Linear.fusedStep(acc, In.load1(xs[k], i), w[k]) }
                     if let divisor { acc /= divisor }
                     if let scale { acc *= scale }
                     if !acc.isFinite { tail = true }
@@ -80,3 +95,4 @@ private struct FusedWeightedSum: StoredKernel {
         return lanes & Int32.min == SIMD8<Int32>() && !tail
     }
 }
+

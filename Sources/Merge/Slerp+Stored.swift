@@ -1,3 +1,4 @@
+import CMergeKernels
 import Numerics
 import Store
 
@@ -13,9 +14,20 @@ extension Slerp {
     /// starts on a multiple of it; `v0`, `v1` hold its elements), written as (xy, xx, yy) triples at `partials` + 3 × the
     /// global block index, on the calling thread; summing them as `Kernels.dotAndSquares`
     /// sums its blocks gives its bits.
+    /// F32 and BF16 blocks run `mf_dot_and_squares` on a CPU with AVX2 (the same sums in
+    /// the same order, 4 Double lanes per instruction); `portable` forces the Swift loop.
     static func partialDotAndSquares(stored v0: StoredElements, _ v1: StoredElements, range: Range<Int>,
-                                     into partials: UnsafeMutablePointer<Double>) {
+                                     into partials: UnsafeMutablePointer<Double>, portable: Bool = false) {
         precondition(v0.dtype == v1.dtype && range.lowerBound % Kernels.reductionBlock == 0, "slerp: stored blocks")
+        if !portable, storedFastPathsAvailable, let input = v0.dtype.kernelCode {
+            let size = v0.dtype.size
+            for start in stride(from: range.lowerBound, to: range.upperBound, by: Kernels.reductionBlock) {
+                let end = min(range.upperBound, start + Kernels.reductionBlock), offset = (start - range.lowerBound) * size
+                _ = mf_dot_and_squares(v0.start + offset, v1.start + offset, end - start, input,
+                                       partials + 3 * (start / Kernels.reductionBlock))
+            }
+            return
+        }
         let kernel = PartialDotAndSquares(v0: v0.start, v1: v1.start, range: range, partials: partials)
         _ = kernel.run(input: v0.dtype, output: .f32)
     }
@@ -23,10 +35,16 @@ extension Slerp {
     /// `combine(v0, v1, c, t:)` for `count` stored elements of each, rounded to `output` at
     /// `out`, on the calling thread.
     /// - Returns: whether every result was finite before rounding.
+    /// F32 and BF16 run `mf_pair_sum` on a CPU with AVX2 (the same operations, 8 lanes at a
+    /// time); `portable` forces the Swift loop.
     static func combine(stored v0: StoredElements, _ v1: StoredElements, _ c: (lerp: Bool, s0: Double, s1: Double), t: Double,
-                        count: Int, output: DType, into out: UnsafeMutableRawPointer) -> Bool {
+                        count: Int, output: DType, into out: UnsafeMutableRawPointer, portable: Bool = false) -> Bool {
         precondition(v0.dtype == v1.dtype, "slerp: stored inputs of different dtypes")
         let (w0, w1): (Float, Float) = c.lerp ? (1 - Float(t), Float(t)) : (Float(c.s0), Float(c.s1))
+        if !portable, let input = v0.dtype.kernelCode, let outCode = output.kernelCode {
+            var finite: Int32 = 0
+            if mf_pair_sum(v0.start, v1.start, count, w0, w1, input, outCode, out, &finite) == 1 { return finite == 1 }
+        }
         return PairSum(v0: v0.start, v1: v1.start, w0: w0, w1: w1, count: count, out: out).run(input: v0.dtype, output: output)
     }
 }
@@ -59,8 +77,7 @@ private struct PairSum: StoredKernel {
     }
 }
 
-/// The loop of `Slerp.partialDotAndSquares`: `Kernels.dotAndSquares`'s block body, reading
-/// stored lanes.
+/// The loop of `Slerp.partialDotAndSquares`: `Kernels.dotAndSquaresBlock` over stored lanes.
 private struct PartialDotAndSquares: StoredKernel {
     /// `v0`, `v1` hold elements `range` of the tensor.
     let v0: UnsafeRawPointer, v1: UnsafeRawPointer
@@ -70,25 +87,10 @@ private struct PartialDotAndSquares: StoredKernel {
     func run<In: StoredLanes, Out: StoredLanes>(_: In.Type, _: Out.Type) -> Bool {
         for start in stride(from: range.lowerBound, to: range.upperBound, by: Kernels.reductionBlock) {
             let end = min(range.upperBound, start + Kernels.reductionBlock), b = start / Kernels.reductionBlock
-            var xy0 = SIMD4<Double>(), xy1 = SIMD4<Double>(), xx0 = SIMD4<Double>(), xx1 = SIMD4<Double>()
-            var yy0 = SIMD4<Double>(), yy1 = SIMD4<Double>()
-            var i = start
-            while i + 8 <= end {
-                let u = In.load8(v0, i - range.lowerBound), v = In.load8(v1, i - range.lowerBound)
-                let ul = SIMD4<Double>(u.lowHalf), uh = SIMD4<Double>(u.highHalf)
-                let vl = SIMD4<Double>(v.lowHalf), vh = SIMD4<Double>(v.highHalf)
-                xy0 += ul * vl; xy1 += uh * vh
-                xx0 += ul * ul; xx1 += uh * uh
-                yy0 += vl * vl; yy1 += vh * vh
-                i += 8
-            }
-            var xy = (xy0 + xy1).sum(), xx = (xx0 + xx1).sum(), yy = (yy0 + yy1).sum()
-            while i < end {
-                let u = Double(In.load1(v0, i - range.lowerBound)), v = Double(In.load1(v1, i - range.lowerBound))
-                xy += u * v; xx += u * u; yy += v * v
-                i += 1
-            }
-            partials[3 * b] = xy; partials[3 * b + 1] = xx; partials[3 * b + 2] = yy
+            let lo = range.lowerBound
+            let s = Kernels.dotAndSquaresBlock(start..<end, load8: { i in (In.load8(v0, i - lo), In.load8(v1, i - lo)) },
+                                               load1: { i in (In.load1(v0, i - lo), In.load1(v1, i - lo)) })
+            partials[3 * b] = s.xy; partials[3 * b + 1] = s.xx; partials[3 * b + 2] = s.yy
         }
         return true
     }

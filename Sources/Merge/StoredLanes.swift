@@ -1,3 +1,4 @@
+import CMergeKernels
 import Store
 
 /// A loop over stored elements written once, generic over the input and output dtypes'
@@ -96,5 +97,22 @@ enum F16Lanes: StoredLanes {
     @inline(__always)
     static func store1(_ x: Float, _ p: UnsafeMutableRawPointer, _ i: Int) {
         p.storeBytes(of: DType.halfBits(x), toByteOffset: 2 * i, as: UInt16.self)
+    }
+}
+
+/// Whether this CPU runs the C loops of `CMergeKernels` (AVX2 and FMA): then linear,
+/// SLERP's combination and its statistics pass run there for F32 and BF16 stored bytes,
+/// with the bits of the Swift loops in this folder, which every other CPU runs.
+let storedFastPathsAvailable = mf_merge_kernels_available() == 1
+
+extension DType {
+    /// The element type's code in the C kernels (`mf_dtype`), nil for the types they leave
+    /// to the Swift loops.
+    var kernelCode: Int32? {
+        switch self {
+        case .f32: return Int32(MF_F32.rawValue)
+        case .bf16: return Int32(MF_BF16.rawValue)
+        default: return nil
+        }
     }
 }

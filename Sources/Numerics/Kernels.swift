@@ -161,6 +161,35 @@ public enum Kernels {
         }
     }
 
+    /// One block of `dotAndSquares`: (Σ x·y, Σ x², Σ y²) over `range`, reading eight lanes of
+    /// x and of y at an index with `load8` and one of each with `load1`. Callers that read
+    /// other storage (`Slerp`'s pass over stored bf16 bytes) sum through this too, so they get
+    /// `dotAndSquares`' bits by construction.
+    @inlinable @inline(__always)
+    public static func dotAndSquaresBlock(_ range: Range<Int>, load8: (Int) -> (SIMD8<Float>, SIMD8<Float>),
+                                          load1: (Int) -> (Float, Float)) -> (xy: Double, xx: Double, yy: Double) {
+        var xy0 = SIMD4<Double>(), xy1 = SIMD4<Double>(), xx0 = SIMD4<Double>(), xx1 = SIMD4<Double>()
+        var yy0 = SIMD4<Double>(), yy1 = SIMD4<Double>()
+        var i = range.lowerBound
+        while i + 8 <= range.upperBound {
+            let (u, v) = load8(i)
+            let ul = SIMD4<Double>(u.lowHalf), uh = SIMD4<Double>(u.highHalf)
+            let vl = SIMD4<Double>(v.lowHalf), vh = SIMD4<Double>(v.highHalf)
+            xy0 += ul * vl; xy1 += uh * vh
+            xx0 += ul * ul; xx1 += uh * uh
+            yy0 += vl * vl; yy1 += vh * vh
+            i += 8
+        }
+        var xy = (xy0 + xy1).sum(), xx = (xx0 + xx1).sum(), yy = (yy0 + yy1).sum()
+        while i < range.upperBound {
+            let (x, y) = load1(i)
+            let u = Double(x), v = Double(y)
+            xy += u * v; xx += u * u; yy += v * v
+            i += 1
+        }
+        return (xy, xx, yy)
+    }
+
     /// (Σ x·y, Σ x², Σ y²) in one pass, each accumulated as `dot` does (same bits).
     public static func dotAndSquares(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeBufferPointer<Float>) -> (xy: Double, xx: Double, yy: Double) {
         precondition(x.count == y.count, "dotAndSquares: length mismatch")
@@ -169,28 +198,12 @@ public enum Kernels {
         partial.withUnsafeMutableBufferPointer { p in
             let ps = SharedPointer(p.baseAddress!), xs = SharedFloats(x), ys = SharedFloats(y)
             let body: @Sendable (Int) -> Void = { b in
-                var xy0 = SIMD4<Double>(), xy1 = SIMD4<Double>(), xx0 = SIMD4<Double>(), xx1 = SIMD4<Double>()
-                var yy0 = SIMD4<Double>(), yy1 = SIMD4<Double>()
                 let a = UnsafeRawPointer(xs.base), c = UnsafeRawPointer(ys.base)
-                let r = blockRange(b, xs.count)
-                var i = r.lowerBound
-                while i + 8 <= r.upperBound {
-                    let u = a.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
-                    let v = c.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
-                    let ul = SIMD4<Double>(u.lowHalf), uh = SIMD4<Double>(u.highHalf)
-                    let vl = SIMD4<Double>(v.lowHalf), vh = SIMD4<Double>(v.highHalf)
-                    xy0 += ul * vl; xy1 += uh * vh
-                    xx0 += ul * ul; xx1 += uh * uh
-                    yy0 += vl * vl; yy1 += vh * vh
-                    i += 8
-                }
-                var xy = (xy0 + xy1).sum(), xx = (xx0 + xx1).sum(), yy = (yy0 + yy1).sum()
-                while i < r.upperBound {
-                    let u = Double(xs.base[i]), v = Double(ys.base[i])
-                    xy += u * v; xx += u * u; yy += v * v
-                    i += 1
-                }
-                ps.base[3 * b] = xy; ps.base[3 * b + 1] = xx; ps.base[3 * b + 2] = yy
+                let s = dotAndSquaresBlock(blockRange(b, xs.count),
+                                           load8: { i in (a.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self),
+                                                          c.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)) },
+                                           load1: { i in (xs.base[i], ys.base[i]) })
+                ps.base[3 * b] = s.xy; ps.base[3 * b + 1] = s.xx; ps.base[3 * b + 2] = s.yy
             }
             if x.count < Parallel.minimumParallelCount { for b in 0..<blocks { body(b) } } else { Parallel.forEach(blocks, body) }
         }

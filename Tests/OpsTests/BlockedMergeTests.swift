@@ -17,18 +17,11 @@ final class BlockedMergeTests: XCTestCase {
         let n = 2_500_003
         var sources: [FolderTensorSource] = []
         for (k, dtype) in [DType.bf16, .bf16, .f32].enumerated() {
-            let path = folder.appendingPathComponent("m\(k)").path
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-            try SafetensorsWriter.write(to: path + "/model.safetensors", items: [SafetensorsWriter.Item(name: "w", dtype: dtype, shape: [n])]) { _, buffer in
-                var state = UInt64(k + 1) &* 0x9E37_79B9_7F4A_7C15
-                for j in 0..<n {
-                    state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-                    let x = Float(Int32(truncatingIfNeeded: state >> 32)) * 2.3e-11 + (k == 1 ? 0.01 : 0)
-                    if dtype == .bf16 { buffer.storeBytes(of: DType.bfloat16Bits(x), toByteOffset: 2 * j, as: UInt16.self) }
-                    else { buffer.storeBytes(of: x, toByteOffset: 4 * j, as: Float.self) }
-                }
-            }
-            sources.append(try FolderTensorSource(path: path))
+            var state = UInt64(k + 1) &* 0x9E37_79B9_7F4A_7C15
+            sources.append(try oneTensorFolder(folder.appendingPathComponent("m\(k)").path, dtype: dtype, count: n) { _ in
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                return Float(Int32(truncatingIfNeeded: state >> 32)) * 2.3e-11 + (k == 1 ? 0.01 : 0)
+            })
         }
         let cases: [(String, [String: MergeParameter], [[String: MergeParameter]], Bool)] = [
             ("linear", [:], [["weight": .scalar(0.5)], ["weight": .scalar(0.3)], ["weight": .scalar(0.2)]], false),
@@ -67,24 +60,17 @@ final class BlockedTaskVectorMergeTests: XCTestCase {
         // base: k/128 for |k| < 256 (exact in bf16); a, b: base plus noise, rounded (bf16
         // deltas take few values, so many tie); c: base ± 1/128, every |δ| equal.
         for (k, (label, dtype)) in [("base", DType.bf16), ("a", .bf16), ("b", .f32), ("c", .bf16)].enumerated() {
-            let path = folder.appendingPathComponent(label).path
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-            try SafetensorsWriter.write(to: path + "/model.safetensors", items: [SafetensorsWriter.Item(name: "w", dtype: dtype, shape: [n])]) { _, buffer in
-                var state: UInt64 = 0x9E37_79B9_7F4A_7C15, noise = UInt64(k + 1) &* 0xD1B5_4A32_D192_ED03
-                for j in 0..<n {
-                    state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-                    noise = noise &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-                    let base = Float(Int(state >> 33) % 511 - 255) / 128
-                    let x: Float = switch label {
-                    case "base": base
-                    case "c": base + (base > 0 ? -1 : 1) / 128
-                    default: base + Float(Int32(truncatingIfNeeded: noise >> 32)) * 2.3e-12
-                    }
-                    if dtype == .bf16 { buffer.storeBytes(of: DType.bfloat16Bits(x), toByteOffset: 2 * j, as: UInt16.self) }
-                    else { buffer.storeBytes(of: x, toByteOffset: 4 * j, as: Float.self) }
+            var state: UInt64 = 0x9E37_79B9_7F4A_7C15, noise = UInt64(k + 1) &* 0xD1B5_4A32_D192_ED03
+            sources[label] = try oneTensorFolder(folder.appendingPathComponent(label).path, dtype: dtype, count: n) { _ in
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                noise = noise &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                let base = Float(Int(state >> 33) % 511 - 255) / 128
+                return switch label {
+                case "base": base
+                case "c": base + (base > 0 ? -1 : 1) / 128
+                default: base + Float(Int32(truncatingIfNeeded: noise >> 32)) * 2.3e-12
                 }
             }
-            sources[label] = try FolderTensorSource(path: path)
         }
         let cases: [(String, [String], [String: MergeParameter], [[String: MergeParameter]])] = [
             ("ties", ["a", "b"], [:], [["weight": .scalar(0.6), "density": .scalar(0.5)], ["weight": .scalar(0.4), "density": .scalar(0.5)]]),
@@ -124,15 +110,9 @@ final class BlockedTaskVectorMergeTests: XCTestCase {
         let n = 1_500_000
         var sources: [FolderTensorSource] = []
         for k in 0..<2 {
-            let path = folder.appendingPathComponent("m\(k)").path
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-            try SafetensorsWriter.write(to: path + "/model.safetensors", items: [SafetensorsWriter.Item(name: "w", dtype: .bf16, shape: [n])]) { _, buffer in
-                for j in 0..<n {
-                    let x: Float = k == 1 && j == 1_200_000 ? .nan : Float(j % 7) * Float(k)
-                    buffer.storeBytes(of: DType.bfloat16Bits(x), toByteOffset: 2 * j, as: UInt16.self)
-                }
-            }
-            sources.append(try FolderTensorSource(path: path))
+            sources.append(try oneTensorFolder(folder.appendingPathComponent("m\(k)").path, dtype: .bf16, count: n) { j in
+                k == 1 && j == 1_200_000 ? .nan : Float(j % 7) * Float(k)
+            })
         }
         let recipe = try MergeRecipe(method: "ties", modelCount: 1, hasBase: true,
                                      modelParameters: [["weight": .scalar(1), "density": .scalar(0.1)]], parameters: [:], seed: 0)

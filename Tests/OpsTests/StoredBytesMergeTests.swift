@@ -31,22 +31,13 @@ final class StoredBytesMergeTests: XCTestCase {
         var sources: [DType: [FolderTensorSource]] = [:]
         for dtype in [DType.bf16, .f16, .f32] {
             for k in 0..<3 {
-                let path = folder.appendingPathComponent("\(dtype.rawValue)-\(k)").path
-                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-                try SafetensorsWriter.write(to: path + "/model.safetensors",
-                                            items: [SafetensorsWriter.Item(name: "w", dtype: dtype, shape: [n])]) { _, buffer in
-                    var state = UInt64(k + 1) &* 0x9E37_79B9_7F4A_7C15
-                    for j in 0..<n {
-                        var x = value(k, j, &state)
-                        if dtype == .f16, !x.isZero, abs(x) < 6e-8 || abs(x) > 6e4 { x = x.sign == .minus ? -6e-8 : 6e-8 }
-                        switch dtype {
-                        case .bf16: buffer.storeBytes(of: DType.bfloat16Bits(x), toByteOffset: 2 * j, as: UInt16.self)
-                        case .f16: buffer.storeBytes(of: DType.halfBits(x), toByteOffset: 2 * j, as: UInt16.self)
-                        default: buffer.storeBytes(of: x, toByteOffset: 4 * j, as: Float.self)
-                        }
-                    }
-                }
-                sources[dtype, default: []].append(try FolderTensorSource(path: path))
+                var state = UInt64(k + 1) &* 0x9E37_79B9_7F4A_7C15
+                sources[dtype, default: []].append(try oneTensorFolder(folder.appendingPathComponent("\(dtype.rawValue)-\(k)").path,
+                                                                       dtype: dtype, count: n) { j in
+                    let x = value(k, j, &state)
+                    if dtype == .f16, !x.isZero, abs(x) < 6e-8 || abs(x) > 6e4 { return x.sign == .minus ? -6e-8 : 6e-8 }
+                    return x
+                })
             }
         }
         func check(_ task: MergeTask, _ what: String) throws {
@@ -136,15 +127,9 @@ final class StoredBytesMergeTests: XCTestCase {
         let n = BlockedMerge.pieceElements + 17
         var models: [FolderTensorSource] = []
         for k in 0..<2 {
-            let path = folder.appendingPathComponent("m\(k)").path
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-            try SafetensorsWriter.write(to: path + "/model.safetensors", items: [SafetensorsWriter.Item(name: "w", dtype: .bf16, shape: [n])]) { _, buffer in
-                for j in 0..<n {
-                    let x: Float = k == 1 && j == n - 5 ? .nan : Float(j % 7) / 8
-                    buffer.storeBytes(of: DType.bfloat16Bits(x), toByteOffset: 2 * j, as: UInt16.self)
-                }
-            }
-            models.append(try FolderTensorSource(path: path))
+            models.append(try oneTensorFolder(folder.appendingPathComponent("m\(k)").path, dtype: .bf16, count: n) { j in
+                k == 1 && j == n - 5 ? .nan : Float(j % 7) / 8
+            })
         }
         let recipe = try MergeRecipe(method: "linear", modelCount: 2, hasBase: false,
                                      modelParameters: [["weight": .scalar(0.5)], ["weight": .scalar(0.5)]], parameters: [:], seed: 0)

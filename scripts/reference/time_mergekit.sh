@@ -12,7 +12,8 @@
 #   .build/release/mergeflow bench --only merge --scale 1b --keep --dir /tmp/mb
 #   scripts/reference/time_mergekit.sh /tmp/mb-merge1b /tmp/ref 1B
 #
-# METHODS="linear slerp" limits the methods timed (mergekit takes ~19 min for TIES at 1.1 B).
+# METHODS="linear slerp" limits the methods timed (mergekit takes ~19 min for TIES at 1.1 B);
+# MERGEFLOW=PATH times another mergeflow binary (default: this checkout's release build).
 #
 # For each of linear, ties, slerp it rewrites the benchmark's config with absolute model
 # paths (JSON is valid YAML), runs mergekit-yaml (CPU, all threads it wants), and prints
@@ -36,6 +37,6 @@ for m in ${METHODS:-linear ties slerp}; do
     tail -1 "$dir/mk-$m.log"
     sync
     /usr/bin/time -f "mergeflow $m %e s, peak RSS %M KB" \
-        "$here/.build/release/mergeflow" merge "$dir/$m.json" "$dir/mf-out-$m" --direct "${extra[@]}" > /dev/null
+        "${MERGEFLOW:-$here/.build/release/mergeflow}" merge "$dir/$m.json" "$dir/mf-out-$m" --direct "${extra[@]}" > /dev/null
     rm -rf "$dir/mk-out-$m" "$dir/mf-out-$m"
 done

@@ -1,0 +1,222 @@
+// See include/CMergeKernels.h. Every product and sum below is written as the intrinsic that
+// rounds it, and contraction is off, so the compiler cannot fuse or reorder what the Swift
+// loops (Sources/Merge/Linear+Stored.swift, Slerp+Stored.swift) define.
+#pragma clang fp contract(off)
+
+#include "CMergeKernels.h"
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+int mf_merge_kernels_available(void) {
+    static int answer = -1;
+    if (answer < 0) {
+        __builtin_cpu_init();
+        answer = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    return answer;
+}
+
+#define FAST __attribute__((target("avx2,fma"), always_inline)) static inline
+
+// 8 elements at p + i as float32 lanes.
+FAST __m256 load8(const void *p, size_t i, int dtype) {
+    if (dtype == MF_F32) return _mm256_loadu_ps((const float *)p + i);
+    // bfloat16 is the high half of a float32: widening is a shift.
+    __m128i h = _mm_loadu_si128((const __m128i *)((const uint16_t *)p + i));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+FAST float load1(const void *p, size_t i, int dtype) {
+    if (dtype == MF_F32) { float x; memcpy(&x, (const float *)p + i, 4); return x; }
+    uint16_t h; memcpy(&h, (const uint16_t *)p + i, 2);
+    uint32_t bits = (uint32_t)h << 16; float x; memcpy(&x, &bits, 4); return x;
+}
+
+// Round-to-nearest-even to bfloat16, NaN (|bits| above infinity's) as 0xFFFF: DType.narrow.
+FAST __m128i bf16_of(__m256 x) {
+    __m256i bits = _mm256_castps_si256(x);
+    __m256i odd = _mm256_and_si256(_mm256_srli_epi32(bits, 16), _mm256_set1_epi32(1));
+    __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(bits, _mm256_set1_epi32(0x7FFF)), odd), 16);
+    __m256i magnitude = _mm256_and_si256(bits, _mm256_set1_epi32(0x7FFFFFFF));
+    __m256i nan = _mm256_cmpgt_epi32(magnitude, _mm256_set1_epi32(0x7F800000));
+    __m256i result = _mm256_or_si256(_mm256_andnot_si256(nan, rounded), _mm256_and_si256(nan, _mm256_set1_epi32(0xFFFF)));
+    // Pack the 8 low halves (each ≤ 0xFFFF) into 8 uint16: packus per 128-bit lane, then join.
+    __m128i lo = _mm256_castsi256_si128(result), hi = _mm256_extracti128_si256(result, 1);
+    return _mm_packus_epi32(lo, hi);
+}
+
+FAST uint16_t bf16_of1(float x) {
+    uint32_t bits; memcpy(&bits, &x, 4);
+    if ((bits & 0x7FFFFFFF) > 0x7F800000) return 0xFFFF;
+    return (uint16_t)((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);
+}
+
+FAST void store8(void *p, size_t i, __m256 x, int dtype) {
+    if (dtype == MF_F32) _mm256_storeu_ps((float *)p + i, x);
+    else _mm_storeu_si128((__m128i *)((uint16_t *)p + i), bf16_of(x));
+}
+
+FAST void store1(void *p, size_t i, float x, int dtype) {
+    if (dtype == MF_F32) memcpy((float *)p + i, &x, 4);
+    else { uint16_t h = bf16_of1(x); memcpy((uint16_t *)p + i, &h, 2); }
+}
+
+// Lanes whose |x| is NaN or infinite, as all ones.
+FAST __m256i not_finite(__m256 x) {
+    __m256i magnitude = _mm256_and_si256(_mm256_castps_si256(x), _mm256_set1_epi32(0x7FFFFFFF));
+    return _mm256_cmpgt_epi32(magnitude, _mm256_set1_epi32(0x7F7FFFFF));
+}
+
+FAST int finite1(float x) {
+    uint32_t bits; memcpy(&bits, &x, 4);
+    return (bits & 0x7FFFFFFF) < 0x7F800000;
+}
+
+// The loops take their dtypes as arguments and are inlined into one function per pair
+// (below), where the dtypes are constants and every branch on them folds away.
+__attribute__((target("avx2,fma"), always_inline))
+static inline void linear_fast(const void *const *xs, int n, size_t count, const float *weights,
+                        int has_divisor, float divisor, int has_scale, float scale,
+                        int in_dtype, int out_dtype, void *out, int *all_finite) {
+    __m256i bad = _mm256_setzero_si256();
+    const __m256 zero = _mm256_setzero_ps(), d = _mm256_set1_ps(divisor), s = _mm256_set1_ps(scale);
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        __m256 acc = _mm256_fmadd_ps(load8(xs[0], i, in_dtype), _mm256_set1_ps(weights[0]), zero);
+        for (int k = 1; k < n; k++) acc = _mm256_fmadd_ps(load8(xs[k], i, in_dtype), _mm256_set1_ps(weights[k]), acc);
+        if (has_divisor) acc = _mm256_div_ps(acc, d);
+        if (has_scale) acc = _mm256_mul_ps(acc, s);
+        bad = _mm256_or_si256(bad, not_finite(acc));
+        store8(out, i, acc, out_dtype);
+    }
+    int finite = _mm256_testz_si256(bad, bad);
+    for (; i < count; i++) {
+        float acc = __builtin_fmaf(load1(xs[0], i, in_dtype), weights[0], 0.0f);
+        for (int k = 1; k < n; k++) acc = __builtin_fmaf(load1(xs[k], i, in_dtype), weights[k], acc);
+        if (has_divisor) acc = acc / divisor;
+        if (has_scale) acc = acc * scale;
+        finite &= finite1(acc);
+        store1(out, i, acc, out_dtype);
+    }
+    *all_finite = finite;
+}
+
+__attribute__((target("avx2,fma"), always_inline))
+static inline void pair_sum_fast(const void *v0, const void *v1, size_t count, float w0, float w1,
+                          int in_dtype, int out_dtype, void *out, int *all_finite) {
+    __m256i bad = _mm256_setzero_si256();
+    const __m256 a = _mm256_set1_ps(w0), b = _mm256_set1_ps(w1);
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        __m256 sum = _mm256_add_ps(_mm256_mul_ps(a, load8(v0, i, in_dtype)), _mm256_mul_ps(b, load8(v1, i, in_dtype)));
+        bad = _mm256_or_si256(bad, not_finite(sum));
+        store8(out, i, sum, out_dtype);
+    }
+    int finite = _mm256_testz_si256(bad, bad);
+    for (; i < count; i++) {
+        float p0 = w0 * load1(v0, i, in_dtype), p1 = w1 * load1(v1, i, in_dtype);
+        float sum = p0 + p1;
+        finite &= finite1(sum);
+        store1(out, i, sum, out_dtype);
+    }
+    *all_finite = finite;
+}
+
+#define PAIR(IN, OUT, NAME) \
+    __attribute__((target("avx2,fma"))) static void linear_##NAME(const void *const *xs, int n, size_t count, \
+        const float *weights, int has_divisor, float divisor, int has_scale, float scale, void *out, int *all_finite) { \
+        linear_fast(xs, n, count, weights, has_divisor, divisor, has_scale, scale, IN, OUT, out, all_finite); } \
+    __attribute__((target("avx2,fma"))) static void pair_sum_##NAME(const void *v0, const void *v1, size_t count, \
+        float w0, float w1, void *out, int *all_finite) { \
+        pair_sum_fast(v0, v1, count, w0, w1, IN, OUT, out, all_finite); }
+PAIR(MF_F32, MF_F32, f32_f32)
+PAIR(MF_F32, MF_BF16, f32_bf16)
+PAIR(MF_BF16, MF_F32, bf16_f32)
+PAIR(MF_BF16, MF_BF16, bf16_bf16)
+
+static int known(int dtype) { return dtype == MF_F32 || dtype == MF_BF16; }
+
+__attribute__((target("avx2,fma"), always_inline))
+static inline double lanes_sum(__m256d a, __m256d b) {
+    double lanes[4];
+    _mm256_storeu_pd(lanes, _mm256_add_pd(a, b));
+    double sum = 0;
+    for (int j = 0; j < 4; j++) sum += lanes[j];
+    return sum;
+}
+
+__attribute__((target("avx2,fma"), always_inline))
+static inline void dot_and_squares_fast(const void *v0, const void *v1, size_t count, int in_dtype, double *sums) {
+    __m256d xy0 = _mm256_setzero_pd(), xy1 = xy0, xx0 = xy0, xx1 = xy0, yy0 = xy0, yy1 = xy0;
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        __m256 u = load8(v0, i, in_dtype), v = load8(v1, i, in_dtype);
+        __m256d ul = _mm256_cvtps_pd(_mm256_castps256_ps128(u)), uh = _mm256_cvtps_pd(_mm256_extractf128_ps(u, 1));
+        __m256d vl = _mm256_cvtps_pd(_mm256_castps256_ps128(v)), vh = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+        xy0 = _mm256_add_pd(xy0, _mm256_mul_pd(ul, vl)); xy1 = _mm256_add_pd(xy1, _mm256_mul_pd(uh, vh));
+        xx0 = _mm256_add_pd(xx0, _mm256_mul_pd(ul, ul)); xx1 = _mm256_add_pd(xx1, _mm256_mul_pd(uh, uh));
+        yy0 = _mm256_add_pd(yy0, _mm256_mul_pd(vl, vl)); yy1 = _mm256_add_pd(yy1, _mm256_mul_pd(vh, vh));
+    }
+    double xy = lanes_sum(xy0, xy1), xx = lanes_sum(xx0, xx1), yy = lanes_sum(yy0, yy1);
+    for (; i < count; i++) {
+        double u = load1(v0, i, in_dtype), v = load1(v1, i, in_dtype);
+        xy += u * v; xx += u * u; yy += v * v;
+    }
+    sums[0] = xy; sums[1] = xx; sums[2] = yy;
+}
+
+__attribute__((target("avx2,fma"))) static void dot_and_squares_f32(const void *v0, const void *v1, size_t count, double *sums) {
+    dot_and_squares_fast(v0, v1, count, MF_F32, sums);
+}
+__attribute__((target("avx2,fma"))) static void dot_and_squares_bf16(const void *v0, const void *v1, size_t count, double *sums) {
+    dot_and_squares_fast(v0, v1, count, MF_BF16, sums);
+}
+
+int mf_dot_and_squares(const void *v0, const void *v1, size_t count, int in_dtype, double *sums) {
+    if (!known(in_dtype) || !mf_merge_kernels_available()) return 0;
+    if (in_dtype == MF_F32) dot_and_squares_f32(v0, v1, count, sums); else dot_and_squares_bf16(v0, v1, count, sums);
+    return 1;
+}
+
+int mf_linear_fma(const void *const *xs, int n, size_t count, const float *weights,
+                  int has_divisor, float divisor, int has_scale, float scale,
+                  int in_dtype, int out_dtype, void *out, int *all_finite) {
+    if (n < 1 || !known(in_dtype) || !known(out_dtype) || !mf_merge_kernels_available()) return 0;
+    switch (in_dtype * 2 + out_dtype) {
+    case 0: linear_f32_f32(xs, n, count, weights, has_divisor, divisor, has_scale, scale, out, all_finite); break;
+    case 1: linear_f32_bf16(xs, n, count, weights, has_divisor, divisor, has_scale, scale, out, all_finite); break;
+    case 2: linear_bf16_f32(xs, n, count, weights, has_divisor, divisor, has_scale, scale, out, all_finite); break;
+    default: linear_bf16_bf16(xs, n, count, weights, has_divisor, divisor, has_scale, scale, out, all_finite); break;
+    }
+    return 1;
+}
+
+int mf_pair_sum(const void *v0, const void *v1, size_t count, float w0, float w1,
+                int in_dtype, int out_dtype, void *out, int *all_finite) {
+    if (!known(in_dtype) || !known(out_dtype) || !mf_merge_kernels_available()) return 0;
+    switch (in_dtype * 2 + out_dtype) {
+    case 0: pair_sum_f32_f32(v0, v1, count, w0, w1, out, all_finite); break;
+    case 1: pair_sum_f32_bf16(v0, v1, count, w0, w1, out, all_finite); break;
+    case 2: pair_sum_bf16_f32(v0, v1, count, w0, w1, out, all_finite); break;
+    default: pair_sum_bf16_bf16(v0, v1, count, w0, w1, out, all_finite); break;
+    }
+    return 1;
+}
+
+#else  // no fast paths off x86-64: the Swift loops run
+
+int mf_merge_kernels_available(void) { return 0; }
+
+int mf_linear_fma(const void *const *xs, int n, size_t count, const float *weights,
+                  int has_divisor, float divisor, int has_scale, float scale,
+                  int in_dtype, int out_dtype, void *out, int *all_finite) { return 0; }
+
+int mf_pair_sum(const void *v0, const void *v1, size_t count, float w0, float w1,
+                int in_dtype, int out_dtype, void *out, int *all_finite) { return 0; }
+
+int mf_dot_and_squares(const void *v0, const void *v1, size_t count, int in_dtype, double *sums) { return 0; }
+
+#endif

@@ -1,0 +1,39 @@
+// Merge loops that need instructions the baseline x86-64 build cannot use: run on CPUs
+// that have them, chosen at run time, so one binary stays portable. Each function returns
+// 0 without touching its output when this CPU (or this dtype pair) has no fast path; the
+// caller then runs its portable Swift loop, which gives the same bits.
+#ifndef CMERGEKERNELS_H
+#define CMERGEKERNELS_H
+
+#include <stddef.h>
+
+/// Element types of stored tensors, little-endian.
+enum mf_dtype { MF_F32 = 0, MF_BF16 = 1 };
+
+/// Whether this CPU runs the fast paths (AVX2 and FMA).
+int mf_merge_kernels_available(void);
+
+/// Linear as torch's addcmul chain computes it: acc = fma(x0, w0, +0); acc = fma(xk, wk, acc)
+/// for k = 1 ..< n (one rounding each, as the fused multiply-add torch's AVX2 kernels use);
+/// then acc /= divisor when has_divisor, acc *= scale when has_scale; rounded to `out_dtype`
+/// (bf16: to nearest even, NaN as 0xFFFF) at `out`. `xs` holds n pointers to `count`
+/// elements of `in_dtype` each (any alignment).
+/// Sets *all_finite to 0 when a result before rounding is NaN or infinite, else 1.
+/// Returns 1 when it ran, 0 when this CPU has no fast path.
+int mf_linear_fma(const void *const *xs, int n, size_t count, const float *weights,
+                  int has_divisor, float divisor, int has_scale, float scale,
+                  int in_dtype, int out_dtype, void *out, int *all_finite);
+
+/// out = w0·v0 + w1·v1, each product and the sum rounded to float32 (no fused multiply-add),
+/// rounded to `out_dtype` as mf_linear_fma does. Same returns.
+int mf_pair_sum(const void *v0, const void *v1, size_t count, float w0, float w1,
+                int in_dtype, int out_dtype, void *out, int *all_finite);
+
+/// (Σ x·y, Σ x², Σ y²) of `count` elements of `in_dtype` at v0 and v1, in Double, summed as
+/// `Kernels.dotAndSquaresBlock` sums (two 4-lane accumulators per sum over 8-element steps,
+/// each product and sum rounded, no fused multiply-add; then lanes 0–3 plus lanes 4–7, their
+/// four lanes added in order to 0; then the remaining elements one by one), written to
+/// sums[0..2]. Returns 1 when it ran, 0 when this CPU has no fast path.
+int mf_dot_and_squares(const void *v0, const void *v1, size_t count, int in_dtype, double *sums);
+
+#endif
