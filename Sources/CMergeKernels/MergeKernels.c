@@ -11,12 +11,16 @@
 #include <immintrin.h>
 
 int mf_merge_kernels_available(void) {
+    // Merge threads may ask at once the first time: they compute the same answer, and the
+    // atomics make their racing stores well defined.
     static int answer = -1;
-    if (answer < 0) {
+    int known = __atomic_load_n(&answer, __ATOMIC_RELAXED);
+    if (known < 0) {
         __builtin_cpu_init();
-        answer = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        known = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        __atomic_store_n(&answer, known, __ATOMIC_RELAXED);
     }
-    return answer;
+    return known;
 }
 
 #define FAST __attribute__((target("avx2,fma"), always_inline)) static inline
