@@ -31,18 +31,29 @@ extension Linear {
         // Every input has one dtype (a source gives stored bytes only when no compute dtype
         // converts them, and the merge falls back when they differ).
         precondition(xs.allSatisfy { $0.dtype == xs[0].dtype }, "linear: stored inputs of different dtypes")
-        if !portable, let input = xs[0].dtype.kernelCode, let outCode = output.kernelCode {
-            var finite: Int32 = 0
-            let ran = xs.map { Optional($0.start) }.withUnsafeBufferPointer { starts in
-                weights.withUnsafeBufferPointer { w in
-                    mf_linear_fma(starts.baseAddress, Int32(xs.count), count, w.baseAddress, quotient != nil ? 1 : 0,
-                                  quotient ?? 1, scale != nil ? 1 : 0, scale ?? 1, input, outCode, out, &finite)
-                }
-            }
-            if ran == 1 { return finite == 1 }
+        if !portable, let finite = fusedWeightedSumInC(xs.map(\.start), count: count, weights: weights, divisor: quotient, scale: scale,
+                                                       input: xs[0].dtype, output: output, into: out) {
+            return finite
         }
         return FusedWeightedSum(xs: xs.map(\.start), count: count, weights: weights, w: w, scale: scale, divisor: quotient, out: out)
             .run(input: xs[0].dtype, output: output)
+    }
+
+    /// `mf_linear_fma` over `count` elements at each of `starts` (`input`'s elements), written
+    /// as `output`'s at `out`; at most one of `divisor` and `scale` is given. Nil when this CPU
+    /// or dtype pair has no C loop (the caller runs its Swift loop), else whether every
+    /// result was finite before rounding.
+    static func fusedWeightedSumInC(_ starts: [UnsafeRawPointer], count: Int, weights: [Float], divisor: Float?, scale: Float?,
+                                    input: DType, output: DType, into out: UnsafeMutableRawPointer) -> Bool? {
+        guard mergeKernelsAvailable, let inputCode = input.kernelCode, let outputCode = output.kernelCode else { return nil }
+        var finite: Int32 = 0
+        let ran = starts.map(Optional.some).withUnsafeBufferPointer { s in
+            weights.withUnsafeBufferPointer { w in
+                mf_linear_fma(s.baseAddress, Int32(starts.count), count, w.baseAddress, divisor != nil ? 1 : 0, divisor ?? 1,
+                              scale != nil ? 1 : 0, scale ?? 1, inputCode, outputCode, out, &finite)
+            }
+        }
+        return ran == 1 ? finite == 1 : nil
     }
 }
 

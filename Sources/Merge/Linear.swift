@@ -1,5 +1,5 @@
-import CMergeKernels
 import Numerics
+import Store
 
 extension MergeMethod {
     /// linear: Σ wᵢxᵢ / Σ wᵢ (`normalize`, default true). Weights summing to zero with
@@ -49,16 +49,11 @@ enum Linear {
         precondition(!xs.isEmpty && xs.count == weights.count && xs.allSatisfy { $0.count == out.count }, "linear: length mismatch")
         let inputs = xs.map { SharedFloats($0) }, o = SharedFloats(out), w = weights.map { Double($0) }
         Parallel.forEachRange(out.count) { r in
-            if !portable, storedFastPathsAvailable {
-                var finite: Int32 = 0
-                let starts = inputs.map { Optional(UnsafeRawPointer($0.base + r.lowerBound)) }
-                let ran = starts.withUnsafeBufferPointer { s in
-                    weights.withUnsafeBufferPointer { wp in
-                        mf_linear_fma(s.baseAddress, Int32(starts.count), r.count, wp.baseAddress, divisor != nil ? 1 : 0, divisor ?? 1,
-                                      0, 1, Int32(MF_F32.rawValue), Int32(MF_F32.rawValue), o.base + r.lowerBound, &finite)
-                    }
-                }
-                if ran == 1 { return }
+            if !portable {
+                let starts: [UnsafeRawPointer] = inputs.map { UnsafeRawPointer($0.base + r.lowerBound) }
+                let out = UnsafeMutableRawPointer(o.base + r.lowerBound)
+                if fusedWeightedSumInC(starts, count: r.count, weights: weights, divisor: divisor, scale: nil,
+                                       input: .f32, output: .f32, into: out) != nil { return }
             }
             let c = UnsafeMutableRawPointer(o.base)
             var i = r.lowerBound

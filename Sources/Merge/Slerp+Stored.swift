@@ -19,7 +19,7 @@ extension Slerp {
     static func partialDotAndSquares(stored v0: StoredElements, _ v1: StoredElements, range: Range<Int>,
                                      into partials: UnsafeMutablePointer<Double>, portable: Bool = false) {
         precondition(v0.dtype == v1.dtype && range.lowerBound % Kernels.reductionBlock == 0, "slerp: stored blocks")
-        if !portable, storedFastPathsAvailable, let input = v0.dtype.kernelCode {
+        if !portable, mergeKernelsAvailable, let input = v0.dtype.kernelCode {
             let size = v0.dtype.size
             for start in stride(from: range.lowerBound, to: range.upperBound, by: Kernels.reductionBlock) {
                 let end = min(range.upperBound, start + Kernels.reductionBlock), offset = (start - range.lowerBound) * size
@@ -41,7 +41,7 @@ extension Slerp {
                         count: Int, output: DType, into out: UnsafeMutableRawPointer, portable: Bool = false) -> Bool {
         precondition(v0.dtype == v1.dtype, "slerp: stored inputs of different dtypes")
         let (w0, w1): (Float, Float) = c.lerp ? (1 - Float(t), Float(t)) : (Float(c.s0), Float(c.s1))
-        if !portable, let input = v0.dtype.kernelCode, let outCode = output.kernelCode {
+        if !portable, mergeKernelsAvailable, let input = v0.dtype.kernelCode, let outCode = output.kernelCode {
             var finite: Int32 = 0
             if mf_pair_sum(v0.start, v1.start, count, w0, w1, input, outCode, out, &finite) == 1 { return finite == 1 }
         }

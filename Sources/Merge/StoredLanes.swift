@@ -100,10 +100,10 @@ enum F16Lanes: StoredLanes {
     }
 }
 
-/// Whether this CPU runs the C loops of `CMergeKernels` (AVX2 and FMA): then linear,
-/// SLERP's combination and its statistics pass run there for F32 and BF16 stored bytes,
-/// with the bits of the Swift loops in this folder, which every other CPU runs.
-let storedFastPathsAvailable = mf_merge_kernels_available() == 1
+/// Whether this CPU runs the C loops of `CMergeKernels` (AVX2 and FMA): then linear (from
+/// stored bytes or Float32 buffers), SLERP's combination and its statistics pass run there
+/// for F32 and BF16, with the bits of the Swift loops, which every other CPU runs.
+let mergeKernelsAvailable = mf_merge_kernels_available() == 1
 
 extension DType {
     /// The element type's code in the C kernels (`mf_dtype`), nil for the types they leave

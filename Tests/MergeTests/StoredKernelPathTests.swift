@@ -49,7 +49,7 @@ final class StoredKernelPathTests: XCTestCase {
     }
 
     func testLinearFastPathIsTheFusedChainAndEqualsThePortableLoop() throws {
-        try XCTSkipUnless(storedFastPathsAvailable, "this CPU has no AVX2 + FMA: only the Swift loops run")
+        try XCTSkipUnless(mergeKernelsAvailable, "this CPU has no AVX2 + FMA: only the Swift loops run")
         var random = SeededRandom(seed: 11)
         let weightSets: [([Float], Float?)] = [([0.5, 0.3, 0.2], 1), ([0.6, 0.3, 0.25], 1.15), ([0.7, -0.4, 0.2], nil),
                                                ([2, 1, 1], 4), ([1e-30, 3e20, -7.5], 3e20), ([0.125], 0.125), ([0.1, 0.2, 0.3, 0.4], 1)]
@@ -111,7 +111,7 @@ final class StoredKernelPathTests: XCTestCase {
     }
 
     func testPairSumAndStatisticsFastPathsEqualThePortableLoops() throws {
-        try XCTSkipUnless(storedFastPathsAvailable, "this CPU has no AVX2 + FMA: only the Swift loops run")
+        try XCTSkipUnless(mergeKernelsAvailable, "this CPU has no AVX2 + FMA: only the Swift loops run")
         var random = SeededRandom(seed: 12)
         for input in [DType.bf16, .f32] {
             for count in [0, 5, 8, 13, 64, 5_003] {
