@@ -259,7 +259,15 @@ static void transpose(const float *src, ptrdiff_t ld, float *dst, int time, int 
         for (int d = 0; d < hs; d++) dst[(ptrdiff_t)d * time + j] = src[j * ld + d];
 }
 
-size_t mf_attention_scratch(int time, int hs) { return (size_t)time * (size_t)hs; }
+// dst[j·hs + d] = src[j·ld + d]: a head's rows packed together. In the fused qkv layout a
+// head's rows are 3C floats apart, a page every few rows: streamed as a product's B operand
+// they cost a TLB miss every few multiply-adds.
+static void pack(const float *src, ptrdiff_t ld, float *dst, int time, int hs) {
+    for (int j = 0; j < time; j++)
+        for (int d = 0; d < hs; d++) dst[(ptrdiff_t)j * hs + d] = src[j * ld + d];
+}
+
+size_t mf_attention_scratch(int time, int hs) { return 3 * (size_t)time * (size_t)hs; }
 
 // Query rows per causal block (and key columns per block of the dk, dv gathers): entries
 // right of the diagonal within a block are computed, then zeroed.
@@ -269,15 +277,16 @@ int mf_attention_forward(const float *q, const float *k, const float *v, ptrdiff
                          float *out, ptrdiff_t ldo, float *att, int time, int hs, float scale,
                          float *scratch) {
     if (!mf_model_kernels_available()) return 0;
-    float *kt = scratch;
+    float *kt = scratch, *vp = scratch + (ptrdiff_t)time * hs;
     transpose(k, ld, kt, time, hs);
+    pack(v, ld, vp, time, hs);
     // BLOCK query rows at a time see keys 0 ..< i0 + BLOCK (causal).
     for (int i0 = 0; i0 < time; i0 += BLOCK) {
         int rows = time - i0 < BLOCK ? time - i0 : BLOCK, keys = i0 + rows;
         float *p = att + (ptrdiff_t)i0 * time;
         gemm(rows, keys, hs, q + i0 * ld, ld, 1, kt, time, p, time, scale, 0);
         for (int r = 0; r < rows; r++) softmax_row(p + (ptrdiff_t)r * time, i0 + r + 1, keys);
-        gemm(rows, hs, keys, p, time, 1, v, ld, out + i0 * ldo, ldo, 1.0f, 0);
+        gemm(rows, hs, keys, p, time, 1, vp, hs, out + i0 * ldo, ldo, 1.0f, 0);
     }
     return 1;
 }
@@ -287,8 +296,10 @@ int mf_attention_backward(const float *q, const float *k, const float *v, ptrdif
                           float *dq, float *dk, float *dv, int time, int hs, float scale,
                           float *scratch) {
     if (!mf_model_kernels_available()) return 0;
-    float *vt = scratch;
+    float *vt = scratch, *kp = scratch + (ptrdiff_t)time * hs, *qp = kp + (ptrdiff_t)time * hs;
     transpose(v, ld, vt, time, hs);
+    pack(k, ld, kp, time, hs);
+    pack(q, ld, qp, time, hs);
     for (int i0 = 0; i0 < time; i0 += BLOCK) {
         int rows = time - i0 < BLOCK ? time - i0 : BLOCK, keys = i0 + rows;
         float *dp = datt + (ptrdiff_t)i0 * time;
@@ -298,14 +309,14 @@ int mf_attention_backward(const float *q, const float *k, const float *v, ptrdif
         // forward: att = softmax(scale · q · kᵀ); dpreatt carries the scale
         for (int r = 0; r < rows; r++)
             softmax_backward_row(dp + (ptrdiff_t)r * time, p + (ptrdiff_t)r * time, i0 + r + 1, keys, scale);
-        gemm(rows, hs, keys, dp, time, 1, k, ld, dq + i0 * ld, ld, 1.0f, 0);
+        gemm(rows, hs, keys, dp, time, 1, kp, hs, dq + i0 * ld, ld, 1.0f, 0);
     }
     // Key j gathers from query rows i ≥ j: column blocks of dpreatt and att, read downwards
     // from the diagonal (entries right of the diagonal within a row block are zeros).
     for (int j0 = 0; j0 < time; j0 += BLOCK) {
         int keys = time - j0 < BLOCK ? time - j0 : BLOCK, below = time - j0;
         ptrdiff_t corner = (ptrdiff_t)j0 * time + j0;
-        gemm(keys, hs, below, datt + corner, 1, time, q + j0 * ld, ld, dk + j0 * ld, ld, 1.0f, 0);
+        gemm(keys, hs, below, datt + corner, 1, time, qp + (ptrdiff_t)j0 * hs, hs, dk + j0 * ld, ld, 1.0f, 0);
         gemm(keys, hs, below, att + corner, 1, time, dout + j0 * ldo, ldo, dv + j0 * ld, ld, 1.0f, 0);
     }
     return 1;
@@ -351,7 +362,7 @@ int mf_gelu_forward(const float *inp, float *out, float *slope, size_t count) {
 int mf_model_kernels_available(void) { return 0; }
 int mf_model_kernels_lanes(void) { return 0; }
 void mf_model_kernels_set_lanes(int lanes) {}
-size_t mf_attention_scratch(int time, int hs) { return (size_t)time * (size_t)hs; }
+size_t mf_attention_scratch(int time, int hs) { return 3 * (size_t)time * (size_t)hs; }
 int mf_attention_forward(const float *q, const float *k, const float *v, ptrdiff_t ld, float *out, ptrdiff_t ldo,
                          float *att, int time, int hs, float scale, float *scratch) { return 0; }
 int mf_attention_backward(const float *q, const float *k, const float *v, ptrdiff_t ld, const float *dout, ptrdiff_t ldo,
