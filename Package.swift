@@ -22,6 +22,9 @@ let package = Package(
         // Merge loops for CPUs with AVX2 and FMA, chosen at run time (the build targets
         // baseline x86-64); the Swift loops are the portable path with the same bits.
         .target(name: "CMergeKernels"),
+        // Training loops (causal attention per head, GELU) for CPUs with AVX2 and FMA, chosen
+        // at run time; elsewhere the Swift and BLAS loops run.
+        .target(name: "CModelKernels"),
 
         // JSON values with source positions, and the canonical encoding used for hashing.
         .target(name: "JSON"),
@@ -32,7 +35,7 @@ let package = Package(
         // safetensors files and checkpoint folders, in and out of the store.
         .target(name: "Checkpoint", dependencies: ["Store", "JSON"]),
         // The byte-level GPT-2 model.
-        .target(name: "Model", dependencies: ["JSON", "Numerics"]),
+        .target(name: "Model", dependencies: ["JSON", "Numerics", "CModelKernels"]),
         // Examples (prompt, answer, language, objective), their file format, splits and training batches.
         .target(name: "Datasets", dependencies: ["JSON", "Numerics", "Store", "Model"]),
         // Judging and summarising evaluations: chrF, win/tie/loss, means and intervals over seeds.
@@ -55,7 +58,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "Store"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MergeTests", dependencies: ["Merge", "Checkpoint", "Numerics", "JSON", "Store"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ModelTests", dependencies: ["Model", "Checkpoint", "Numerics", "JSON"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "CModelKernels", "Checkpoint", "Numerics", "JSON"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Model", "Store"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Evaluation"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"], resources: [.copy("Fixtures")]),

@@ -75,7 +75,7 @@ public final class GPT2 {
         LayerNorm.forward(out: a.lnf, mean: a.lnfMean, rstd: a.lnfRstd, inp: last, weight: p.lnfWeight, bias: p.lnfBias,
                           rows: n, channels: c)
         // The LM head is tied to the token embedding: logits = lnf · wteᵀ.
-        BLAS.sgemm(.none, .transposed, m: n, n: v, k: c, a: a.lnf, lda: c, b: p.wte, ldb: c, c: a.logits, ldc: v)
+        SplitGEMM.sgemm(.none, .transposed, cut: .rows, m: n, n: v, k: c, a: a.lnf, lda: c, b: p.wte, ldb: c, c: a.logits, ldc: v)
         targets.withUnsafeBufferPointer { tg in
             CrossEntropy.forward(probs: a.probs, losses: a.losses, logits: a.logits, targets: tg.baseAddress!, rows: n, vocabulary: v)
         }
@@ -119,8 +119,9 @@ public final class GPT2 {
             }
         }
         // forward: logits = lnf · wteᵀ
-        BLAS.sgemm(.none, .none, m: n, n: c, k: v, a: a.dlogits, lda: v, b: p.wte, ldb: c, c: a.dln, ldc: c)
-        BLAS.sgemm(.transposed, .none, m: v, n: c, k: n, a: a.dlogits, lda: v, b: a.lnf, ldb: c, beta: 1, c: g.wte, ldc: c)
+        SplitGEMM.sgemm(.none, .none, cut: .rows, m: n, n: c, k: v, a: a.dlogits, lda: v, b: p.wte, ldb: c, c: a.dln, ldc: c)
+        SplitGEMM.sgemm(.transposed, .none, cut: .longerSide, m: v, n: c, k: n, a: a.dlogits, lda: v, b: a.lnf, ldb: c, beta: 1,
+                        c: g.wte, ldc: c)
         let last = config.layers == 0 ? a.encoded : a.residual3[config.layers - 1]
         a.dresidual.update(repeating: 0, count: n * c)
         LayerNorm.backward(dinp: a.dresidual, dweight: g.lnfWeight, dbias: g.lnfBias, dout: a.dln, inp: last,

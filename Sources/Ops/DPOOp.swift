@@ -8,7 +8,7 @@ import Store
 /// against a frozen reference model (default: the starting model itself).
 enum DPOOp {
     static let operation = OpDefinition(
-        name: "dpo", version: 3,
+        name: "dpo", version: 4,
         summary: "direct preference optimisation against a frozen reference model",
         inputs: [
             InputSpec("model", kind: Store.checkpointKind, help: "the policy to start from"),

@@ -8,7 +8,7 @@ import Store
 /// over a weighted mix of objectives (`{"general": 0.85, "safety": 0.15}`).
 enum FinetuneOp {
     static let operation = OpDefinition(
-        name: "finetune", version: 2,
+        name: "finetune", version: 3,
         summary: "supervised fine-tuning (loss on answers) over a weighted mix of objectives",
         inputs: [
             InputSpec("model", kind: Store.checkpointKind, help: "the model to start from"),

@@ -8,7 +8,7 @@ import Store
 /// dataset (each example as `prompt \n answer`, documents separated by the end token).
 enum PretrainOp {
     static let operation = OpDefinition(
-        name: "pretrain", version: 2,
+        name: "pretrain", version: 3,
         summary: "language-model pre-training of a new GPT-2 on a dataset's text",
         inputs: [InputSpec("data", kind: Store.datasetKind, arity: .many, help: "one or more datasets, concatenated: the text to learn"),
                  InputSpec("tokenizer", kind: TokenizerOp.kind, optional: true, help: "a BPE tokenizer (default: bytes)")],

@@ -27,7 +27,7 @@ enum TrainingLoop {
             ParamSpec("seed", .integer(0...Int(Int32.max)), default: .null, help: "data-order seed (default: the spec's seed)"),
             ParamSpec("languages", .stringList(), default: .null, help: "train only on examples of these languages (default: all)"),
             ParamSpec("threads", .integer(1...1024), default: .null,
-                      help: "OpenBLAS threads, fixed for the whole op (default: every core); part of the result, since sgemm sums differently per thread count"),
+                      help: "blocks each matrix product is cut into, fixed for the whole op (default: every core); part of the result, since the blocks' sums are ordered per cut; the work runs on the op's thread share"),
         ]
     }
 
@@ -38,7 +38,7 @@ enum TrainingLoop {
         let gradClip: Float
         let saveEvery: Int?
         let seed: UInt64
-        let blasThreads: Int
+        let productSplit: Int
 
         init(_ context: OpContext, config: GPT2Config) throws {
             steps = context.integer("steps")!
@@ -53,7 +53,7 @@ enum TrainingLoop {
             gradClip = Float(context.number("grad_clip")!)
             saveEvery = context.integer("save_every")
             seed = UInt64(context.integer("seed")!)
-            blasThreads = context.integer("threads") ?? ComputeThreads.available
+            productSplit = context.integer("threads") ?? ComputeThreads.available
         }
     }
 
@@ -74,10 +74,10 @@ enum TrainingLoop {
     /// returns its loss.
     static func run(_ context: OpContext, model: GPT2, settings: Settings, summary: [(String, JSONValue)],
                     step: (Trainer, Int) throws -> Double) throws -> ArtifactWriter {
-        // OpenBLAS's results depend on its thread count, and a resumed run may come under a
-        // different --jobs: pin the count so every step of this op does the same arithmetic.
-        // (The scheduler's budget still sizes our own kernels, whose results never vary.)
-        try ComputeThreads.withPinnedBLAS(settings.blasThreads) {
+        // A product's bits depend on how it is cut, and a resumed run may come under a different
+        // --jobs: fix the cut for every step of this op (`SplitGEMM`); the scheduler's share
+        // only says how many workers run the blocks, which changes no bit.
+        try ComputeThreads.withFixedSplit(settings.productSplit) {
             try loop(context, model: model, settings: settings, summary: summary, step: step)
         }
     }

@@ -60,18 +60,25 @@ final class SlurmExecutorTests: XCTestCase {
     }
 
     /// Runs `command` with /bin/sh; its output goes through files, not pipes, so daemons it
-    /// starts cannot keep the call waiting for the end of a pipe.
+    /// starts cannot keep the call waiting for the end of a pipe. Spawned and reaped with
+    /// posix_spawn and waitpid: Foundation's `Process.waitUntilExit` once waited 15 minutes on
+    /// an exited (zombie) `slurm-local.sh start` here, its exit never noticed.
     static func shell(_ command: String) -> (status: Int32, stdout: String, stderr: String) {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("mergeflow-sh-\(UUID().uuidString)").path
         defer { for s in [".out", ".err"] { try? FileManager.default.removeItem(atPath: base + s) } }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", "{ \(command); } </dev/null >'\(base).out' 2>'\(base).err'"]
-        do { try p.run() } catch { return (127, "", "\(error)") }
-        p.waitUntilExit()
+        let argv = ["/bin/sh", "-c", "{ \(command); } </dev/null >'\(base).out' 2>'\(base).err'"]
+        var cArgs = argv.map { strdup($0) } + [nil]
+        defer { for p in cArgs { free(p) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, "/bin/sh", nil, nil, &cArgs, environ)
+        guard rc == 0 else { return (127, "", "cannot start /bin/sh: \(String(cString: strerror(rc)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let o = (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? ""
         let e = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
-        return (p.terminationStatus, o, e)
+        // Exit status, or 128 + the signal that ended it (as a shell reports it).
+        let exit = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return (exit, o, e)
     }
 
     override func setUpWithError() throws {

@@ -80,4 +80,12 @@ final class FiniteDifferenceTests: XCTestCase {
         }
         XCTAssertEqual(checked, 4 * gradients.names.count)
     }
+
+    // As training runs: products split in blocks and, on AVX2 + FMA, the fused attention and GELU loops.
+    func testFloat32ForwardMatchesFloat64NaiveInTraining() throws {
+        try ComputeThreads.withFixedSplit(2) { try testFloat32ForwardMatchesFloat64Naive() }
+    }
+    func testBackwardMatchesFiniteDifferencesOfFloat64LossInTraining() throws {
+        try ComputeThreads.withFixedSplit(2) { try testBackwardMatchesFiniteDifferencesOfFloat64Loss() }
+    }
 }

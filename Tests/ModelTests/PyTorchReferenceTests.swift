@@ -3,7 +3,9 @@ import Numerics
 import XCTest
 
 /// The hand-written forward, backward and AdamW against PyTorch + transformers on the same
-/// weights and batch, each tensor with its own tolerance (`Fixtures/tolerances.json`).
+/// weights and batch, each tensor with its own tolerance (`Fixtures/tolerances.json`): as
+/// inference runs them (whole products on OpenBLAS's threads) and as training does (products
+/// cut into blocks by `SplitGEMM`, attention over whole key ranges).
 final class PyTorchReferenceTests: XCTestCase {
     var fixture: ReferenceFixture!
 
@@ -72,4 +74,9 @@ final class PyTorchReferenceTests: XCTestCase {
             }
         }
     }
+
+    // Three blocks: ragged (36 rows → 16, 16, 4; 64 columns → 32, 32).
+    func testLogitsAndLossesWithProductsSplit() throws { try ComputeThreads.withFixedSplit(3) { try testLogitsAndLosses() } }
+    func testEveryGradientWithProductsSplit() throws { try ComputeThreads.withFixedSplit(3) { try testEveryGradient() } }
+    func testThreeAdamWStepsWithProductsSplit() throws { try ComputeThreads.withFixedSplit(3) { try testThreeAdamWSteps() } }
 }

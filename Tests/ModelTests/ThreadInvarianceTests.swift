@@ -2,10 +2,11 @@ import Model
 import Numerics
 import XCTest
 
-/// With OpenBLAS's thread count fixed, a training step gives bit-identical results for any
-/// number of threads in our own kernels (LayerNorm's parameter sums, softmax rows, GELU,
-/// AdamW, the gradient norm). OpenBLAS's sgemm itself is not invariant, which is why the
-/// training ops pin its count (see `TrainingLoop`).
+/// Inside a fixed split (as the training ops run), a training step gives bit-identical results
+/// for any number of workers: our own kernels (LayerNorm's parameter sums, softmax rows, GELU,
+/// AdamW, the gradient norm) and the split products, whose blocks do not depend on who runs
+/// them. OpenBLAS's own threading is not invariant, which is why training holds the split
+/// (see `TrainingLoop`).
 final class ThreadInvarianceTests: XCTestCase {
     override func tearDown() { ComputeThreads.set(ComputeThreads.available) }
 
@@ -29,7 +30,7 @@ final class ThreadInvarianceTests: XCTestCase {
     }
 
     func testKernelThreadCountDoesNotChangeABit() {
-        let (one, two, three) = ComputeThreads.withPinnedBLAS(1) { (step(threads: 1), step(threads: 2), step(threads: 3)) }
+        let (one, two, three) = ComputeThreads.withFixedSplit(2) { (step(threads: 1), step(threads: 2), step(threads: 3)) }
         XCTAssertEqual(one.loss, two.loss, "losses")
         let config = GPT2Config(layers: 2, heads: 4, channels: 64, context: 64, vocabulary: 259)
         let layout = ParameterBuffer(config: config)

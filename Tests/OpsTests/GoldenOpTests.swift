@@ -15,7 +15,8 @@ import XCTest
 ///
 /// The training and eval rows depend on OpenBLAS's kernels, which it picks by CPU
 /// (DYNAMIC_ARCH; sgemm sums in a kernel-specific order), so they are recorded per kernel
-/// (`BLAS.coreName`; one thread; SkylakeX and Haswell recorded). On a CPU whose kernel has no rows, those ops are checked
+/// (`BLAS.coreName`; training's products cut in two blocks, as with `threads` 2; SkylakeX and Haswell
+/// recorded). On a CPU whose kernel has no rows, those ops are checked
 /// for reproducibility instead (the spec run again in a second cache gives the same
 /// digests) and the test says so; the ops that never call BLAS are checked everywhere.
 /// `MERGEFLOW_GOLDEN_PRINT=1` prints the rows this machine gives.
@@ -24,20 +25,20 @@ final class GoldenOpTests: XCTestCase {
     static let golden: [String: String] = [
         "command@1": "685288c9ea948aa021288bf4325e78333ce5585d4991e1d1b6e65b81399cd8a5",
         "dataset@5": "60d1151b25f3d16e384cb0467cfb852e170363fb418ee44edc3821c67a8ba09e",
-        "dpo@3@SkylakeX": "b5055b402dd4ce579588df4f69f98d20ac92b79c44d894e96fd67bb2d3682840",
+        "dpo@4@SkylakeX": "47aa97f379955ab93eeb9a7af424585ff8a51fa60f0924f0e6458efb698b2a2c",
         "eval@3@SkylakeX": "ecbe57dfca2a9be40804660aef3cffd77886573eca397c7d05ab05a545dc1769",
-        "finetune@2@SkylakeX": "c2496423a413c1aeeeca1f7e78fc045ede8a67f77cd63ff4cb81b58d9cb7f213",
+        "finetune@3@SkylakeX": "eb57b316e07b8ad34a3fcb81ed7df474bca3ad7dfa9f1689a3d89e8c6b97147a",
         // An exported and re-imported init is the same artifact as the init.
         "import@2": "120cd9d5e7ada6ba114725284a60cc140b13ed722611afa4a7fc20deee090ec5",
         "init@1": "120cd9d5e7ada6ba114725284a60cc140b13ed722611afa4a7fc20deee090ec5",
         "merge@2": "16bc8d3a399177ba8d35aabf5a1cb1e107daaeb99b3babfcc70e302740f77ff7",
         "output@1": "8138c8cebcfb9b5ddea2eaeb566c25e2c799299024a99bf02653a359dfc39c5b",
-        "pretrain@2@SkylakeX": "5e8e0a6ec4b2cc19ec4a1761ea25a80c414645648a2763959cb5e35e56ef4bdd",
+        "pretrain@3@SkylakeX": "02f662b5446ae84eebd962f3634d2df12abeba37660941ac29f350f6d0d6bcdf",
         // The same ops with OpenBLAS's Haswell kernels (AVX2 machines; OPENBLAS_CORETYPE=Haswell here).
-        "dpo@3@Haswell": "2f427721a4f849117953ad20ab0967886786c86ad78b827d087f301dc47dba36",
+        "dpo@4@Haswell": "ad4e71e6cc8e4e39604c9eac5335911931114271e4bfa6979430e233040910c3",
         "eval@3@Haswell": "0cf3062fd9f96a6f464f1097850c731b8e178017323311e2e46f697fd6fc2499",
-        "finetune@2@Haswell": "4feed78625da4c4e2ea655ae9c8a462c903a806fe9b7c53c1079e41dc0c4475d",
-        "pretrain@2@Haswell": "96eaedc0c2ef90d8b33526d3cffe565326217de2136d073d2002d4879f269283",
+        "finetune@3@Haswell": "11f527301dfe7dc2d3e586fbfe039a65259953aef28c2d71bfe18941cc1f9986",
+        "pretrain@3@Haswell": "1b9fe4c596940d8d502c3ad99f698a57c4c6384931e1a54c9b2fbd7d8ebfa913",
         "report@5@Haswell": "f6098ae93252ed5c3694b974fe460e38ad5cf0e7ea70e03dd5d0719910910d6c",
         "tokenizer@1": "c776a4e1ecfb96df8c9d6409f0c73031c75ae3e9354dfae185fcd96464b41d07",
         "report@5@SkylakeX": "f6098ae93252ed5c3694b974fe460e38ad5cf0e7ea70e03dd5d0719910910d6c",
@@ -72,9 +73,9 @@ final class GoldenOpTests: XCTestCase {
       "m2": {"op": "init", "params": {"model": "gpt-tiny", "seed": 2}},
       "imported": {"op": "import", "params": {"path": "m1-folder"}},
       "merged": {"op": "merge", "inputs": {"models": ["m1", "m2"]}, "params": {"method": "linear", "weights": [0.3, 0.7]}},
-      "pre": {"op": "pretrain", "inputs": {"data": "data"}, "params": {"model": "gpt-tiny", "steps": 2, "batch_size": 2, "threads": 1}},
-      "sft": {"op": "finetune", "inputs": {"model": "m1", "data": "data"}, "params": {"steps": 2, "batch_size": 2, "threads": 1}},
-      "dpo": {"op": "dpo", "inputs": {"model": "m1", "data": "data"}, "params": {"steps": 2, "batch_size": 2, "threads": 1}},
+      "pre": {"op": "pretrain", "inputs": {"data": "data"}, "params": {"model": "gpt-tiny", "steps": 2, "batch_size": 2, "threads": 2}},
+      "sft": {"op": "finetune", "inputs": {"model": "m1", "data": "data"}, "params": {"steps": 2, "batch_size": 2, "threads": 2}},
+      "dpo": {"op": "dpo", "inputs": {"model": "m1", "data": "data"}, "params": {"steps": 2, "batch_size": 2, "threads": 2}},
       "eval": {"op": "eval", "inputs": {"model": "m1", "reference": "m2", "data": ["data"]}, "params": {"max_items": 2, "max_new_tokens": 4}},
       "report": {"op": "report", "inputs": {"scores": "eval"}, "params": {"title": "golden"}},
       "cmd": {"op": "command", "inputs": {"data": "data"},

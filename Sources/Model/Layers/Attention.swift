@@ -1,3 +1,4 @@
+import CModelKernels
 import Numerics
 
 /// Causal multi-head self-attention on the fused q|k|v projection, blocked over the causal
@@ -13,7 +14,10 @@ import Numerics
 /// tile hold stale values). The tile products go through BLAS and are small enough that
 /// OpenBLAS runs each on the calling thread (see `keyTile`), so two workers never nest
 /// parallelism, and a pair's arithmetic does not depend on how many workers there are.
-/// `AttentionReference` is the plain-loop spec this is tested against.
+/// In training on CPUs with AVX2 and FMA (`FusedKernels.active`) each pair runs the C loops
+/// of `CModelKernels` instead: the same blocking by four query rows, its products in register
+/// tiles rather than OpenBLAS calls. `AttentionReference` is the plain-loop spec both are
+/// tested against.
 enum Attention {
     struct Shape {
         let batch, time, channels, heads: Int
@@ -24,17 +28,30 @@ enum Attention {
     /// Rows of a query block.
     static let queryTile = 64
 
-    /// Columns of a key tile: the largest multiple of 8 (at most 64) keeping every tile
-    /// product at most 2¹⁷ multiply-adds, half of OpenBLAS's threshold (65536 · 4) below which
-    /// an sgemm runs single-threaded on the caller.
-    static func keyTile(headSize: Int) -> Int {
-        max(8, min(64, (1 << 17) / (queryTile * max(1, headSize)) / 8 * 8))
+    /// Columns of a key tile. Inside a fixed split (training: OpenBLAS single-threaded), a
+    /// query block's keys are one tile, the fewest calls. Otherwise the largest multiple of 8
+    /// (at most 64) keeping every tile product at most 2¹⁷ multiply-adds, half of OpenBLAS's
+    /// threshold (65536 · 4) below which an sgemm runs single-threaded on the caller, so
+    /// OpenBLAS never starts threads inside our workers.
+    static func keyTile(headSize: Int, time: Int) -> Int {
+        if ComputeThreads.productSplit != nil { return max(1, time) }
+        return max(8, min(64, (1 << 17) / (queryTile * max(1, headSize)) / 8 * 8))
     }
 
     static func forward(out: UnsafeMutablePointer<Float>, att: UnsafeMutablePointer<Float>,
                         qkv: UnsafePointer<Float>, shape: Shape) {
+        if FusedKernels.active {
+            fusedForward(out: out, att: att, qkv: qkv, shape: shape)
+        } else {
+            blockedForward(out: out, att: att, qkv: qkv, shape: shape)
+        }
+    }
+
+    /// Query blocks and key tiles through OpenBLAS.
+    static func blockedForward(out: UnsafeMutablePointer<Float>, att: UnsafeMutablePointer<Float>,
+                               qkv: UnsafePointer<Float>, shape: Shape) {
         let (t, c, nh, hs) = (shape.time, shape.channels, shape.heads, shape.headSize)
-        let kt = keyTile(headSize: hs), scale = shape.scale
+        let kt = keyTile(headSize: hs, time: t), scale = shape.scale
         let o = SharedPointer(out), a = SharedPointer(att), x = SharedPointer(qkv)
         Parallel.forEach(shape.batch * nh) { bh in
             let (b, h) = (bh / nh, bh % nh)
@@ -85,8 +102,18 @@ enum Attention {
     /// written on and below the diagonal tiles only, like `att`.
     static func backward(dqkv: UnsafeMutablePointer<Float>, datt: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
                          qkv: UnsafePointer<Float>, att: UnsafePointer<Float>, shape: Shape) {
+        if FusedKernels.active {
+            fusedBackward(dqkv: dqkv, datt: datt, dout: dout, qkv: qkv, att: att, shape: shape)
+        } else {
+            blockedBackward(dqkv: dqkv, datt: datt, dout: dout, qkv: qkv, att: att, shape: shape)
+        }
+    }
+
+    /// Query blocks and key tiles through OpenBLAS.
+    static func blockedBackward(dqkv: UnsafeMutablePointer<Float>, datt: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
+                                qkv: UnsafePointer<Float>, att: UnsafePointer<Float>, shape: Shape) {
         let (t, c, nh, hs) = (shape.time, shape.channels, shape.heads, shape.headSize)
-        let kt = keyTile(headSize: hs), scale = shape.scale
+        let kt = keyTile(headSize: hs, time: t), scale = shape.scale
         let dx = SharedPointer(dqkv), d = SharedPointer(datt), dy = SharedPointer(dout), x = SharedPointer(qkv), a = SharedPointer(att)
         Parallel.forEach(shape.batch * nh) { bh in
             let (b, h) = (bh / nh, bh % nh)
@@ -121,6 +148,44 @@ enum Attention {
                                beta: 1, c: dk + j0 * 3 * c, ldc: 3 * c)
                 }
             }
+        }
+    }
+
+    /// One (batch, head) pair per call into `mf_attention_forward`, each with its own scratch.
+    /// - Precondition: `FusedKernels.available`.
+    static func fusedForward(out: UnsafeMutablePointer<Float>, att: UnsafeMutablePointer<Float>,
+                             qkv: UnsafePointer<Float>, shape: Shape) {
+        let (t, c, nh, hs) = (shape.time, shape.channels, shape.heads, shape.headSize)
+        let scale = shape.scale
+        let o = SharedPointer(out), a = SharedPointer(att), x = SharedPointer(qkv)
+        Parallel.forEach(shape.batch * nh) { bh in
+            let (b, h) = (bh / nh, bh % nh)
+            let q = UnsafePointer(x.base) + b * t * 3 * c + h * hs
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: mf_attention_scratch(Int32(t), Int32(hs)))
+            defer { scratch.deallocate() }
+            let ran = mf_attention_forward(q, q + c, q + 2 * c, 3 * c, o.base + b * t * c + h * hs, c, a.base + bh * t * t,
+                                           Int32(t), Int32(hs), scale, scratch)
+            precondition(ran == 1, "the fused attention loops need AVX2 and FMA")
+        }
+    }
+
+    /// One (batch, head) pair per call into `mf_attention_backward`.
+    /// - Precondition: `FusedKernels.available`.
+    static func fusedBackward(dqkv: UnsafeMutablePointer<Float>, datt: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
+                              qkv: UnsafePointer<Float>, att: UnsafePointer<Float>, shape: Shape) {
+        let (t, c, nh, hs) = (shape.time, shape.channels, shape.heads, shape.headSize)
+        let scale = shape.scale
+        let dx = SharedPointer(dqkv), d = SharedPointer(datt), dy = SharedPointer(dout), x = SharedPointer(qkv), a = SharedPointer(att)
+        Parallel.forEach(shape.batch * nh) { bh in
+            let (b, h) = (bh / nh, bh % nh)
+            let q = UnsafePointer(x.base) + b * t * 3 * c + h * hs
+            let dq = dx.base + b * t * 3 * c + h * hs
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: mf_attention_scratch(Int32(t), Int32(hs)))
+            defer { scratch.deallocate() }
+            let ran = mf_attention_backward(q, q + c, q + 2 * c, 3 * c, UnsafePointer(dy.base) + b * t * c + h * hs, c,
+                                            UnsafePointer(a.base) + bh * t * t, d.base + bh * t * t, dq, dq + c, dq + 2 * c,
+                                            Int32(t), Int32(hs), scale, scratch)
+            precondition(ran == 1, "the fused attention loops need AVX2 and FMA")
         }
     }
 

@@ -1,3 +1,4 @@
+import CModelKernels
 import Numerics
 
 /// GPT-2's tanh GELU (`gelu_new`): 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
@@ -31,7 +32,10 @@ enum GELU {
     /// of eight is read before it is written.
     static func forward(out: UnsafeMutablePointer<Float>, slope: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, count: Int) {
         let s = SlopeShared(out: out, slope: slope, inp: inp)
+        let fused = FusedKernels.active
         Parallel.forEachRange(count, granularity: 8) { r in
+            // In training on AVX2 + FMA: the same formulas, eight lanes with fused multiply-adds.
+            if fused, mf_gelu_forward(s.inp + r.lowerBound, s.out + r.lowerBound, s.slope + r.lowerBound, r.count) == 1 { return }
             forEachBlock(r) { i, load, store in
                 let x = load(s.inp, i)
                 let g = gate(x)

@@ -3,7 +3,7 @@ import Numerics
 /// A Conv1D layer (Hugging Face GPT-2's "linear"): `out = inp · weight + bias`.
 ///
 /// Shapes: inp (N, IN), weight (IN, OUT) — Hugging Face's Conv1D orientation — bias (OUT),
-/// out (N, OUT). N = B·T rows. Every product goes through BLAS.
+/// out (N, OUT). N = B·T rows. Every product goes through BLAS, cut into blocks by `SplitGEMM`.
 enum Linear {
     ///
     /// With `residual` (N, OUT), computes `out = residual + inp · weight + bias` instead: the
@@ -11,31 +11,34 @@ enum Linear {
     static func forward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
                         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>? = nil,
                         rows n: Int, inputs: Int, outputs: Int) {
-        if let residual {
-            // Seed every row with residual + bias, then accumulate the product on top (beta = 1).
-            let s = Seed(out: out, residual: residual, bias: bias)
-            Parallel.forEachRowRange(n, elementsPerRow: 3 * outputs) { rows in
-                for r in rows {
-                    let o = s.out + r * outputs, x = s.residual + r * outputs
-                    if let b = s.bias {
-                        for i in 0..<outputs { o[i] = x[i] + b[i] }
-                    } else {
-                        o.update(from: x, count: outputs)
-                    }
-                }
-            }
-        } else if let bias {
-            // Seed every row with the bias, then accumulate the product on top (beta = 1).
-            for r in 0..<n { (out + r * outputs).update(from: bias, count: outputs) }
-        }
-        BLAS.sgemm(.none, .none, m: n, n: outputs, k: inputs, a: inp, lda: inputs, b: weight, ldb: outputs,
-                   beta: bias == nil && residual == nil ? 0 : 1, c: out, ldc: outputs)
+        // Each block of rows is seeded (residual + bias, or bias) and then gets the product
+        // accumulated on top (beta = 1) by the same worker, while the rows are in cache.
+        let seed = Seed(out: out, residual: residual, bias: bias, outputs: outputs)
+        let prepare: (@Sendable (Range<Int>) -> Void)? = residual == nil && bias == nil ? nil : { @Sendable rows in seed.fill(rows: rows) }
+        SplitGEMM.sgemm(.none, .none, cut: .rows, m: n, n: outputs, k: inputs, a: inp, lda: inputs, b: weight, ldb: outputs,
+                        beta: prepare == nil ? 0 : 1, c: out, ldc: outputs, prepare: prepare)
     }
 
+    /// What seeds the output rows before the product is added: residual + bias, or either.
     private struct Seed: @unchecked Sendable {
         let out: UnsafeMutablePointer<Float>
-        let residual: UnsafePointer<Float>
+        let residual: UnsafePointer<Float>?
         let bias: UnsafePointer<Float>?
+        let outputs: Int
+
+        func fill(rows: Range<Int>) {
+            for r in rows {
+                let o = out + r * outputs
+                if let residual, let bias {
+                    let x = residual + r * outputs
+                    for i in 0..<outputs { o[i] = x[i] + bias[i] }
+                } else if let residual {
+                    o.update(from: residual + r * outputs, count: outputs)
+                } else if let bias {
+                    o.update(from: bias, count: outputs)
+                }
+            }
+        }
     }
 
     /// Given dout = ∂L/∂out:
@@ -46,10 +49,10 @@ enum Linear {
                          dweight: UnsafeMutablePointer<Float>, dbias: UnsafeMutablePointer<Float>?,
                          dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                          ones: UnsafePointer<Float>, rows n: Int, inputs: Int, outputs: Int) {
-        BLAS.sgemm(.none, .transposed, m: n, n: inputs, k: outputs, a: dout, lda: outputs, b: weight, ldb: outputs,
-                   beta: accumulateInput ? 1 : 0, c: dinp, ldc: inputs)
-        BLAS.sgemm(.transposed, .none, m: inputs, n: outputs, k: n, a: inp, lda: inputs, b: dout, ldb: outputs,
-                   beta: 1, c: dweight, ldc: outputs)
+        SplitGEMM.sgemm(.none, .transposed, cut: .rows, m: n, n: inputs, k: outputs, a: dout, lda: outputs, b: weight,
+                        ldb: outputs, beta: accumulateInput ? 1 : 0, c: dinp, ldc: inputs)
+        SplitGEMM.sgemm(.transposed, .none, cut: .longerSide, m: inputs, n: outputs, k: n, a: inp, lda: inputs, b: dout,
+                        ldb: outputs, beta: 1, c: dweight, ldc: outputs)
         if let dbias {
             BLAS.sgemv(.transposed, m: n, n: outputs, a: dout, lda: outputs, x: ones, beta: 1, y: dbias)
         }

@@ -59,19 +59,22 @@ enum TrainingBenchmark {
         let schedule = LearningRateSchedule(peak: 3e-4, warmupSteps: 0, totalSteps: 1_000_000)
 
         var stepTimes: [Double] = [], forwardTimes: [Double] = [], backwardTimes: [Double] = [], optimizerTimes: [Double] = []
-        for s in 0..<(steps + 2) {
-            let t0 = Stopwatch.now()
-            model.forward(tokens: tokens, targets: targets, batch: batch, time: time)
-            let t1 = Stopwatch.now()
-            model.zeroGradients()
-            model.backward(weights: weights)
-            let t2 = Stopwatch.now()
-            GradientClipping.clip(model.gradients!, maxNorm: 1)
-            optimizer.update(parameters: model.parameters, gradients: model.gradients!, lr: schedule.rate(atStep: s + 1))
-            let t3 = Stopwatch.now()
-            if s >= 2 {  // two warm-up steps
-                stepTimes.append(t3 - t0); forwardTimes.append(t1 - t0)
-                backwardTimes.append(t2 - t1); optimizerTimes.append(t3 - t2)
+        // As the training ops run (default `threads`): products cut into one block per thread.
+        ComputeThreads.withFixedSplit(ComputeThreads.count) {
+            for s in 0..<(steps + 2) {
+                let t0 = Stopwatch.now()
+                model.forward(tokens: tokens, targets: targets, batch: batch, time: time)
+                let t1 = Stopwatch.now()
+                model.zeroGradients()
+                model.backward(weights: weights)
+                let t2 = Stopwatch.now()
+                GradientClipping.clip(model.gradients!, maxNorm: 1)
+                optimizer.update(parameters: model.parameters, gradients: model.gradients!, lr: schedule.rate(atStep: s + 1))
+                let t3 = Stopwatch.now()
+                if s >= 2 {  // two warm-up steps
+                    stepTimes.append(t3 - t0); forwardTimes.append(t1 - t0)
+                    backwardTimes.append(t2 - t1); optimizerTimes.append(t3 - t2)
+                }
             }
         }
         let step = median(stepTimes)
