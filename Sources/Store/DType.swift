@@ -28,8 +28,8 @@ public enum DType: String, Sendable, CaseIterable {
             }
         case .bf16:
             // bfloat16 is the high half of a float32: widening is a shift. Eight at a time
-            // through SIMD types (the element-wise unaligned loads did not vectorise, and
-            // widening was a fifth of a 1.1 B TIES merge); the data may sit at any address.
+            // through SIMD types, since element-wise unaligned loads did not vectorise; the
+            // data may sit at any address.
             var i = 0
             #if _endian(little)
             while i + 8 <= count {
