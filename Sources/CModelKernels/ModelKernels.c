@@ -1,7 +1,7 @@
-// See include/CModelKernels.h. The products are register tiles of 4 rows × 2 registers (eight
-// accumulators: 16 columns with AVX2, 32 with AVX-512) streamed over the inner dimension: at a
-// head size of 32 and sequences of 256, OpenBLAS's packing and dispatch cost more than the
-// arithmetic of such small products.
+// See include/CModelKernels.h. The products are register tiles two registers wide (16 columns
+// with AVX2, 32 with AVX-512) and 4 (AVX2) or 8 (AVX-512) rows high, streamed over the inner
+// dimension: at a head size of 32 and sequences of 256, OpenBLAS's packing and dispatch cost
+// more than the arithmetic of such small products.
 #include "CModelKernels.h"
 #include <math.h>
 #include <stdint.h>
@@ -9,41 +9,33 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-int mf_model_kernels_available(void) {
-    // Workers may ask at once the first time: they compute the same answer, and the atomics
-    // make their racing stores well defined.
-    static int answer = -1;
-    int known = __atomic_load_n(&answer, __ATOMIC_RELAXED);
-    if (known < 0) {
-        __builtin_cpu_init();
-        known = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-        __atomic_store_n(&answer, known, __ATOMIC_RELAXED);
-    }
-    return known;
-}
-
 #define FAST __attribute__((target("avx2,fma"))) static
 #define INLINE __attribute__((target("avx2,fma"), always_inline)) static inline
 #define FAST512 __attribute__((target("avx512f,avx2,fma"))) static
 #define INLINE512 __attribute__((target("avx512f,avx2,fma"), always_inline)) static inline
 
-// Lanes of the product tiles: 16 (AVX-512) where the CPU has it, else 8. Each element of a
-// product is the same chain of fused multiply-adds at either width, so the bits agree.
-static int tile_lanes = 0;
+// Lanes of the product tiles: 16 where the CPU has AVX-512, 8 where it has AVX2 and FMA, 0
+// (no fast path) elsewhere. Each element of a product is the same chain of fused
+// multiply-adds at either width, so the bits agree. Workers may ask at once the first time:
+// they compute the same answer, and the atomics make their racing stores well defined.
+static int tile_lanes = -1;
 
 int mf_model_kernels_lanes(void) {
     int lanes = __atomic_load_n(&tile_lanes, __ATOMIC_RELAXED);
-    if (lanes == 0) {
+    if (lanes < 0) {
         __builtin_cpu_init();
-        lanes = __builtin_cpu_supports("avx512f") ? 16 : 8;
+        lanes = !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? 0
+              : __builtin_cpu_supports("avx512f") ? 16 : 8;
         __atomic_store_n(&tile_lanes, lanes, __ATOMIC_RELAXED);
     }
     return lanes;
 }
 
+int mf_model_kernels_available(void) { return mf_model_kernels_lanes() != 0; }
+
 void mf_model_kernels_set_lanes(int lanes) {
-    mf_model_kernels_lanes();
-    if (lanes == 8 || (lanes == 16 && __builtin_cpu_supports("avx512f"))) __atomic_store_n(&tile_lanes, lanes, __ATOMIC_RELAXED);
+    int native = mf_model_kernels_lanes();
+    if ((lanes == 8 && native != 0) || (lanes == 16 && __builtin_cpu_supports("avx512f"))) __atomic_store_n(&tile_lanes, lanes, __ATOMIC_RELAXED);
 }
 
 // The first n lanes (0 ≤ n ≤ 8) set.
@@ -52,10 +44,10 @@ INLINE __m256i first_lanes(int n) {
     return _mm256_loadu_si256((const __m256i *)(bits + 8 - n));
 }
 
-// C[r][0..<cols] = alpha · Σ_{p<k} A(r, p) · B[p][0..<cols] (+ C[r][…] when accumulate) for
+// C[r][0..<cols] = alpha · Σ_{p<k} A(r, p) · B[p][0..<cols] for
 // r < R, where A(r, p) = a[r·ars + p·acs]: any orientation of A, one broadcast per element.
 INLINE void tile(const int R, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,
-                 const float *b, ptrdiff_t ldb, int cols, float *c, ptrdiff_t ldc, float alpha, int accumulate) {
+                 const float *b, ptrdiff_t ldb, int cols, float *c, ptrdiff_t ldc, float alpha) {
     __m256 acc[4][2];
     for (int r = 0; r < 4; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
     if (cols == 16) {
@@ -86,10 +78,6 @@ INLINE void tile(const int R, int k, const float *a, ptrdiff_t ars, ptrdiff_t ac
     for (int r = 0; r < R; r++) {
         float *cr = c + r * ldc;
         __m256 y0 = _mm256_mul_ps(scale, acc[r][0]), y1 = _mm256_mul_ps(scale, acc[r][1]);
-        if (accumulate) {
-            y0 = _mm256_add_ps(y0, _mm256_maskload_ps(cr, m0));
-            y1 = _mm256_add_ps(y1, _mm256_maskload_ps(cr + 8, m1));
-        }
         _mm256_maskstore_ps(cr, m0, y0);
         _mm256_maskstore_ps(cr + 8, m1, y1);
     }
@@ -97,7 +85,7 @@ INLINE void tile(const int R, int k, const float *a, ptrdiff_t ars, ptrdiff_t ac
 
 // `gemm` with 8-lane tiles.
 FAST void gemm8(int M, int N, int K, const float *a, ptrdiff_t ars, ptrdiff_t acs,
-               const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, float alpha, int accumulate) {
+               const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, float alpha) {
     for (int i = 0; i < M; i += 4) {
         int rows = M - i < 4 ? M - i : 4;
         for (int j = 0; j < N; j += 16) {
@@ -105,10 +93,10 @@ FAST void gemm8(int M, int N, int K, const float *a, ptrdiff_t ars, ptrdiff_t ac
             const float *ai = a + i * ars, *bj = b + j;
             float *cij = c + i * ldc + j;
             switch (rows) {
-            case 4: tile(4, K, ai, ars, acs, bj, ldb, cols, cij, ldc, alpha, accumulate); break;
-            case 3: tile(3, K, ai, ars, acs, bj, ldb, cols, cij, ldc, alpha, accumulate); break;
-            case 2: tile(2, K, ai, ars, acs, bj, ldb, cols, cij, ldc, alpha, accumulate); break;
-            default: tile(1, K, ai, ars, acs, bj, ldb, cols, cij, ldc, alpha, accumulate); break;
+            case 4: tile(4, K, ai, ars, acs, bj, ldb, cols, cij, ldc, alpha); break;
+            case 3: tile(3, K, ai, ars, acs, bj, ldb, cols, cij, ldc, alpha); break;
+            case 2: tile(2, K, ai, ars, acs, bj, ldb, cols, cij, ldc, alpha); break;
+            default: tile(1, K, ai, ars, acs, bj, ldb, cols, cij, ldc, alpha); break;
             }
         }
     }
@@ -117,7 +105,7 @@ FAST void gemm8(int M, int N, int K, const float *a, ptrdiff_t ars, ptrdiff_t ac
 // `tile` with 16-lane registers and up to 8 rows (16 accumulators of the 32 registers):
 // R rows × 32 columns, `cols` ≤ 32 of them valid.
 INLINE512 void tile512(const int R, int k, const float *a, ptrdiff_t ars, ptrdiff_t acs,
-                       const float *b, ptrdiff_t ldb, int cols, float *c, ptrdiff_t ldc, float alpha, int accumulate) {
+                       const float *b, ptrdiff_t ldb, int cols, float *c, ptrdiff_t ldc, float alpha) {
     __m512 acc[8][2];
     for (int r = 0; r < 8; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
     __mmask16 m0 = (__mmask16)(cols >= 16 ? 0xFFFF : (1u << cols) - 1);
@@ -135,17 +123,13 @@ INLINE512 void tile512(const int R, int k, const float *a, ptrdiff_t ars, ptrdif
     for (int r = 0; r < R; r++) {
         float *cr = c + r * ldc;
         __m512 y0 = _mm512_mul_ps(scale, acc[r][0]), y1 = _mm512_mul_ps(scale, acc[r][1]);
-        if (accumulate) {
-            y0 = _mm512_add_ps(y0, _mm512_maskz_loadu_ps(m0, cr));
-            y1 = _mm512_add_ps(y1, _mm512_maskz_loadu_ps(m1, cr + 16));
-        }
         _mm512_mask_storeu_ps(cr, m0, y0);
         _mm512_mask_storeu_ps(cr + 16, m1, y1);
     }
 }
 
 FAST512 void gemm16(int M, int N, int K, const float *a, ptrdiff_t ars, ptrdiff_t acs,
-                    const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, float alpha, int accumulate) {
+                    const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, float alpha) {
     for (int i = 0; i < M; i += 8) {
         int rows = M - i < 8 ? M - i : 8;
         for (int j = 0; j < N; j += 32) {
@@ -153,24 +137,24 @@ FAST512 void gemm16(int M, int N, int K, const float *a, ptrdiff_t ars, ptrdiff_
             const float *ai = a + i * ars, *bj = b + j;
             float *cij = c + i * ldc + j;
             switch (rows) {
-            case 8: tile512(8, K, ai, ars, acs, bj, ldb, cols, cij, ldc, alpha, accumulate); break;
-            case 7: tile512(7, K, ai, ars, acs, bj, ldb, cols, cij, ldc, alpha, accumulate); break;
-            case 6: tile512(6, K, ai, ars, acs, bj, ldb, cols, cij, ldc, alpha, accumulate); break;
-            case 5: tile512(5, K, ai, ars, acs, bj, ldb, cols, cij, ldc, alpha, accumulate); break;
-            case 4: tile512(4, K, ai, ars, acs, bj, ldb, cols, cij, ldc, alpha, accumulate); break;
-            case 3: tile512(3, K, ai, ars, acs, bj, ldb, cols, cij, ldc, alpha, accumulate); break;
-            case 2: tile512(2, K, ai, ars, acs, bj, ldb, cols, cij, ldc, alpha, accumulate); break;
-            default: tile512(1, K, ai, ars, acs, bj, ldb, cols, cij, ldc, alpha, accumulate); break;
+            case 8: tile512(8, K, ai, ars, acs, bj, ldb, cols, cij, ldc, alpha); break;
+            case 7: tile512(7, K, ai, ars, acs, bj, ldb, cols, cij, ldc, alpha); break;
+            case 6: tile512(6, K, ai, ars, acs, bj, ldb, cols, cij, ldc, alpha); break;
+            case 5: tile512(5, K, ai, ars, acs, bj, ldb, cols, cij, ldc, alpha); break;
+            case 4: tile512(4, K, ai, ars, acs, bj, ldb, cols, cij, ldc, alpha); break;
+            case 3: tile512(3, K, ai, ars, acs, bj, ldb, cols, cij, ldc, alpha); break;
+            case 2: tile512(2, K, ai, ars, acs, bj, ldb, cols, cij, ldc, alpha); break;
+            default: tile512(1, K, ai, ars, acs, bj, ldb, cols, cij, ldc, alpha); break;
             }
         }
     }
 }
 
-// C (M × N, rows ldc apart) = alpha · A · B (+ C), A(r, p) = a[r·ars + p·acs], B rows ldb apart.
+// C (M × N, rows ldc apart) = alpha · A · B, A(r, p) = a[r·ars + p·acs], B rows ldb apart.
 static void gemm(int M, int N, int K, const float *a, ptrdiff_t ars, ptrdiff_t acs,
-                 const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, float alpha, int accumulate) {
-    if (mf_model_kernels_lanes() == 16) gemm16(M, N, K, a, ars, acs, b, ldb, c, ldc, alpha, accumulate);
-    else gemm8(M, N, K, a, ars, acs, b, ldb, c, ldc, alpha, accumulate);
+                 const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, float alpha) {
+    if (mf_model_kernels_lanes() == 16) gemm16(M, N, K, a, ars, acs, b, ldb, c, ldc, alpha);
+    else gemm8(M, N, K, a, ars, acs, b, ldb, c, ldc, alpha);
 }
 
 // eˣ as `VectorMath.exp` computes it (clamp to [−87, 88], Cody–Waite reduction, degree-7
@@ -284,9 +268,9 @@ int mf_attention_forward(const float *q, const float *k, const float *v, ptrdiff
     for (int i0 = 0; i0 < time; i0 += BLOCK) {
         int rows = time - i0 < BLOCK ? time - i0 : BLOCK, keys = i0 + rows;
         float *p = att + (ptrdiff_t)i0 * time;
-        gemm(rows, keys, hs, q + i0 * ld, ld, 1, kt, time, p, time, scale, 0);
+        gemm(rows, keys, hs, q + i0 * ld, ld, 1, kt, time, p, time, scale);
         for (int r = 0; r < rows; r++) softmax_row(p + (ptrdiff_t)r * time, i0 + r + 1, keys);
-        gemm(rows, hs, keys, p, time, 1, vp, hs, out + i0 * ldo, ldo, 1.0f, 0);
+        gemm(rows, hs, keys, p, time, 1, vp, hs, out + i0 * ldo, ldo, 1.0f);
     }
     return 1;
 }
@@ -305,19 +289,19 @@ int mf_attention_backward(const float *q, const float *k, const float *v, ptrdif
         float *dp = datt + (ptrdiff_t)i0 * time;
         const float *p = att + (ptrdiff_t)i0 * time;
         // forward: out = att · v, so datt = dout · vᵀ
-        gemm(rows, keys, hs, dout + i0 * ldo, ldo, 1, vt, time, dp, time, 1.0f, 0);
+        gemm(rows, keys, hs, dout + i0 * ldo, ldo, 1, vt, time, dp, time, 1.0f);
         // forward: att = softmax(scale · q · kᵀ); dpreatt carries the scale
         for (int r = 0; r < rows; r++)
             softmax_backward_row(dp + (ptrdiff_t)r * time, p + (ptrdiff_t)r * time, i0 + r + 1, keys, scale);
-        gemm(rows, hs, keys, dp, time, 1, kp, hs, dq + i0 * ld, ld, 1.0f, 0);
+        gemm(rows, hs, keys, dp, time, 1, kp, hs, dq + i0 * ld, ld, 1.0f);
     }
     // Key j gathers from query rows i ≥ j: column blocks of dpreatt and att, read downwards
     // from the diagonal (entries right of the diagonal within a row block are zeros).
     for (int j0 = 0; j0 < time; j0 += BLOCK) {
         int keys = time - j0 < BLOCK ? time - j0 : BLOCK, below = time - j0;
         ptrdiff_t corner = (ptrdiff_t)j0 * time + j0;
-        gemm(keys, hs, below, datt + corner, 1, time, qp + (ptrdiff_t)j0 * hs, hs, dk + j0 * ld, ld, 1.0f, 0);
-        gemm(keys, hs, below, att + corner, 1, time, dout + j0 * ldo, ldo, dv + j0 * ld, ld, 1.0f, 0);
+        gemm(keys, hs, below, datt + corner, 1, time, qp + (ptrdiff_t)j0 * hs, hs, dk + j0 * ld, ld, 1.0f);
+        gemm(keys, hs, below, att + corner, 1, time, dout + j0 * ldo, ldo, dv + j0 * ld, ld, 1.0f);
     }
     return 1;
 }

@@ -20,7 +20,8 @@ public enum SplitGEMM {
 
     /// C = alpha · op(A) · op(B) + beta · C (row-major, as `BLAS.sgemm`), block by block.
     /// `prepare(range)`, when given, runs on a block's rows or columns of C just before its
-    /// product, on the same worker (seeding C with a bias or a residual while it is in cache).
+    /// product, on the same worker (seeding C with a bias or a residual while it is in cache);
+    /// outside a split, on disjoint ranges over our workers before the one product.
     public static func sgemm(
         _ transA: BLAS.Transpose, _ transB: BLAS.Transpose, cut: Cut,
         m: Int, n: Int, k: Int, alpha: Float = 1,
@@ -31,7 +32,10 @@ public enum SplitGEMM {
         let cut = cut == .longerSide ? (m >= n ? Cut.rows : .columns) : cut
         let extent = cut == .rows ? m : n
         guard let pieces = ComputeThreads.productSplit else {
-            prepare?(0..<extent)
+            // One product on OpenBLAS's threads; the seeding still spread over ours.
+            if let prepare {
+                Parallel.forEachRowRange(extent, elementsPerRow: cut == .rows ? n : m) { prepare($0) }
+            }
             BLAS.sgemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return
         }

@@ -5,18 +5,19 @@ import Reports
 import Store
 
 /// `report`: gathers `eval` results into a report — Markdown tables shaped like the paper's
-/// Table 1, CSV and JSON Lines of every metric row, and an HTML page with SVG plots — as one
-/// artifact of four files (`mergeflow report SPEC` writes them out).
+/// Table 1, CSV and JSON Lines of every metric row, an HTML page with SVG plots, and the
+/// general-score-against-harm curves as an SVG of their own — as one artifact of five files
+/// (`mergeflow report SPEC` writes them out).
 ///
 /// Rows are labelled by the model each eval scored (its instance id, with `seed`
 /// coordinates removed so seeds are summarised as mean ± 95% interval); columns are grouped
 /// by the evals' `stage` param (e.g. after SFT and after DPO).
 public enum ReportOp {
     public static let reportKind = ArtifactKind.report
-    public static let files = ["report.md", "metrics.csv", "metrics.jsonl", "report.html"]
+    public static let files = ["report.md", "metrics.csv", "metrics.jsonl", "report.html", "tradeoff.svg"]
 
     static let operation = OpDefinition(
-        name: "report", version: 5,
+        name: "report", version: 6,
         summary: "Markdown / CSV / JSON Lines / HTML report of eval results",
         inputs: [InputSpec("scores", kind: EvalOp.metricsKind, arity: .many, gathersEverything: true,
                            help: "the eval results to report (every instance of every listed node)")],
@@ -64,6 +65,7 @@ public enum ReportOp {
             DelimitedExport.csv(metrics),
             DelimitedExport.jsonLines(metrics),
             HTMLReport.render(table, title: title, notes: notes),
+            TradeoffPlot.document(table),
         ]
         let writer = context.newArtifact(kind: reportKind, metadata: .object(JSONObject([
             ("title", .string(title)), ("variants", .number(Double(table.variants.count))), ("stages", .array(table.stages.map { .string($0) })),

@@ -2,7 +2,8 @@ import Evaluation
 import Foundation
 
 /// The report as one self-contained HTML page: the Markdown tables' content as HTML tables,
-/// a scatter of win-rate against harm change per stage (Pareto front marked), and
+/// a scatter of win-rate against harm change per stage (Pareto front marked), the general
+/// score against the harmful rate with each sweep as a curve (`TradeoffPlot`), and
 /// per-language bars of the harm change.
 public enum HTMLReport {
     public static func render(_ table: ReportTable, title: String, notes: [String]) -> String {
@@ -18,6 +19,7 @@ public enum HTMLReport {
             body += SVGPlot.scatter(points, xLabel: "harm change vs reference (%) — lower is safer",
                                     yLabel: "win-rate vs reference (%)", title: "\(stage): win-rate vs harm change (red: Pareto front)")
             body += "</figure>\n<figure>"
+            if let curves = TradeoffPlot.chart(table, stage: stage) { body += curves + "</figure>\n<figure>" }
             body += SVGPlot.groupedBars(
                 categories: table.languages,
                 series: table.variants(in: stage).map { v in (v, table.languages.map { table.summary(variant: v, stage: stage, lang: $0, metric: "harm_change_pct")?.mean }) },

@@ -1,9 +1,15 @@
 import Foundation
 
 /// Minimal SVG charts, written by hand so the report needs no plotting library and renders
-/// in any browser: a scatter plot with labelled points and a grouped bar chart.
+/// in any browser: a scatter plot with labelled points, a grouped bar chart, and curves with
+/// interval whiskers.
 enum SVGPlot {
     struct Point { let label: String; let x: Double; let y: Double; let highlighted: Bool }
+    /// A point with the half-widths of its intervals (nil: none drawn).
+    struct CurvePoint { let label: String; let x: Double; let xHalf: Double?; let y: Double; let yHalf: Double? }
+    /// Points joined in the given order; a family of one is a labelled point.
+    struct Family { let name: String; let points: [CurvePoint] }
+    static let palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 
     static let width = 720.0, height = 440.0, margin = (left: 70.0, right: 30.0, top: 30.0, bottom: 60.0)
 
@@ -41,7 +47,6 @@ enum SVGPlot {
         let groupW = plotW / Double(categories.count), barW = groupW * 0.8 / Double(max(1, series.count))
         var svg = header(title)
         svg += axes(xs: nil, ys: ys, px: { $0 }, py: py, xLabel: "", yLabel: yLabel)
-        let palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
         for (c, category) in categories.enumerated() {
             let x0 = margin.left + Double(c) * groupW + groupW * 0.1
             for (s, serie) in series.enumerated() {
@@ -58,6 +63,53 @@ enum SVGPlot {
             let x = margin.left + Double(s % 4) * 160, y = height - 22 + Double(s / 4) * 12
             svg += String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"9\" height=\"9\" fill=\"%@\"/>", x, y - 8, palette[s % palette.count])
             svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\">%@</text>\n", x + 12, y, escape(serie.name))
+        }
+        return svg + "</svg>\n"
+    }
+
+    /// Each family in its own colour: whiskers (the intervals; the axes span them all), a line
+    /// through its points in order, and a legend entry below the x label (rows of five);
+    /// families of one point are labelled at the point instead.
+    static func curves(_ families: [Family], xLabel: String, yLabel: String, title: String) -> String {
+        let all = families.flatMap(\.points)
+        guard !all.isEmpty else { return "<p>(no points to plot)</p>" }
+        let xs = padded(all.flatMap { [$0.x - ($0.xHalf ?? 0), $0.x + ($0.xHalf ?? 0)] })
+        let ys = padded(all.flatMap { [$0.y - ($0.yHalf ?? 0), $0.y + ($0.yHalf ?? 0)] })
+        let plotW = width - margin.left - margin.right, plotH = height - margin.top - margin.bottom
+        func px(_ x: Double) -> Double { margin.left + (x - xs.lo) / (xs.hi - xs.lo) * plotW }
+        func py(_ y: Double) -> Double { margin.top + plotH - (y - ys.lo) / (ys.hi - ys.lo) * plotH }
+        var svg = header(title)
+        svg += axes(xs: xs, ys: ys, px: px, py: py, xLabel: xLabel, yLabel: yLabel)
+        var legend = 0
+        for (f, family) in families.enumerated() {
+            let colour = palette[f % palette.count]
+            for p in family.points {
+                if let h = p.xHalf, h > 0 {
+                    svg += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-opacity=\"0.5\"/>\n",
+                                  px(p.x - h), py(p.y), px(p.x + h), py(p.y), colour)
+                }
+                if let h = p.yHalf, h > 0 {
+                    svg += String(format: "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%@\" stroke-opacity=\"0.5\"/>\n",
+                                  px(p.x), py(p.y - h), px(p.x), py(p.y + h), colour)
+                }
+            }
+            if family.points.count > 1 {
+                svg += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\" points=\""
+                    + family.points.map { String(format: "%.1f,%.1f", px($0.x), py($0.y)) }.joined(separator: " ") + "\"/>\n"
+            }
+            for p in family.points {
+                svg += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%@\"><title>%@</title></circle>\n",
+                              px(p.x), py(p.y), colour, escape("\(p.label): x \(format(p.x)), y \(format(p.y))"))
+            }
+            if family.points.count == 1, let p = family.points.first {
+                svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"%@\">%@</text>\n",
+                              px(p.x) + 7, py(p.y) - 6, colour, escape(family.name))
+            } else {
+                let x = margin.left + Double(legend % 5) * 128, y = height - 8 + Double(legend / 5) * 12
+                svg += String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"3\" fill=\"%@\"/>", x, y - 5, colour)
+                svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\">%@</text>\n", x + 18, y, escape(family.name))
+                legend += 1
+            }
         }
         return svg + "</svg>\n"
     }
@@ -109,7 +161,8 @@ enum SVGPlot {
     }
 
     static func format(_ x: Double) -> String {
-        abs(x) >= 100 || x == x.rounded() ? String(format: "%.0f", x) : String(format: "%.3g", x)
+        let x = x + 0  // −0 (a tick stepped up from below zero) prints as 0
+        return abs(x) >= 100 || x == x.rounded() ? String(format: "%.0f", x) : String(format: "%.3g", x)
     }
 
     static func escape(_ s: String) -> String {

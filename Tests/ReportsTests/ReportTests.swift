@@ -1,7 +1,7 @@
 import Foundation
 import FoundationXML
 import Evaluation
-import Reports
+@testable import Reports
 import XCTest
 
 final class ReportTests: XCTestCase {
@@ -78,6 +78,73 @@ final class ReportTests: XCTestCase {
         }
         for v in ["mix[safety=0.15]", "merged[method=ties]", "merged[method=linear]"] { XCTAssertTrue(html.contains(v), v) }
         XCTAssertEqual(html.components(separatedBy: "<circle").count - 1, 3, "one point per variant")
+    }
+
+    /// A sweep of three mixes over two seeds, a two-point merge sweep, and an endpoint.
+    func tradeoffMetrics() -> [LabeledMetric] {
+        var out: [LabeledMetric] = []
+        func add(_ variant: String, _ seed: String, harmful: Double, chrf: Double) {
+            out.append(LabeledMetric(variant: variant, stage: "SFT", seed: seed, lang: "all", objective: "safety",
+                                     metric: "harmful_rate", value: harmful, n: 100))
+            out.append(LabeledMetric(variant: variant, stage: "SFT", seed: seed, lang: "all", objective: "general",
+                                     metric: "chrf", value: chrf, n: 100))
+        }
+        for (seed, shift) in [("seed=1", 0.0), ("seed=2", 2.0)] {
+            add("mix[mix=0.05]", seed, harmful: 0.6, chrf: 30 + shift)
+            add("mix[mix=0.5]", seed, harmful: 0.3, chrf: 25 + shift)
+            add("mix[mix=0.15]", seed, harmful: 0.5, chrf: 29 + shift)
+        }
+        add("linear[weights=0.9,0.1]", "", harmful: 1.0, chrf: 31)
+        add("linear[weights=0.1,0.9]", "", harmful: 0.2, chrf: 7)
+        add("safety", "", harmful: 0.1, chrf: 6)
+        out.append(LabeledMetric(variant: "winrate-only", stage: "SFT", seed: "", lang: "all", objective: "general",
+                                 metric: "win_rate", value: 0.5, n: 10))
+        return out
+    }
+
+    /// Families come from the name before "[", keep the report's order, carry the table's
+    /// intervals (over seeds for the mixes, Wilson over items for a single run's rate), and
+    /// leave out variants without both metrics.
+    func testTradeoffFamiliesFollowGridNamesAndCarryIntervals() throws {
+        let table = ReportTable(tradeoffMetrics())
+        let families = TradeoffPlot.families(table, stage: "SFT")
+        XCTAssertEqual(families.map(\.name), ["mix", "linear", "safety"])
+        XCTAssertEqual(families[0].points.map(\.label), ["mix[mix=0.05]", "mix[mix=0.5]", "mix[mix=0.15]"])
+        let mix = families[0].points[0]
+        XCTAssertEqual(mix.x, 60, accuracy: 1e-9)
+        XCTAssertEqual(mix.y, 31, accuracy: 1e-9)
+        // chrF 30 and 32: s = √2, t(0.975, 1) = 12.706 → half-width 12.706 · √2 / √2.
+        XCTAssertEqual(try XCTUnwrap(mix.yHalf), 12.706, accuracy: 0.001)
+        XCTAssertEqual(try XCTUnwrap(mix.xHalf), 0, accuracy: 1e-9, "both seeds 60%: no spread")
+        let safety = families[2].points[0]
+        // One run of 100 items at 10%: Wilson's 95% interval is [5.52%, 17.4%]; the larger side.
+        XCTAssertEqual(try XCTUnwrap(safety.xHalf), 7.44, accuracy: 0.01)
+        XCTAssertNil(safety.yHalf, "a single run's chrF without an item spread has no interval")
+    }
+
+    /// The SVG is well-formed, draws one line per sweep through its points in order, one
+    /// point per variant, and is empty of points (but well-formed) when no variant has both.
+    func testTradeoffDocumentDrawsOneCurvePerSweep() throws {
+        let svg = TradeoffPlot.document(ReportTable(tradeoffMetrics()))
+        let parser = XMLParser(data: Data(svg.utf8))
+        XCTAssertTrue(parser.parse(), "SVG not well-formed: \(parser.parserError.map { "\($0)" } ?? "")")
+        XCTAssertEqual(svg.components(separatedBy: "<polyline").count - 1, 2, "mix and linear")
+        XCTAssertEqual(svg.components(separatedBy: "<circle").count - 1, 6)
+        // The mix line visits its points in the report's order: x (harmful %) 60, 30, 50.
+        let line = try XCTUnwrap(svg.components(separatedBy: "<polyline").dropFirst().first)
+        let xs = try line.components(separatedBy: "points=\"")[1].components(separatedBy: "\"")[0]
+            .split(separator: " ").map { try XCTUnwrap(Double($0.split(separator: ",")[0])) }
+        XCTAssertEqual(xs.count, 3)
+        XCTAssertTrue(xs[0] > xs[2] && xs[2] > xs[1], "\(xs)")
+        XCTAssertTrue(svg.contains(">safety</text>"), "a single variant is labelled at its point")
+
+        XCTAssertEqual(SVGPlot.format(-0.0), "0", "a tick at zero stepped up from below")
+        XCTAssertFalse(svg.contains(">-0<"))
+
+        let empty = TradeoffPlot.document(ReportTable(metrics()))
+        XCTAssertTrue(XMLParser(data: Data(empty.utf8)).parse())
+        XCTAssertFalse(empty.contains("<circle"))
+        XCTAssertTrue(empty.contains("no variant has both"))
     }
 
     func testStageTablesListOnlyTheVariantsOfThatStage() {

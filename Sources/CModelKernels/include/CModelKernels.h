@@ -25,7 +25,7 @@ size_t mf_attention_scratch(int time, int hs);
 ///   att[i][j] = softmax_j(scale · q_i · k_j) over j ≤ i, out_i = Σ_j att[i][j] · v_j.
 /// q, k, v: rows of `hs` floats `ld` apart (the fused qkv layout). out: rows `ldo` apart.
 /// att: time × time, row-major; written on and below the diagonal, and with zeros right of
-/// the diagonal up to the end of each block of four rows (the backward pass reads no further).
+/// the diagonal up to the end of each block of eight rows (the backward pass reads no further).
 /// scratch: mf_attention_scratch(time, hs) floats.
 int mf_attention_forward(const float *q, const float *k, const float *v, ptrdiff_t ld,
                          float *out, ptrdiff_t ldo, float *att, int time, int hs, float scale,

@@ -15,7 +15,7 @@ import Numerics
 /// OpenBLAS runs each on the calling thread (see `keyTile`), so two workers never nest
 /// parallelism, and a pair's arithmetic does not depend on how many workers there are.
 /// In training on CPUs with AVX2 and FMA (`FusedKernels.active`) each pair runs the C loops
-/// of `CModelKernels` instead: the same blocking by four query rows, its products in register
+/// of `CModelKernels` instead: blocks of eight query rows, their products in register
 /// tiles rather than OpenBLAS calls. `AttentionReference` is the plain-loop spec both are
 /// tested against.
 enum Attention {
