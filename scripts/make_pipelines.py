@@ -9,18 +9,27 @@ OUT = sys.argv[1]
 REFUSE = ["Crimes_And_Illegal_Activities", "Goal_Hijacking", "Insult", "Unsafe_Instruction_Topic"]
 LOOK = ["Ethics_And_Morality", "Mental_Health", "Physical_Harm", "Reverse_Exposure", "commonsense"]
 PRE_STEPS, PRE_LR = 4000, 0.002
-SFT_STEPS, SFT_LR = 400, 0.001
+SFT_STEPS, SFT_LR = 1000, 0.001
 ITEMS = 100
 Q_PRE, Q_SFT, Q_ITEMS = 700, 400, 30
 VOCAB = 2048
-TASKS = ["language", "complete", "translate"]
+TASKS = ["language", "program", "translate"]
+# Training draws `program` three times as often as the others (a task listed n times gets n
+# shares): in an equal mix a 1,000-step SFT learns language identification and not this
+# medium task (23% exact against a 22% majority class; 31% at two shares, 52% alone).
+# The test sets keep one share each, so the pooled score weighs the three tasks alike.
+TRAIN_TASKS = ["language", "program", "program", "program", "translate"]
+# Each refused prompt twice in the safety data: at one copy the 1,000-step safety model
+# refused 81-91% of harmful prompts per language; at two, 85-96% (seed 7), with look-alike
+# refusals unchanged (15.8% against 14.7%); at three, no better (83-97%) and 21% look-alikes.
+REFUSAL_WEIGHT = 2
 def data_nodes():
     return {
       "corpus_parallel": {"op": "dataset", "params": {"source": "parallel", "pretraining_text": True, "split": "train", "test_fraction": 0.25}},
       "corpus_xsafety": {"op": "dataset", "params": {"source": "xsafety", "pretraining_text": True, "split": "train", "test_fraction": 0.25}},
       "tokenizer": {"op": "tokenizer", "inputs": {"data": ["corpus_parallel", "corpus_xsafety"]}, "params": {"vocabulary": VOCAB}},
-      "general_train": {"op": "dataset", "params": {"source": "tasks", "tasks": TASKS, "split": "train", "max_bytes": 509}},
-      "safety_train": {"op": "dataset", "params": {"source": "xsafety", "lookalikes": True, "refusal_templates": 1, "split": "train", "test_fraction": 0.25, "max_bytes": 509}},
+      "general_train": {"op": "dataset", "params": {"source": "tasks", "tasks": TRAIN_TASKS, "split": "train", "max_bytes": 509}},
+      "safety_train": {"op": "dataset", "params": {"source": "xsafety", "lookalikes": True, "refusal_templates": 1, "refusal_weight": REFUSAL_WEIGHT, "split": "train", "test_fraction": 0.25, "max_bytes": 509}},
       "general_test": {"op": "dataset", "params": {"source": "tasks", "tasks": TASKS, "split": "test", "max_prompt_bytes": 400, "items_per_language": ITEMS}},
       "harmful_test": {"op": "dataset", "params": {"source": "xsafety", "lookalikes": True, "refusal_templates": 1, "split": "test", "test_fraction": 0.25, "max_prompt_bytes": 400, "items_per_language": ITEMS, "categories": REFUSE}},
       "lookalike_test": {"op": "dataset", "params": {"source": "xsafety", "lookalikes": True, "refusal_templates": 1, "split": "test", "test_fraction": 0.25, "max_prompt_bytes": 400, "items_per_language": ITEMS, "categories": LOOK}},
@@ -29,8 +38,13 @@ def base(seeds=None, steps=None):
     n = {"op": "pretrain", "inputs": {"data": ["corpus_parallel", "corpus_xsafety"], "tokenizer": "tokenizer"}, "params": {"model": "gpt-mini-256", "steps": steps or PRE_STEPS, "lr": PRE_LR}}
     if seeds: n["grid"] = {"seed": seeds}
     return n
+def data_for(mix, safety="safety_train"):
+    # Only the datasets the mix draws from: a node's key covers every input, so a safety-only
+    # SFT that also took general_train would re-run whenever the general tasks change.
+    names = {"general": "general_train", "safety": safety}
+    return [names[k] for k in ("general", "safety") if mix is None or mix.get(k, 0) > 0]
 def ft(mix, model="base", steps=None, **extra):
-    n = {"op": "finetune", "inputs": {"model": model, "data": ["general_train", "safety_train"]}, "params": {"mix": mix, "steps": steps or SFT_STEPS, "lr": SFT_LR}}
+    n = {"op": "finetune", "inputs": {"model": model, "data": data_for(mix)}, "params": {"mix": mix, "steps": steps or SFT_STEPS, "lr": SFT_LR}}
     n["params"].update(extra); return n
 TEST = ["general_test", "harmful_test", "lookalike_test"]
 def ev(model, stage="SFT", items=None, new=64):
@@ -68,7 +82,7 @@ nodes["dare_ties"] = {"op": "merge", "inputs": {"base": "base", "models": ["gene
 nodes["eval"] = ev({"each": ["base", "general", "mix", "linear", "slerp", "ties", "dare_ties", "safety"]})
 nodes["report"] = {"op": "report", "inputs": {"scores": "eval"}, "params": {"title": "objective-merge: safety mixes (0–100%) vs merges of the general and safety models, three seeds"}}
 write("objective-merge", {"name": "objective-merge", "seed": 7, "description":
-  "The paper's objective-based comparison with curves: data mixes at 0, 5, 15, 30, 50 and 100% safety against linear, SLERP, TIES and DARE-TIES merges of the 0% and 100% models at five weights, for three pre-training seeds (a base per seed; each merge pairs one seed's models), every variant evaluated per language on 100 items per set.",
+  "The paper's objective-based comparison with curves: data mixes at 0, 5, 15, 30, 50 and 100% safety against linear, SLERP, TIES and DARE-TIES merges of the 0% and 100% models at five weights, for three pre-training seeds (a base per seed; each merge pairs one seed's models), every variant evaluated per language on 100 items per set. Bases 4,000 steps (8.2M tokens); every SFT 1,000 steps at lr 1e-3.",
   "nodes": nodes})
 
 # language-merge: six monolingual 15%-safety models merged with TIES vs the multilingual mix
@@ -88,7 +102,7 @@ write("language-merge", {"name": "language-merge", "seed": 7, "description":
 # merge-order: SFT->merge, SFT->DPO->merge, SFT->merge->DPO
 DPO = {"steps": 200, "batch_size": 8, "lr": 5e-05, "beta": 0.1, "rpo_alpha": 1}
 def dpo(model, mix):
-    return {"op": "dpo", "inputs": {"model": model, "data": ["general_train", "safety_pairs"]}, "params": dict({"mix": mix}, **DPO)}
+    return {"op": "dpo", "inputs": {"model": model, "data": data_for(mix, "safety_pairs")}, "params": dict({"mix": mix}, **DPO)}
 nodes = data_nodes()
 nodes["safety_pairs"] = {"op": "dataset", "params": {"source": "xsafety", "lookalikes": True, "refusal_templates": 1, "rejected": "helpful", "split": "train", "test_fraction": 0.25, "max_bytes": 509}}
 nodes["base"] = base(SEEDS)
