@@ -17,7 +17,7 @@ public enum ReportOp {
     public static let files = ["report.md", "metrics.csv", "metrics.jsonl", "report.html", "tradeoff.svg"]
 
     static let operation = OpDefinition(
-        name: "report", version: 6,
+        name: "report", version: 7,
         summary: "Markdown / CSV / JSON Lines / HTML report of eval results",
         inputs: [InputSpec("scores", kind: EvalOp.metricsKind, arity: .many, gathersEverything: true,
                            help: "the eval results to report (every instance of every listed node)")],

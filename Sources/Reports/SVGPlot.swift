@@ -102,8 +102,11 @@ enum SVGPlot {
                               px(p.x), py(p.y), colour, escape("\(p.label): x \(format(p.x)), y \(format(p.y))"))
             }
             if family.points.count == 1, let p = family.points.first {
-                svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"%@\">%@</text>\n",
-                              px(p.x) + 7, py(p.y) - 6, colour, escape(family.name))
+                // Near the right edge the label goes to the point's left, so it is not cut off.
+                let left = px(p.x) > width - margin.right - 100
+                svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"%@\"%@>%@</text>\n",
+                              left ? px(p.x) - 7 : px(p.x) + 7, py(p.y) - 6, colour, left ? " text-anchor=\"end\"" : "",
+                              escape(family.name))
             } else {
                 let x = margin.left + Double(legend % 5) * 128, y = height - 8 + Double(legend / 5) * 12
                 svg += String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"3\" fill=\"%@\"/>", x, y - 5, colour)

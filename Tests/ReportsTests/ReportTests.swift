@@ -137,6 +137,16 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(xs.count, 3)
         XCTAssertTrue(xs[0] > xs[2] && xs[2] > xs[1], "\(xs)")
         XCTAssertTrue(svg.contains(">safety</text>"), "a single variant is labelled at its point")
+        // linear 0.9/0.1 sits at the right edge (harmful 100%): were it alone, its label would
+        // run off the chart; single points there are labelled to their left.
+        var edge = tradeoffMetrics().filter { !$0.variant.hasPrefix("linear") }
+        edge.append(LabeledMetric(variant: "general", stage: "SFT", seed: "", lang: "all", objective: "safety",
+                                  metric: "harmful_rate", value: 1.0, n: 100))
+        edge.append(LabeledMetric(variant: "general", stage: "SFT", seed: "", lang: "all", objective: "general",
+                                  metric: "chrf", value: 31, n: 100))
+        let edgeSVG = TradeoffPlot.document(ReportTable(edge))
+        XCTAssertTrue(edgeSVG.contains("text-anchor=\"end\">general</text>"), edgeSVG)
+        XCTAssertFalse(edgeSVG.contains("text-anchor=\"end\">safety</text>"), "a point away from the edge keeps its label on the right")
 
         XCTAssertEqual(SVGPlot.format(-0.0), "0", "a tick at zero stepped up from below")
         XCTAssertFalse(svg.contains(">-0<"))
