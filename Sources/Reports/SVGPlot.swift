@@ -18,9 +18,7 @@ enum SVGPlot {
     static func scatter(_ points: [Point], xLabel: String, yLabel: String, title: String) -> String {
         guard !points.isEmpty else { return "<p>(no points to plot)</p>" }
         let xs = padded(points.map(\.x)), ys = padded(points.map(\.y))
-        let plotW = width - margin.left - margin.right, plotH = height - margin.top - margin.bottom
-        func px(_ x: Double) -> Double { margin.left + (x - xs.lo) / (xs.hi - xs.lo) * plotW }
-        func py(_ y: Double) -> Double { margin.top + plotH - (y - ys.lo) / (ys.hi - ys.lo) * plotH }
+        let (px, py) = (pixelX(xs), pixelY(ys))
         var svg = header(title)
         svg += axes(xs: xs, ys: ys, px: px, py: py, xLabel: xLabel, yLabel: yLabel)
         let front = points.filter(\.highlighted).sorted { $0.x < $1.x }
@@ -42,8 +40,7 @@ enum SVGPlot {
         let all = series.flatMap { $0.values.compactMap { $0 } }
         guard !all.isEmpty else { return "<p>(no values to plot)</p>" }
         let ys = padded(all + [0])
-        let plotW = width - margin.left - margin.right, plotH = height - margin.top - margin.bottom
-        func py(_ y: Double) -> Double { margin.top + plotH - (y - ys.lo) / (ys.hi - ys.lo) * plotH }
+        let py = pixelY(ys)
         let groupW = plotW / Double(categories.count), barW = groupW * 0.8 / Double(max(1, series.count))
         var svg = header(title)
         svg += axes(xs: nil, ys: ys, px: { $0 }, py: py, xLabel: "", yLabel: yLabel)
@@ -75,9 +72,7 @@ enum SVGPlot {
         guard !all.isEmpty else { return "<p>(no points to plot)</p>" }
         let xs = padded(all.flatMap { [$0.x - ($0.xHalf ?? 0), $0.x + ($0.xHalf ?? 0)] })
         let ys = padded(all.flatMap { [$0.y - ($0.yHalf ?? 0), $0.y + ($0.yHalf ?? 0)] })
-        let plotW = width - margin.left - margin.right, plotH = height - margin.top - margin.bottom
-        func px(_ x: Double) -> Double { margin.left + (x - xs.lo) / (xs.hi - xs.lo) * plotW }
-        func py(_ y: Double) -> Double { margin.top + plotH - (y - ys.lo) / (ys.hi - ys.lo) * plotH }
+        let (px, py) = (pixelX(xs), pixelY(ys))
         var svg = header(title)
         svg += axes(xs: xs, ys: ys, px: px, py: py, xLabel: xLabel, yLabel: yLabel)
         var legend = 0
@@ -118,6 +113,18 @@ enum SVGPlot {
     }
 
     // MARK: Pieces
+
+    static let plotW = width - margin.left - margin.right, plotH = height - margin.top - margin.bottom
+
+    /// Data x in `xs` to the plot area's pixel column.
+    static func pixelX(_ xs: (lo: Double, hi: Double)) -> (Double) -> Double {
+        { x in margin.left + (x - xs.lo) / (xs.hi - xs.lo) * plotW }
+    }
+
+    /// Data y in `ys` to the plot area's pixel row (up is larger).
+    static func pixelY(_ ys: (lo: Double, hi: Double)) -> (Double) -> Double {
+        { y in margin.top + plotH - (y - ys.lo) / (ys.hi - ys.lo) * plotH }
+    }
 
     static func header(_ title: String) -> String {
         String(format: "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\">\n",
