@@ -100,6 +100,11 @@ extension MergeStream {
             }
         }
         if let variant = TaskArithmetic.blockedVariants[method] {
+            // From the stored bytes where the C loops apply (`TaskArithmetic+Stored`).
+            if let merged = try mergeTaskVectorsFromStored(task, thinning: variant.thinning, consensus: variant.consensus,
+                                                           perModel, shared, sources, count: n, into: output) {
+                return merged
+            }
             // Thinning can drop a NaN or infinity, so the output check does not cover the
             // inputs: every block is checked on the first sweep (a pass over cached memory).
             var checked = false
@@ -206,19 +211,27 @@ extension MergeStream {
     /// False, with nothing to keep, when an input cannot give its stored bytes (values
     /// rounded to a compute dtype) or the dtypes differ: the caller then merges from
     /// widened blocks.
-    private func mergeFromStored(_ task: MergeTask, _ perModel: [[String: Double]], _ shared: [String: Double],
-                                 _ sources: [RangeReadableTensorSource], _ n: Int,
-                                 _ kernel: @escaping @Sendable ([StoredElements], Range<Int>) -> Bool) throws -> Bool {
+    func mergeFromStored(_ task: MergeTask, _ perModel: [[String: Double]], _ shared: [String: Double],
+                         _ sources: [RangeReadableTensorSource], _ n: Int,
+                         _ kernel: @escaping @Sendable ([StoredElements], Range<Int>) -> Bool) throws -> Bool {
+        try mergeFromStored(task, perModel, shared, sources, n) { stored, range, _ in kernel(stored, range) }
+    }
+
+    /// `mergeFromStored` whose kernel is also told which compute thread runs it (0 ..<
+    /// `ComputeThreads.count`), for per-thread accumulators.
+    func mergeFromStored(_ task: MergeTask, _ perModel: [[String: Double]], _ shared: [String: Double],
+                         _ sources: [RangeReadableTensorSource], _ n: Int,
+                         _ kernel: @escaping @Sendable ([StoredElements], Range<Int>, _ worker: Int) -> Bool) throws -> Bool {
         let inputs = task.inputs
         guard n > 0 else { return false }
         let pieces = (n + BlockedMerge.pieceElements - 1) / BlockedMerge.pieceElements
         let work = StoredPieces(sources: sources, names: inputs.map(\.name), pieces: pieces)
-        Parallel.forEach(min(ComputeThreads.count, pieces)) { _ in
+        Parallel.forEach(min(ComputeThreads.count, pieces)) { worker in
             while let p = work.claim() {
                 let range = (p * BlockedMerge.pieceElements)..<min(n, (p + 1) * BlockedMerge.pieceElements)
                 guard let stored = work.read(range) else { return }
                 defer { work.release(range) }
-                if !kernel(stored, range) {
+                if !kernel(stored, range, worker) {
                     work.stop(nonFinite: true)
                 }
             }

@@ -112,6 +112,32 @@ final class MagnitudeSelection {
         }
     }
 
+    // Feeding from elsewhere (`TaskArithmetic+Stored`, whose C loops read the stored bytes):
+    // pass 1's counts and pass 2's candidates computed outside, then `endPass()` as usual.
+
+    /// Whether pass 1 (the high bits' counts) is what comes next.
+    var wantsHighCounts: Bool { stage == .high }
+
+    /// In pass 2, collecting: the high bits the candidates share and how many there are.
+    var collecting: (prefix: UInt32, count: Int)? { stage == .collect ? (prefix, lowBits.count - 1) : nil }
+
+    /// Pass 1: adds 32 Ki counts of bits >> 16 over part of the tensor.
+    func addHighCounts(_ bins: UnsafePointer<UInt32>) {
+        precondition(stage == .high)
+        for d in 0..<(1 << 15) where bins[d] != 0 { counts[d] += Int(bins[d]) }
+    }
+
+    /// Pass 2, collecting: appends candidates (low 16 bits, index) found in the next part of
+    /// the tensor in index order.
+    func addCandidates(lows: UnsafeBufferPointer<UInt16>, indices: UnsafeBufferPointer<UInt32>) {
+        precondition(stage == .collect && lows.count == indices.count && collected + lows.count < lowBits.count,
+                     "more candidates than pass 1 counted")
+        guard !lows.isEmpty else { return }
+        (lowBits.baseAddress! + collected).update(from: lows.baseAddress!, count: lows.count)
+        (self.indices.baseAddress! + collected).update(from: indices.baseAddress!, count: indices.count)
+        collected += lows.count
+    }
+
     /// Adds the chunks' per-block counters to `counts` and zeroes them.
     private func fold(_ chunks: Int, bins: Int) {
         for c in 0..<chunks {

@@ -15,6 +15,41 @@ extension TaskArithmetic {
     /// returns false.
     typealias Sweep = ((Range<Int>, [UnsafeBufferPointer<Float>]) throws -> Bool) throws -> Void
 
+    /// What a blocked merge decides before reading an element: each model's weight, its
+    /// `Kept` where nothing needs reading (all, or a random mask drawn now), the magnitude
+    /// selections still to run, and which models are rescaled.
+    struct BlockPlan {
+        var kept: [Kept]
+        var weights: [Float]
+        var selections: [(model: Int, selection: MagnitudeSelection)]
+        var rescaled: [Int]
+    }
+
+    /// The plan of `mergeInBlocks` (and of the merge from stored bytes) for a tensor of `n`
+    /// elements: densities checked, random masks drawn in model order.
+    static func blockPlan(name: String, count n: Int, modelParams: [[String: Double]], params: [String: Double],
+                          random: inout SeededRandom, thinning: Thinning) throws -> BlockPlan {
+        precondition(thinning == .none || thinning == .magnitude || thinning == .random)
+        var plan = BlockPlan(kept: [Kept](repeating: .all, count: modelParams.count), weights: [], selections: [], rescaled: [])
+        for i in modelParams.indices {
+            let density = modelParams[i]["density"] ?? 1
+            guard density > 0, density <= 1 else { throw MergeError("\(name): density \(density) for model \(i) is outside (0, 1]") }
+            // As `merge`: density 1 leaves a delta untouched (and unrescaled).
+            if density < 1 && thinning != .none {
+                if thinning == .random {
+                    plan.kept[i] = Sparsify.random(count: n, density: density, random: &random)
+                } else {
+                    // As `Sparsify.magnitude`: k = max(1, ⌊density·n⌋), everything when k ≥ n.
+                    let k = max(1, Int(density * Double(n)))
+                    if n > 0 && k < n { plan.selections.append((i, MagnitudeSelection(count: n, k: k))) }
+                }
+                if params["rescale"]! != 0 { plan.rescaled.append(i) }
+            }
+            plan.weights.append(Float(modelParams[i]["weight"]!))
+        }
+        return plan
+    }
+
     /// Merges a tensor of `n` elements read through `sweep`, the same bits as `merge` on the
     /// whole tensor: thinning first (the magnitude cut takes 2, rarely 3 sweeps; `rescale` one
     /// more for the norms), then one sweep that mixes each block into `scratch` and hands it to
@@ -25,26 +60,9 @@ extension TaskArithmetic {
                               random: inout SeededRandom, thinning: Thinning, consensus: Bool, sweep: Sweep,
                               scratch: UnsafeMutableBufferPointer<Float>,
                               emit: (Range<Int>, UnsafeMutableBufferPointer<Float>) throws -> Void) throws {
-        precondition(thinning == .none || thinning == .magnitude || thinning == .random)
-        let m = modelParams.count
-        var kept = [Kept](repeating: .all, count: m), rescales = [Float?](repeating: nil, count: m), weights: [Float] = []
-        var selections: [(model: Int, selection: MagnitudeSelection)] = [], rescaled: [Int] = []
-        for i in 0..<m {
-            let density = modelParams[i]["density"] ?? 1
-            guard density > 0, density <= 1 else { throw MergeError("\(name): density \(density) for model \(i) is outside (0, 1]") }
-            // As `merge`: density 1 leaves a delta untouched (and unrescaled).
-            if density < 1 && thinning != .none {
-                if thinning == .random {
-                    kept[i] = Sparsify.random(count: n, density: density, random: &random)
-                } else {
-                    // As `Sparsify.magnitude`: k = max(1, ⌊density·n⌋), everything when k ≥ n.
-                    let k = max(1, Int(density * Double(n)))
-                    if n > 0 && k < n { selections.append((i, MagnitudeSelection(count: n, k: k))) }
-                }
-                if params["rescale"]! != 0 { rescaled.append(i) }
-            }
-            weights.append(Float(modelParams[i]["weight"]!))
-        }
+        let plan = try blockPlan(name: name, count: n, modelParams: modelParams, params: params, random: &random, thinning: thinning)
+        let m = modelParams.count, selections = plan.selections, rescaled = plan.rescaled, weights = plan.weights
+        var kept = plan.kept, rescales = [Float?](repeating: nil, count: m)
         while selections.contains(where: { !$0.selection.isDone }) {
             try sweep { range, views in
                 var more = false

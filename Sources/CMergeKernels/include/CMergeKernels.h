@@ -6,6 +6,7 @@
 #define CMERGEKERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /// Element types of stored tensors, little-endian.
 enum mf_dtype { MF_F32 = 0, MF_BF16 = 1 };
@@ -35,5 +36,39 @@ int mf_pair_sum(const void *v0, const void *v1, size_t count, float w0, float w1
 /// four lanes added in order to 0; then the remaining elements one by one), written to
 /// sums[0..2]. Returns 1 when it ran, 0 when this CPU has no fast path.
 int mf_dot_and_squares(const void *v0, const void *v1, size_t count, int in_dtype, double *sums);
+
+// TIES and task arithmetic from the stored bytes (TaskVectorKernels.c). δ = x − base in
+// float32; "bits" are |δ|'s float32 bit pattern (sign cleared), which orders like |δ|.
+
+/// The most models mf_task_vector_mix takes.
+#define MF_MAX_TASK_MODELS 16
+
+/// Pass 1 of the magnitude cut: bins[bits >> 16] += 1 for each of `count` elements (bins:
+/// 32 Ki counters); for each element i (in order) whose bits >> 16 lies in [low, high] (none
+/// when low > high), bits to bits[n] and offset + i to indices[n] while n < capacity, *found
+/// = how many there were (possibly more than capacity); *all_finite = whether no element of
+/// x or base is NaN or infinite. Returns 1 when it ran, 0 when this CPU or dtype has no fast
+/// path.
+int mf_delta_counts(const void *x, const void *base, size_t count, size_t offset, int dtype, uint32_t *bins,
+                    uint32_t low, uint32_t high, uint32_t *bits, uint32_t *indices, size_t capacity, size_t *found, int *all_finite);
+
+/// Pass 2: the collecting of mf_delta_counts alone. Same returns.
+int mf_delta_collect(const void *x, const void *base, size_t count, size_t offset, int dtype, uint32_t low, uint32_t high,
+                     uint32_t *bits, uint32_t *indices, size_t capacity, size_t *found);
+
+/// *all_finite = whether none of `count` elements is NaN or infinite. Same returns.
+int mf_stored_all_finite(const void *p, size_t count, int dtype, int *all_finite);
+
+/// TaskArithmetic.mix for `count` elements at absolute index offset ..< offset + count, from
+/// m models at xs and the base, all of `in_dtype`: model k's δ is kept where its bits exceed
+/// thresholds[k] or equal it at an index below ties_before[k] (UINT64_MAX: every tie), then
+/// weighted; with `consensus`, only kept entries of the majority sign count and the divisor
+/// is their weights' sum (1 when none), else `total`; divided when `normalize`, × lambda,
+/// added to the base, rounded to `out_dtype` at `out`. *all_finite as mf_linear_fma. Returns 1
+/// when it ran, 0 when this CPU or dtype pair has no fast path or m is outside 1 … 16.
+int mf_task_vector_mix(const void *const *xs, int m, const void *base, size_t count, size_t offset,
+                       const uint32_t *thresholds, const uint64_t *ties_before, const float *weights,
+                       int consensus, int normalize, float total, float lambda,
+                       int in_dtype, int out_dtype, void *out, int *all_finite);
 
 #endif

@@ -1,0 +1,237 @@
+import CMergeKernels
+import Foundation
+import Numerics
+import Store
+
+/// TIES (and task arithmetic) straight from the stored bytes, as linear and SLERP merge: the
+/// three sweeps of `TaskArithmetic.mergeInBlocks` — the high bits' counts of each thinned
+/// |δ|, the candidates of the bin holding the cut, the mix — each run by the C loops of
+/// `TaskVectorKernels.c` over the mapped pieces on every compute thread, with no widened
+/// Float32 block, no separate finiteness or rounding pass. The same bits as the widened
+/// merge: the counts and candidates are `MagnitudeSelection`'s, the mix is `TaskArithmetic.mix`'s
+/// 8-lane loop (`StoredTaskVectorTests` holds them together).
+///
+/// Taken only where that loop applies (this CPU has AVX2 + FMA; F32 or BF16 stored and out;
+/// magnitude thinning or none, no rescale; at most 16 models; the cut's bin small enough to
+/// collect); anything else — and a selection whose bin is too crowded, found after the first
+/// sweep — returns nil before writing output, and the widened merge runs.
+extension MergeStream {
+    func mergeTaskVectorsFromStored(_ task: MergeTask, thinning: TaskArithmetic.Thinning, consensus: Bool,
+                                    _ perModel: [[String: Double]], _ shared: [String: Double],
+                                    _ sources: [RangeReadableTensorSource], count n: Int,
+                                    into output: UnsafeMutableRawBufferPointer) throws -> Merged? {
+        let m = task.models.count, name = task.name
+        guard mergeKernelsAvailable, thinning != .random, task.base != nil, task.inputs.count == m + 1,
+              (1...Int(MF_MAX_TASK_MODELS)).contains(m), task.intermediateDType == nil,
+              let outputCode = task.outputDType.kernelCode, n > 0, n < Int(UInt32.max) else { return nil }
+        var random = SeededRandom(seed: task.recipe.seed, stream: name)
+        let plan = try TaskArithmetic.blockPlan(name: name, count: n, modelParams: perModel, params: shared,
+                                                random: &random, thinning: thinning)
+        guard plan.rescaled.isEmpty else { return nil }
+        let selections = plan.selections, state = StoredTaskVectorPasses(selections: selections.count)
+        if !selections.isEmpty {
+            let models = selections.map(\.model)
+            // A window of high-bit bins that should hold the cut, from a sample, so pass 1
+            // can collect the candidates too and pass 2 is needed only when it missed.
+            let windows = try models.map { try sampledWindow(model: $0, task, sources, count: n, k: selections[models.firstIndex(of: $0)!].selection.k) }
+            // Pass 1: every input checked finite (thinning may drop a NaN, so the output check
+            // would not see it); each thinned model's high-bit counts per thread, its window collected.
+            let unthinned = (0...m).filter { !models.contains($0) && $0 != m }
+            guard try mergeFromStored(task, perModel, shared, sources, n, { stored, range, worker in
+                guard let dtype = stored[0].dtype.kernelCode else { state.unsupported(); return true }
+                for i in unthinned where !StoredTaskVectorPasses.allFinite(stored[i].start, range.count, dtype) { return false }
+                var finite = true
+                for (s, model) in models.enumerated() {
+                    state.collect(selection: s, range: range) { bits, indices in
+                        var found = 0, allFinite: Int32 = 0
+                        _ = mf_delta_counts(stored[model].start, stored[m].start, range.count, range.lowerBound, dtype,
+                                            state.bins(worker: worker, selection: s), windows[s].low, windows[s].high,
+                                            bits, indices, range.count, &found, &allFinite)
+                        finite = finite && allFinite == 1
+                        return found
+                    }
+                }
+                return finite
+            }), !state.isUnsupported else { return nil }
+            var missed: [Int] = []
+            for (s, (_, selection)) in selections.enumerated() {
+                for worker in 0..<ComputeThreads.count { selection.addHighCounts(state.bins(worker: worker, selection: s)) }
+                selection.endPass()
+                // A bin too crowded to collect: the widened merge counts its low bits instead.
+                guard let prefix = selection.collecting?.prefix else { return nil }
+                if windows[s].low <= prefix && prefix <= windows[s].high {
+                    state.candidates(of: s, prefix: prefix) { lows, indices in selection.addCandidates(lows: lows, indices: indices) }
+                    selection.endPass()
+                } else {
+                    state.forget(s)
+                    missed.append(s)
+                }
+            }
+            // Pass 2, for windows that missed: the candidates of the cut's bin.
+            if !missed.isEmpty {
+                let missed = missed
+                let prefixes = selections.map { $0.selection.collecting?.prefix ?? 0 }
+                guard try mergeFromStored(task, perModel, shared, sources, n, { stored, range, _ in
+                    guard let dtype = stored[0].dtype.kernelCode else { state.unsupported(); return true }
+                    for s in missed {
+                        state.collect(selection: s, range: range) { bits, indices in
+                            var found = 0
+                            _ = mf_delta_collect(stored[models[s]].start, stored[m].start, range.count, range.lowerBound, dtype,
+                                                 prefixes[s], prefixes[s], bits, indices, range.count, &found)
+                            return found
+                        }
+                    }
+                    return true
+                }), !state.isUnsupported else { return nil }
+                for s in missed {
+                    state.candidates(of: s, prefix: prefixes[s]) { lows, indices in selections[s].selection.addCandidates(lows: lows, indices: indices) }
+                    selections[s].selection.endPass()
+                }
+            }
+            precondition(selections.allSatisfy { $0.selection.isDone }, "a collected selection decides its cut")
+        }
+        var kept = plan.kept
+        for (i, selection) in selections { kept[i] = selection.result }
+        let thresholds = kept.map(\.threshold), tiesBefore = kept.map { UInt64(clamping: $0.tiesBefore) }
+        let weights = plan.weights, sum = weights.reduce(0, +), total: Float = abs(sum) < 1e-8 ? 1 : sum
+        let normalize: Int32 = shared["normalize"]! != 0 ? 1 : 0, lambda = Float(shared["lambda"]!)
+        let checkInputs = selections.isEmpty, size = task.outputDType.size
+        let out = SharedPointer(output.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        // Pass 3: the mix, rounded into the output (inputs checked here when pass 1 did not run).
+        guard try mergeFromStored(task, perModel, shared, sources, n, { stored, range, _ in
+            guard let dtype = stored[0].dtype.kernelCode else { state.unsupported(); return true }
+            if checkInputs {
+                for input in stored where !StoredTaskVectorPasses.allFinite(input.start, range.count, dtype) { return false }
+            }
+            var finite: Int32 = 0
+            let starts = stored.prefix(m).map { Optional($0.start) }
+            _ = starts.withUnsafeBufferPointer { xs in
+                mf_task_vector_mix(xs.baseAddress, Int32(m), stored[m].start, range.count, range.lowerBound, thresholds, tiesBefore, weights,
+                                   consensus ? 1 : 0, normalize, total, lambda, dtype, outputCode, out.base + range.lowerBound * size, &finite)
+            }
+            return finite == 1
+        }), !state.isUnsupported else { return nil }
+        return Merged(name: name, shape: task.shape, values: nil, bytes: UnsafeRawBufferPointer(rebasing: output[0..<(n * size)]))
+    }
+
+    /// High-bit bins [low, high] that hold the k-th largest |δ| of `model` with near
+    /// certainty: the bins of the sample's order statistics 4 binomial standard deviations
+    /// (+ 16) either side of its rank (as `Sparsify.sampledSelect` brackets it). Empty (low >
+    /// high) for small tensors, when the inputs cannot give their stored bytes, or when the
+    /// window would hold more than `windowLimit` entries. The sample is 1,024 runs of 64
+    /// neighbours spread evenly (a page touched per run, not per element); only its bins are
+    /// needed, so it is counted, not sorted.
+    private func sampledWindow(model: Int, _ task: MergeTask, _ sources: [RangeReadableTensorSource],
+                               count n: Int, k: Int) throws -> (low: UInt32, high: UInt32) {
+        let none: (low: UInt32, high: UInt32) = (1, 0), runs = 1 << 10, run = 64, s = runs * run, m = task.models.count
+        guard Sparsify.canSample(n), n >= 4 * s else { return none }
+        let xName = task.inputs[model].name, baseName = task.inputs[m].name
+        guard let x = try sources[model].stored(xName, elements: 0..<n) else { return none }
+        defer { sources[model].release(xName) }
+        guard let base = try sources[m].stored(baseName, elements: 0..<n), base.dtype == x.dtype else { return none }
+        defer { sources[m].release(baseName) }
+        var bins = [Int](repeating: 0, count: 1 << 15)
+        let stride = n / runs
+        for r in 0..<runs {
+            for j in (r * stride)..<(r * stride + run) {
+                let d = x.dtype.load(x.start, j) - base.dtype.load(base.start, j)
+                bins[Int((d.bitPattern & 0x7FFF_FFFF) >> 16)] += 1
+            }
+        }
+        // Ascending ranks of the window's ends; the bins holding them, found from the bottom.
+        let p = Double(k) / Double(n), center = Double(n - k) / Double(n) * Double(s)
+        let margin = 4 * (Double(s) * p * (1 - p)).squareRoot() + 16
+        let lowRank = max(0, Int(center - margin)), highRank = min(s - 1, Int((center + margin).rounded(.up)))
+        var below = 0, low = -1, high = -1
+        for d in bins.indices where bins[d] > 0 {
+            if low < 0 && below + bins[d] > lowRank { low = d }
+            if below + bins[d] > highRank { high = d; break }
+            below += bins[d]
+        }
+        guard low >= 0, high >= low else { return none }
+        let inside = bins[low...high].reduce(0, +)
+        return Double(inside) / Double(s) * Double(n) > Double(StoredTaskVectorPasses.windowLimit) ? none : (UInt32(low), UInt32(high))
+    }
+}
+
+private extension DType {
+    /// Element j of this dtype's little-endian elements at p, as Float32 (F32 or BF16).
+    func load(_ p: UnsafeRawPointer, _ j: Int) -> Float {
+        self == .bf16 ? BF16Lanes.load1(p, j) : F32Lanes.load1(p, j)
+    }
+}
+
+/// What the passes of `mergeTaskVectorsFromStored` share across compute threads: per-thread
+/// counters (each thread writes only its own), the candidates found per piece (behind a
+/// lock), and whether a piece came in a dtype the C loops do not take.
+private final class StoredTaskVectorPasses: @unchecked Sendable {
+    private let selections: Int
+    private let counters: UnsafeMutableBufferPointer<UInt32>
+    private let lock = NSLock()
+    /// Entries collected per selection, by the first index of their piece.
+    private var found: [[Int: (bits: [UInt32], indices: [UInt32])]]
+    /// The most entries a window may be expected to hold (8 bytes each).
+    static let windowLimit = 1 << 23
+    private var unsupportedSeen = false
+
+    init(selections: Int) {
+        self.selections = selections
+        counters = .allocate(capacity: max(1, ComputeThreads.count * selections) << 15)
+        counters.initialize(repeating: 0)
+        found = Array(repeating: [:], count: selections)
+    }
+
+    deinit { counters.deallocate() }
+
+    /// Thread `worker`'s 32 Ki counters for selection `s`.
+    func bins(worker: Int, selection s: Int) -> UnsafeMutablePointer<UInt32> {
+        counters.baseAddress! + ((worker * selections + s) << 15)
+    }
+
+    func unsupported() {
+        lock.lock(); defer { lock.unlock() }
+        unsupportedSeen = true
+    }
+
+    var isUnsupported: Bool {
+        lock.lock(); defer { lock.unlock() }
+        return unsupportedSeen
+    }
+
+    /// Runs `body` (which fills at most `range.count` entries of bits and indices and returns
+    /// how many it found) and keeps what it found as selection `s`'s entries of that piece.
+    func collect(selection s: Int, range: Range<Int>, _ body: (UnsafeMutablePointer<UInt32>, UnsafeMutablePointer<UInt32>) -> Int) {
+        let bits = UnsafeMutablePointer<UInt32>.allocate(capacity: range.count), indices = UnsafeMutablePointer<UInt32>.allocate(capacity: range.count)
+        defer { bits.deallocate(); indices.deallocate() }
+        let n = body(bits, indices)
+        guard n > 0 else { return }
+        precondition(n <= range.count)
+        let entry = (Array(UnsafeBufferPointer(start: bits, count: n)), Array(UnsafeBufferPointer(start: indices, count: n)))
+        lock.lock(); defer { lock.unlock() }
+        found[s][range.lowerBound] = entry
+    }
+
+    /// Selection `s`'s entries whose high bits are `prefix`, piece by piece in index order, as
+    /// (low 16 bits, index); then forgets them.
+    func candidates(of s: Int, prefix: UInt32, _ body: (UnsafeBufferPointer<UInt16>, UnsafeBufferPointer<UInt32>) -> Void) {
+        for start in found[s].keys.sorted() {
+            let (bits, indices) = found[s][start]!
+            let lows = UnsafeMutableBufferPointer<UInt16>.allocate(capacity: bits.count), at = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: bits.count)
+            defer { lows.deallocate(); at.deallocate() }
+            var n = 0
+            for e in bits.indices where bits[e] >> 16 == prefix {
+                lows[n] = UInt16(truncatingIfNeeded: bits[e]); at[n] = indices[e]
+                n += 1
+            }
+            body(UnsafeBufferPointer(rebasing: lows[0..<n]), UnsafeBufferPointer(rebasing: at[0..<n]))
+        }
+        forget(s)
+    }
+
+    func forget(_ s: Int) { found[s] = [:] }
+
+    static func allFinite(_ p: UnsafeRawPointer, _ count: Int, _ dtype: Int32) -> Bool {
+        var finite: Int32 = 0
+        return mf_stored_all_finite(p, count, dtype, &finite) == 1 && finite == 1
+    }
+}
