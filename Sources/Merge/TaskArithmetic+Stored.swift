@@ -4,17 +4,19 @@ import Numerics
 import Store
 
 /// TIES (and task arithmetic) straight from the stored bytes, as linear and SLERP merge: the
-/// three sweeps of `TaskArithmetic.mergeInBlocks` — the high bits' counts of each thinned
-/// |δ|, the candidates of the bin holding the cut, the mix — each run by the C loops of
-/// `TaskVectorKernels.c` over the mapped pieces on every compute thread, with no widened
-/// Float32 block, no separate finiteness or rounding pass. The same bits as the widened
-/// merge: the counts and candidates are `MagnitudeSelection`'s, the mix is `TaskArithmetic.mix`'s
-/// 8-lane loop (`StoredTaskVectorTests` holds them together).
+/// C loops of `TaskVectorKernels.c` run over the mapped pieces on every compute thread, with
+/// no widened Float32 block and no separate finiteness or rounding pass. Normally two passes:
+/// pass 1 counts each thinned model's |δ| above a window of high-bit bins bracketed from a
+/// sample and collects those inside it, which decides `MagnitudeSelection`'s cut (its counts
+/// above and inside the window are all its first pass would use); pass 2 is
+/// `TaskArithmetic.mix`'s 8-lane loop, rounded into the output. A window the sample misled
+/// costs a full count and a collecting pass. The same bits as the widened merge
+/// (`StoredTaskVectorMergeTests`).
 ///
-/// Taken only where that loop applies (this CPU has AVX2 + FMA; F32 or BF16 stored and out;
+/// Taken only where those loops apply (this CPU has AVX2 + FMA; F32 or bf16 stored and out;
 /// magnitude thinning or none, no rescale; at most 16 models; the cut's bin small enough to
-/// collect); anything else — and a selection whose bin is too crowded, found after the first
-/// sweep — returns nil before writing output, and the widened merge runs.
+/// collect); anything else — a crowded bin is found after pass 1 — returns nil before any
+/// output is written, and the widened merge runs.
 extension MergeStream {
     func mergeTaskVectorsFromStored(_ task: MergeTask, thinning: TaskArithmetic.Thinning, consensus: Bool,
                                     _ perModel: [[String: Double]], _ shared: [String: Double],
