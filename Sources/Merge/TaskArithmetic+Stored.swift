@@ -162,22 +162,23 @@ extension MergeStream {
     /// certainty: the bins of the sample's order statistics 4 binomial standard deviations
     /// (+ 16) either side of its rank (as `Sparsify.sampledSelect` brackets it). Empty (low >
     /// high) for small tensors, when the inputs cannot give their stored bytes, or when the
-    /// window would hold more than `windowLimit` entries. The sample is 1,024 runs of 64
-    /// neighbours spread evenly (a page touched per run, not per element); only its bins are
-    /// needed, so it is counted, not sorted.
+    /// window would hold more than `windowLimit` entries. The sample is 256 runs of 256
+    /// neighbours spread evenly, each run mapped in on its own (asking for the whole tensor
+    /// would map every page of it, a third pass over the inputs); only its bins are needed,
+    /// so it is counted, not sorted.
     private func sampledWindow(model: Int, _ task: MergeTask, _ sources: [RangeReadableTensorSource],
                                count n: Int, k: Int) throws -> (low: UInt32, high: UInt32) {
-        let none: (low: UInt32, high: UInt32) = (1, 0), runs = 1 << 10, run = 64, s = runs * run, m = task.models.count
+        let none: (low: UInt32, high: UInt32) = (1, 0), runs = 256, run = 256, s = runs * run, m = task.models.count
         guard Sparsify.canSample(n), n >= 4 * s else { return none }
         let xName = task.inputs[model].name, baseName = task.inputs[m].name
-        guard let x = try sources[model].stored(xName, elements: 0..<n) else { return none }
-        defer { sources[model].release(xName) }
-        guard let base = try sources[m].stored(baseName, elements: 0..<n), base.dtype == x.dtype else { return none }
-        defer { sources[m].release(baseName) }
+        defer { sources[model].release(xName); sources[m].release(baseName) }
         var bins = [Int](repeating: 0, count: 1 << 15)
         let stride = n / runs
         for r in 0..<runs {
-            for j in (r * stride)..<(r * stride + run) {
+            let range = (r * stride)..<(r * stride + run)
+            guard let x = try sources[model].stored(xName, elements: range),
+                  let base = try sources[m].stored(baseName, elements: range), base.dtype == x.dtype else { return none }
+            for j in 0..<run {
                 let d = x.dtype.load(x.start, j) - base.dtype.load(base.start, j)
                 bins[Int((d.bitPattern & 0x7FFF_FFFF) >> 16)] += 1
             }

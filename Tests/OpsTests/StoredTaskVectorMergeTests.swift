@@ -46,9 +46,9 @@ final class StoredTaskVectorMergeTests: XCTestCase {
         try XCTSkipUnless(mergeKernelsAvailable, "this CPU has no AVX2 + FMA: the C loops never run")
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mergeflow-stored-ties-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
-        // 2²¹ + 1,003 elements: the sample is the first 64 of every 2,048 (1,024 runs); a ragged
-        // last piece.
-        let n = (1 << 21) + 1_003
+        // 2²¹ + 1,003 elements, a ragged last piece; the sample is 256 runs of 256 elements,
+        // one every n / 256.
+        let n = (1 << 21) + 1_003, stride = n / 256
         var sources: [DType: [String: FolderTensorSource]] = [:]
         for dtype in [DType.bf16, .f32] {
             for (k, label) in ["base", "a", "b", "misleading"].enumerated() {
@@ -63,7 +63,7 @@ final class StoredTaskVectorMergeTests: XCTestCase {
                     let small = Float(Int32(truncatingIfNeeded: noise >> 32)) * 2.3e-12
                     return switch label {
                     case "base": base
-                    case "misleading": base + (j % 2_048 < 64 ? 4 : small)
+                    case "misleading": base + (j % stride < 256 && j / stride < 256 ? 4 : small)
                     default: base + small * (k == 2 ? 3 : 1)
                     }
                 }
