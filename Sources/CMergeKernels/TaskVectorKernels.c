@@ -48,27 +48,38 @@ FAST size_t collect_window1(uint32_t b, size_t i, size_t offset, uint32_t low, u
     return n + 1;
 }
 
-FAST size_t counts_fast(const void *x, const void *base, size_t count, size_t offset, int dtype, uint32_t *bins,
+// Pass 1 with bins: the high bits of every element counted. Without (bins NULL): only the
+// elements above the window counted, into *above: all vector work, no per-element store.
+FAST size_t counts_fast(const void *x, const void *base, size_t count, size_t offset, int dtype, uint32_t *bins, uint64_t *above,
                         uint32_t low, uint32_t high, uint32_t *out_bits, uint32_t *indices, size_t capacity, int *all_finite) {
     uint32_t bin[8] __attribute__((aligned(32)));
     const __m256i lo = _mm256_set1_epi32((int)low), hi = _mm256_set1_epi32((int)high);
-    __m256i bad = _mm256_setzero_si256();
+    __m256i bad = _mm256_setzero_si256(), over = _mm256_setzero_si256();
     size_t n = 0, i = 0;
     for (; i + 8 <= count; i += 8) {
         __m256 xv = load8(x, i, dtype), bv = load8(base, i, dtype);
         bad = _mm256_or_si256(bad, _mm256_or_si256(not_finite(xv), not_finite(bv)));
         __m256i b = _mm256_and_si256(_mm256_castps_si256(_mm256_sub_ps(xv, bv)), _mm256_set1_epi32(0x7FFFFFFF));
-        _mm256_store_si256((__m256i *)bin, _mm256_srli_epi32(b, 16));
-        for (int lane = 0; lane < 8; lane++) bins[bin[lane]]++;
+        if (bins) {
+            _mm256_store_si256((__m256i *)bin, _mm256_srli_epi32(b, 16));
+            for (int lane = 0; lane < 8; lane++) bins[bin[lane]]++;
+        } else {
+            over = _mm256_sub_epi32(over, _mm256_cmpgt_epi32(_mm256_srli_epi32(b, 16), hi));  // − (−1) per lane above
+        }
         if (low <= high) n = collect_window(b, i, offset, lo, hi, out_bits, indices, capacity, n);
     }
     int finite = _mm256_testz_si256(bad, bad);
+    uint32_t lanes[8];
+    _mm256_storeu_si256((__m256i *)lanes, over);
+    uint64_t total = 0;
+    for (int lane = 0; lane < 8; lane++) total += lanes[lane];
     for (; i < count; i++) {
         finite &= finite1(load1(x, i, dtype)) & finite1(load1(base, i, dtype));
         uint32_t b = delta_bits1(x, base, i, dtype);
-        bins[b >> 16]++;
+        if (bins) bins[b >> 16]++; else total += b >> 16 > high;
         if (low <= high) n = collect_window1(b, i, offset, low, high, out_bits, indices, capacity, n);
     }
+    if (!bins) *above = total;
     *all_finite = finite;
     return n;
 }
@@ -178,8 +189,8 @@ FAST int all_finite_fast(const void *p, size_t count, int dtype) {
 // One function per dtype (pair), where the dtype branches fold away.
 #define IN(T, NAME) \
     __attribute__((target("avx2,fma"))) static size_t counts_##NAME(const void *x, const void *base, size_t count, size_t offset, \
-        uint32_t *bins, uint32_t low, uint32_t high, uint32_t *out_bits, uint32_t *indices, size_t capacity, int *all_finite) { \
-        return counts_fast(x, base, count, offset, T, bins, low, high, out_bits, indices, capacity, all_finite); } \
+        uint32_t *bins, uint64_t *above, uint32_t low, uint32_t high, uint32_t *out_bits, uint32_t *indices, size_t capacity, int *all_finite) { \
+        return counts_fast(x, base, count, offset, T, bins, above, low, high, out_bits, indices, capacity, all_finite); } \
     __attribute__((target("avx2,fma"))) static size_t collect_##NAME(const void *x, const void *base, size_t count, size_t offset, \
         uint32_t low, uint32_t high, uint32_t *out_bits, uint32_t *indices, size_t capacity) { \
         return collect_fast(x, base, count, offset, T, low, high, out_bits, indices, capacity); } \
@@ -197,11 +208,11 @@ MIX(MF_F32, MF_BF16, f32_bf16)
 MIX(MF_BF16, MF_F32, bf16_f32)
 MIX(MF_BF16, MF_BF16, bf16_bf16)
 
-int mf_delta_counts(const void *x, const void *base, size_t count, size_t offset, int dtype, uint32_t *bins,
+int mf_delta_counts(const void *x, const void *base, size_t count, size_t offset, int dtype, uint32_t *bins, uint64_t *above,
                     uint32_t low, uint32_t high, uint32_t *bits, uint32_t *indices, size_t capacity, size_t *found, int *all_finite) {
     if (!known(dtype) || !mf_merge_kernels_available()) return 0;
-    *found = dtype == MF_F32 ? counts_f32(x, base, count, offset, bins, low, high, bits, indices, capacity, all_finite)
-                             : counts_bf16(x, base, count, offset, bins, low, high, bits, indices, capacity, all_finite);
+    *found = dtype == MF_F32 ? counts_f32(x, base, count, offset, bins, above, low, high, bits, indices, capacity, all_finite)
+                             : counts_bf16(x, base, count, offset, bins, above, low, high, bits, indices, capacity, all_finite);
     return 1;
 }
 
@@ -235,7 +246,7 @@ int mf_task_vector_mix(const void *const *xs, int m, const void *base, size_t co
 
 #else  // no fast paths off x86-64: the Swift loops run
 
-int mf_delta_counts(const void *x, const void *base, size_t count, size_t offset, int dtype, uint32_t *bins,
+int mf_delta_counts(const void *x, const void *base, size_t count, size_t offset, int dtype, uint32_t *bins, uint64_t *above,
                     uint32_t low, uint32_t high, uint32_t *bits, uint32_t *indices, size_t capacity, size_t *found, int *all_finite) { return 0; }
 int mf_delta_collect(const void *x, const void *base, size_t count, size_t offset, int dtype, uint32_t low, uint32_t high,
                      uint32_t *bits, uint32_t *indices, size_t capacity, size_t *found) { return 0; }

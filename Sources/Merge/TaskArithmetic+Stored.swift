@@ -4,17 +4,19 @@ import Numerics
 import Store
 
 /// TIES (and task arithmetic) straight from the stored bytes, as linear and SLERP merge: the
-/// three sweeps of `TaskArithmetic.mergeInBlocks` — the high bits' counts of each thinned
-/// |δ|, the candidates of the bin holding the cut, the mix — each run by the C loops of
-/// `TaskVectorKernels.c` over the mapped pieces on every compute thread, with no widened
-/// Float32 block, no separate finiteness or rounding pass. The same bits as the widened
-/// merge: the counts and candidates are `MagnitudeSelection`'s, the mix is `TaskArithmetic.mix`'s
-/// 8-lane loop (`StoredTaskVectorTests` holds them together).
+/// C loops of `TaskVectorKernels.c` run over the mapped pieces on every compute thread, with
+/// no widened Float32 block and no separate finiteness or rounding pass. Normally two passes:
+/// pass 1 counts each thinned model's |δ| above a window of high-bit bins bracketed from a
+/// sample and collects those inside it, which decides `MagnitudeSelection`'s cut (its counts
+/// above and inside the window are all its first pass would use); pass 2 is
+/// `TaskArithmetic.mix`'s 8-lane loop, rounded into the output. A window the sample misled
+/// costs a full count and a collecting pass. The same bits as the widened merge
+/// (`StoredTaskVectorMergeTests`).
 ///
-/// Taken only where that loop applies (this CPU has AVX2 + FMA; F32 or BF16 stored and out;
+/// Taken only where those loops apply (this CPU has AVX2 + FMA; F32 or bf16 stored and out;
 /// magnitude thinning or none, no rescale; at most 16 models; the cut's bin small enough to
-/// collect); anything else — and a selection whose bin is too crowded, found after the first
-/// sweep — returns nil before writing output, and the widened merge runs.
+/// collect); anything else — a crowded bin is found after pass 1 — returns nil before any
+/// output is written, and the widened merge runs.
 extension MergeStream {
     func mergeTaskVectorsFromStored(_ task: MergeTask, thinning: TaskArithmetic.Thinning, consensus: Bool,
                                     _ perModel: [[String: Double]], _ shared: [String: Double],
@@ -28,52 +30,64 @@ extension MergeStream {
         let plan = try TaskArithmetic.blockPlan(name: name, count: n, modelParams: perModel, params: shared,
                                                 random: &random, thinning: thinning)
         guard plan.rescaled.isEmpty else { return nil }
-        let selections = plan.selections, state = StoredTaskVectorPasses(selections: selections.count)
+        var selections = plan.selections
+        let state = StoredTaskVectorPasses(selections: selections.count)
         if !selections.isEmpty {
             let models = selections.map(\.model)
-            // A window of high-bit bins that should hold the cut, from a sample, so pass 1
-            // can collect the candidates too and pass 2 is needed only when it missed.
-            let windows = try models.map { try sampledWindow(model: $0, task, sources, count: n, k: selections[models.firstIndex(of: $0)!].selection.k) }
+            // A window of high-bit bins that should hold the cut, from a sample: pass 1 then
+            // only counts what lies above it and collects what lies inside (vector work, no
+            // histogram), and decides the cut when the sample did not mislead.
+            let windows = try selections.map { try sampledWindow(model: $0.model, task, sources, count: n, k: $0.selection.k) }
             // Pass 1: every input checked finite (thinning may drop a NaN, so the output check
-            // would not see it); each thinned model's high-bit counts per thread, its window collected.
-            let unthinned = (0...m).filter { !models.contains($0) && $0 != m }
-            guard try mergeFromStored(task, perModel, shared, sources, n, { stored, range, worker in
-                guard let dtype = stored[0].dtype.kernelCode else { state.unsupported(); return true }
-                for i in unthinned where !StoredTaskVectorPasses.allFinite(stored[i].start, range.count, dtype) { return false }
-                var finite = true
-                for (s, model) in models.enumerated() {
-                    state.collect(selection: s, range: range) { bits, indices in
-                        var found = 0, allFinite: Int32 = 0
-                        _ = mf_delta_counts(stored[model].start, stored[m].start, range.count, range.lowerBound, dtype,
-                                            state.bins(worker: worker, selection: s), windows[s].low, windows[s].high,
-                                            bits, indices, range.count, &found, &allFinite)
-                        finite = finite && allFinite == 1
-                        return found
-                    }
-                }
-                return finite
-            }), !state.isUnsupported else { return nil }
-            var missed: [Int] = []
-            for (s, (_, selection)) in selections.enumerated() {
-                for worker in 0..<ComputeThreads.count { selection.addHighCounts(state.bins(worker: worker, selection: s)) }
-                selection.endPass()
-                // A bin too crowded to collect: the widened merge counts its low bits instead.
-                guard let prefix = selection.collecting?.prefix else { return nil }
-                if windows[s].low <= prefix && prefix <= windows[s].high {
-                    state.candidates(of: s, prefix: prefix) { lows, indices in selection.addCandidates(lows: lows, indices: indices) }
+            // would not see it).
+            let unthinned = (0..<m).filter { !models.contains($0) }
+            guard try countPass(task, perModel, shared, sources, n, state, check: unthinned, of: Array(models.indices),
+                                models: models, windows: windows) else { return nil }
+            var recount: [Int] = [], collect: [Int] = []
+            for s in selections.indices {
+                let selection = selections[s].selection
+                if windows[s].low <= windows[s].high {
+                    // The counts the cut is chosen from: the window's entries by bin, and
+                    // everything above it in the bin after (none lies above bin 32 Ki − 1).
+                    var bins = [UInt32](repeating: 0, count: 1 << 15)
+                    state.forEachEntry(of: s) { bits in bins[Int(bits >> 16)] += 1 }
+                    let above = state.above(selection: s)
+                    if windows[s].high < (1 << 15) - 1 { bins[Int(windows[s].high) + 1] = UInt32(above) } else { precondition(above == 0) }
+                    selection.addHighCounts(bins)
                     selection.endPass()
-                } else {
+                    if let prefix = selection.collecting?.prefix, windows[s].low <= prefix, prefix <= windows[s].high {
+                        state.candidates(of: s, prefix: prefix) { lows, indices in selection.addCandidates(lows: lows, indices: indices) }
+                        selection.endPass()
+                        continue
+                    }
+                    // Missed (or its bin is too crowded to collect): start over with every count.
                     state.forget(s)
-                    missed.append(s)
+                    selections[s].selection = MagnitudeSelection(count: n, k: selection.k)
+                    recount.append(s)
+                } else {
+                    state.foldBins(into: selection, s)
+                    selection.endPass()
+                    collect.append(s)
                 }
             }
-            // Pass 2, for windows that missed: the candidates of the cut's bin.
-            if !missed.isEmpty {
-                let missed = missed
-                let prefixes = selections.map { $0.selection.collecting?.prefix ?? 0 }
+            if !recount.isEmpty {
+                let none = [(low: UInt32, high: UInt32)](repeating: (1, 0), count: recount.count)
+                guard try countPass(task, perModel, shared, sources, n, state, check: [], of: recount,
+                                    models: recount.map { models[$0] }, windows: none) else { return nil }
+                for s in recount {
+                    state.foldBins(into: selections[s].selection, s)
+                    selections[s].selection.endPass()
+                }
+                collect += recount
+            }
+            // A bin too crowded to collect: the widened merge counts its low bits instead.
+            guard collect.allSatisfy({ selections[$0].selection.collecting != nil }) else { return nil }
+            // Pass 2, where pass 1 did not decide: the candidates of the cut's bin.
+            if !collect.isEmpty {
+                let collect = collect, prefixes = selections.map { $0.selection.collecting?.prefix ?? 0 }
                 guard try mergeFromStored(task, perModel, shared, sources, n, { stored, range, _ in
                     guard let dtype = stored[0].dtype.kernelCode else { state.unsupported(); return true }
-                    for s in missed {
+                    for s in collect {
                         state.collect(selection: s, range: range) { bits, indices in
                             var found = 0
                             _ = mf_delta_collect(stored[models[s]].start, stored[m].start, range.count, range.lowerBound, dtype,
@@ -83,9 +97,10 @@ extension MergeStream {
                     }
                     return true
                 }), !state.isUnsupported else { return nil }
-                for s in missed {
-                    state.candidates(of: s, prefix: prefixes[s]) { lows, indices in selections[s].selection.addCandidates(lows: lows, indices: indices) }
-                    selections[s].selection.endPass()
+                for s in collect {
+                    let selection = selections[s].selection
+                    state.candidates(of: s, prefix: prefixes[s]) { lows, indices in selection.addCandidates(lows: lows, indices: indices) }
+                    selection.endPass()
                 }
             }
             precondition(selections.allSatisfy { $0.selection.isDone }, "a collected selection decides its cut")
@@ -112,6 +127,35 @@ extension MergeStream {
             return finite == 1
         }), !state.isUnsupported else { return nil }
         return Merged(name: name, shape: task.shape, values: nil, bytes: UnsafeRawBufferPointer(rebasing: output[0..<(n * size)]))
+    }
+
+    /// A pass over the stored pieces: `check`'s inputs (models by index) checked finite, and
+    /// for each selection in `of` (its model in `models`, its window in `windows`, same order),
+    /// the model and the base checked finite, its window collected, and either every high bit
+    /// counted per thread (no window) or those above the window counted. False when the
+    /// inputs cannot give their stored bytes in a dtype the C loops take.
+    private func countPass(_ task: MergeTask, _ perModel: [[String: Double]], _ shared: [String: Double],
+                           _ sources: [RangeReadableTensorSource], _ n: Int, _ state: StoredTaskVectorPasses,
+                           check: [Int], of selections: [Int], models: [Int], windows: [(low: UInt32, high: UInt32)]) throws -> Bool {
+        let m = task.models.count
+        return try mergeFromStored(task, perModel, shared, sources, n, { stored, range, worker in
+            guard let dtype = stored[0].dtype.kernelCode else { state.unsupported(); return true }
+            for i in check where !StoredTaskVectorPasses.allFinite(stored[i].start, range.count, dtype) { return false }
+            var finite = true
+            for (e, s) in selections.enumerated() {
+                let window = windows[e]
+                state.collect(selection: s, range: range) { bits, indices in
+                    var found = 0, allFinite: Int32 = 0, above: UInt64 = 0
+                    _ = mf_delta_counts(stored[models[e]].start, stored[m].start, range.count, range.lowerBound, dtype,
+                                        window.low <= window.high ? nil : state.bins(worker: worker, selection: s), &above,
+                                        window.low, window.high, bits, indices, range.count, &found, &allFinite)
+                    if window.low <= window.high { state.addAbove(above, worker: worker, selection: s) }
+                    finite = finite && allFinite == 1
+                    return found
+                }
+            }
+            return finite
+        }) && !state.isUnsupported
     }
 
     /// High-bit bins [low, high] that hold the k-th largest |δ| of `model` with near
@@ -178,10 +222,36 @@ private final class StoredTaskVectorPasses: @unchecked Sendable {
         self.selections = selections
         counters = .allocate(capacity: max(1, ComputeThreads.count * selections) << 15)
         counters.initialize(repeating: 0)
+        aboveCounts = .allocate(capacity: max(1, ComputeThreads.count * selections))
+        aboveCounts.initialize(repeating: 0)
         found = Array(repeating: [:], count: selections)
     }
 
-    deinit { counters.deallocate() }
+    deinit { counters.deallocate(); aboveCounts.deallocate() }
+
+    /// Per thread and selection: entries above the window.
+    private let aboveCounts: UnsafeMutableBufferPointer<UInt64>
+
+    func addAbove(_ n: UInt64, worker: Int, selection s: Int) { aboveCounts[worker * selections + s] += n }
+
+    /// Selection `s`'s entries above its window, over every thread.
+    func above(selection s: Int) -> UInt64 {
+        (0..<ComputeThreads.count).reduce(0) { $0 + aboveCounts[$1 * selections + s] }
+    }
+
+    /// Adds every thread's counters of selection `s` to it, and zeroes them.
+    func foldBins(into selection: MagnitudeSelection, _ s: Int) {
+        for worker in 0..<ComputeThreads.count {
+            let bins = self.bins(worker: worker, selection: s)
+            selection.addHighCounts(bins)
+            bins.update(repeating: 0, count: 1 << 15)
+        }
+    }
+
+    /// Calls `body` with the bits of every entry collected for selection `s`.
+    func forEachEntry(of s: Int, _ body: (UInt32) -> Void) {
+        for (bits, _) in found[s].values { bits.forEach(body) }
+    }
 
     /// Thread `worker`'s 32 Ki counters for selection `s`.
     func bins(worker: Int, selection s: Int) -> UnsafeMutablePointer<UInt32> {

@@ -10,6 +10,9 @@ import EngineTestSupport
 final class EachInputTests: XCTestCase {
     var h: EngineHarness!
     override func setUpWithError() throws { h = try EngineHarness(registry: FakeOps.registry(FakeOps.constant(), FakeOps.sum())) }
+    // XCTest keeps every test case alive until the process ends: let the harness go (and
+    // its deinit remove its temporary cache) after each test.
+    override func tearDown() { h = nil }
 
     func ids(_ g: ExpandedGraph, _ node: String) -> [String] { g.byNode[node]!.map { g.instances[$0].id } }
     func problems(_ text: String) -> [String] { EngineHarness.problems { try self.h.graph(text) } }

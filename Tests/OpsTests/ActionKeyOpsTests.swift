@@ -8,6 +8,9 @@ import XCTest
 final class ActionKeyOpsTests: XCTestCase {
     var h: EngineHarness!
     override func setUpWithError() throws { h = try EngineHarness(registry: FakeOps.registry(base: .builtin, FakeOps.constant(), FakeOps.sum())) }
+    // XCTest keeps every test case alive until the process ends: let the harness go (and
+    // its deinit remove its temporary cache) after each test.
+    override func tearDown() { h = nil }
 
     func key(_ text: String, node: String = "a", inputs: [Int: Digest] = [:]) throws -> Digest {
         let g = try h.graph(text)

@@ -8,6 +8,9 @@ import XCTest
 final class ValidationOpsTests: XCTestCase {
     var h: EngineHarness!
     override func setUpWithError() throws { h = try EngineHarness(registry: FakeOps.registry(base: .builtin, FakeOps.constant(), FakeOps.sum())) }
+    // XCTest keeps every test case alive until the process ends: let the harness go (and
+    // its deinit remove its temporary cache) after each test.
+    override func tearDown() { h = nil }
 
     func problems(_ text: String) -> [String] { EngineHarness.problems { try self.h.graph(text) } }
 

@@ -43,13 +43,13 @@ int mf_dot_and_squares(const void *v0, const void *v1, size_t count, int in_dtyp
 /// The most models mf_task_vector_mix takes.
 #define MF_MAX_TASK_MODELS 16
 
-/// Pass 1 of the magnitude cut: bins[bits >> 16] += 1 for each of `count` elements (bins:
-/// 32 Ki counters); for each element i (in order) whose bits >> 16 lies in [low, high] (none
-/// when low > high), bits to bits[n] and offset + i to indices[n] while n < capacity, *found
-/// = how many there were (possibly more than capacity); *all_finite = whether no element of
-/// x or base is NaN or infinite. Returns 1 when it ran, 0 when this CPU or dtype has no fast
-/// path.
-int mf_delta_counts(const void *x, const void *base, size_t count, size_t offset, int dtype, uint32_t *bins,
+/// Pass 1 of the magnitude cut, over `count` elements: with `bins` (32 Ki counters),
+/// bins[bits >> 16] += 1 for each; without (NULL), *above = how many have bits >> 16 > high.
+/// For each element i (in order) whose bits >> 16 lies in [low, high] (none when low >
+/// high), bits to bits[n] and offset + i to indices[n] while n < capacity; *found = how many
+/// there were (possibly more than capacity); *all_finite = whether no element of x or base
+/// is NaN or infinite. Returns 1 when it ran, 0 when this CPU or dtype has no fast path.
+int mf_delta_counts(const void *x, const void *base, size_t count, size_t offset, int dtype, uint32_t *bins, uint64_t *above,
                     uint32_t low, uint32_t high, uint32_t *bits, uint32_t *indices, size_t capacity, size_t *found, int *all_finite);
 
 /// Pass 2: the collecting of mf_delta_counts alone. Same returns.
