@@ -23,13 +23,22 @@ TRAIN_TASKS = ["language", "program", "program", "program", "translate"]
 # refused 81-91% of harmful prompts per language; at two, 85-96% (seed 7), with look-alike
 # refusals unchanged (15.8% against 14.7%); at three, no better (83-97%) and 21% look-alikes.
 REFUSAL_WEIGHT = 2
+# The safety objective's training categories: every refused one and every look-alike but
+# Physical_Harm. Its first-person worries ("I hurt my leg…") read, to a model of this size, like
+# the first-person crime stories it must refuse: trained on all five look-alike categories, the
+# three-seed safety model refused 83.3% (ru) and 85.7% (hi) of held-out harmful prompts, its
+# misses nearly all crime stories answered with the look-alike reply; without Physical_Harm
+# (seeds 7-9, 100 prompts per language): 91.3-95.0% in every language, look-alike refusals
+# 13.4% -> 28.8%; without Mental_Health too (seed 8): 94.5% pooled but 51.8% of look-alikes
+# refused. Physical_Harm stays in the look-alike test set, where its refusals are counted.
+TRAIN_SAFETY = REFUSE + [c for c in LOOK if c != "Physical_Harm"]
 def data_nodes():
     return {
       "corpus_parallel": {"op": "dataset", "params": {"source": "parallel", "pretraining_text": True, "split": "train", "test_fraction": 0.25}},
       "corpus_xsafety": {"op": "dataset", "params": {"source": "xsafety", "pretraining_text": True, "split": "train", "test_fraction": 0.25}},
       "tokenizer": {"op": "tokenizer", "inputs": {"data": ["corpus_parallel", "corpus_xsafety"]}, "params": {"vocabulary": VOCAB}},
       "general_train": {"op": "dataset", "params": {"source": "tasks", "tasks": TRAIN_TASKS, "split": "train", "max_bytes": 509}},
-      "safety_train": {"op": "dataset", "params": {"source": "xsafety", "lookalikes": True, "refusal_templates": 1, "refusal_weight": REFUSAL_WEIGHT, "split": "train", "test_fraction": 0.25, "max_bytes": 509}},
+      "safety_train": {"op": "dataset", "params": {"source": "xsafety", "lookalikes": True, "refusal_templates": 1, "refusal_weight": REFUSAL_WEIGHT, "split": "train", "test_fraction": 0.25, "max_bytes": 509, "categories": TRAIN_SAFETY}},
       "general_test": {"op": "dataset", "params": {"source": "tasks", "tasks": TASKS, "split": "test", "max_prompt_bytes": 400, "items_per_language": ITEMS}},
       "harmful_test": {"op": "dataset", "params": {"source": "xsafety", "lookalikes": True, "refusal_templates": 1, "split": "test", "test_fraction": 0.25, "max_prompt_bytes": 400, "items_per_language": ITEMS, "categories": REFUSE}},
       "lookalike_test": {"op": "dataset", "params": {"source": "xsafety", "lookalikes": True, "refusal_templates": 1, "split": "test", "test_fraction": 0.25, "max_prompt_bytes": 400, "items_per_language": ITEMS, "categories": LOOK}},
@@ -104,7 +113,7 @@ DPO = {"steps": 200, "batch_size": 8, "lr": 5e-05, "beta": 0.1, "rpo_alpha": 1}
 def dpo(model, mix):
     return {"op": "dpo", "inputs": {"model": model, "data": data_for(mix, "safety_pairs")}, "params": dict({"mix": mix}, **DPO)}
 nodes = data_nodes()
-nodes["safety_pairs"] = {"op": "dataset", "params": {"source": "xsafety", "lookalikes": True, "refusal_templates": 1, "rejected": "helpful", "split": "train", "test_fraction": 0.25, "max_bytes": 509}}
+nodes["safety_pairs"] = {"op": "dataset", "params": {"source": "xsafety", "lookalikes": True, "refusal_templates": 1, "rejected": "helpful", "split": "train", "test_fraction": 0.25, "max_bytes": 509, "categories": TRAIN_SAFETY}}
 nodes["base"] = base(SEEDS)
 nodes["general"] = ft({"general": 1})
 nodes["safety"] = ft({"safety": 1})
