@@ -11,12 +11,7 @@
 #if defined(__x86_64__)
 #include "Lanes.h"
 
-// |x − base| as float32 bit patterns (sign cleared), 8 lanes.
-FAST __m256i delta_bits8(const void *x, const void *base, size_t i, int dtype) {
-    __m256 d = _mm256_sub_ps(load8(x, i, dtype), load8(base, i, dtype));
-    return _mm256_and_si256(_mm256_castps_si256(d), _mm256_set1_epi32(0x7FFFFFFF));
-}
-
+// |x − base| as a float32 bit pattern (sign cleared).
 FAST uint32_t delta_bits1(const void *x, const void *base, size_t i, int dtype) {
     float d = load1(x, i, dtype) - load1(base, i, dtype);
     uint32_t bits; memcpy(&bits, &d, 4);
@@ -81,15 +76,6 @@ FAST size_t counts_fast(const void *x, const void *base, size_t count, size_t of
     }
     if (!bins) *above = total;
     *all_finite = finite;
-    return n;
-}
-
-FAST size_t collect_fast(const void *x, const void *base, size_t count, size_t offset, int dtype, uint32_t low, uint32_t high,
-                         uint32_t *out_bits, uint32_t *indices, size_t capacity) {
-    const __m256i lo = _mm256_set1_epi32((int)low), hi = _mm256_set1_epi32((int)high);
-    size_t n = 0, i = 0;
-    for (; i + 8 <= count; i += 8) n = collect_window(delta_bits8(x, base, i, dtype), i, offset, lo, hi, out_bits, indices, capacity, n);
-    for (; i < count; i++) n = collect_window1(delta_bits1(x, base, i, dtype), i, offset, low, high, out_bits, indices, capacity, n);
     return n;
 }
 
@@ -191,9 +177,6 @@ FAST int all_finite_fast(const void *p, size_t count, int dtype) {
     __attribute__((target("avx2,fma"))) static size_t counts_##NAME(const void *x, const void *base, size_t count, size_t offset, \
         uint32_t *bins, uint64_t *above, uint32_t low, uint32_t high, uint32_t *out_bits, uint32_t *indices, size_t capacity, int *all_finite) { \
         return counts_fast(x, base, count, offset, T, bins, above, low, high, out_bits, indices, capacity, all_finite); } \
-    __attribute__((target("avx2,fma"))) static size_t collect_##NAME(const void *x, const void *base, size_t count, size_t offset, \
-        uint32_t low, uint32_t high, uint32_t *out_bits, uint32_t *indices, size_t capacity) { \
-        return collect_fast(x, base, count, offset, T, low, high, out_bits, indices, capacity); } \
     __attribute__((target("avx2,fma"))) static int all_finite_##NAME(const void *p, size_t count) { return all_finite_fast(p, count, T); }
 IN(MF_F32, f32)
 IN(MF_BF16, bf16)
@@ -213,14 +196,6 @@ int mf_delta_counts(const void *x, const void *base, size_t count, size_t offset
     if (!known(dtype) || !mf_merge_kernels_available()) return 0;
     *found = dtype == MF_F32 ? counts_f32(x, base, count, offset, bins, above, low, high, bits, indices, capacity, all_finite)
                              : counts_bf16(x, base, count, offset, bins, above, low, high, bits, indices, capacity, all_finite);
-    return 1;
-}
-
-int mf_delta_collect(const void *x, const void *base, size_t count, size_t offset, int dtype, uint32_t low, uint32_t high,
-                     uint32_t *bits, uint32_t *indices, size_t capacity, size_t *found) {
-    if (!known(dtype) || !mf_merge_kernels_available()) return 0;
-    *found = dtype == MF_F32 ? collect_f32(x, base, count, offset, low, high, bits, indices, capacity)
-                             : collect_bf16(x, base, count, offset, low, high, bits, indices, capacity);
     return 1;
 }
 
@@ -248,8 +223,6 @@ int mf_task_vector_mix(const void *const *xs, int m, const void *base, size_t co
 
 int mf_delta_counts(const void *x, const void *base, size_t count, size_t offset, int dtype, uint32_t *bins, uint64_t *above,
                     uint32_t low, uint32_t high, uint32_t *bits, uint32_t *indices, size_t capacity, size_t *found, int *all_finite) { return 0; }
-int mf_delta_collect(const void *x, const void *base, size_t count, size_t offset, int dtype, uint32_t low, uint32_t high,
-                     uint32_t *bits, uint32_t *indices, size_t capacity, size_t *found) { return 0; }
 int mf_stored_all_finite(const void *p, size_t count, int dtype, int *all_finite) { return 0; }
 int mf_task_vector_mix(const void *const *xs, int m, const void *base, size_t count, size_t offset,
                        const uint32_t *thresholds, const uint64_t *ties_before, const float *weights,

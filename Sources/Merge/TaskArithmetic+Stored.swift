@@ -82,24 +82,15 @@ extension MergeStream {
             }
             // A bin too crowded to collect: the widened merge counts its low bits instead.
             guard collect.allSatisfy({ selections[$0].selection.collecting != nil }) else { return nil }
-            // Pass 2, where pass 1 did not decide: the candidates of the cut's bin.
+            // Pass 2, where pass 1 did not decide: the candidates of the cut's bin, collected as
+            // pass 1 collects a window (one bin wide; what it counts above is not needed).
             if !collect.isEmpty {
-                let collect = collect, prefixes = selections.map { $0.selection.collecting?.prefix ?? 0 }
-                guard try mergeFromStored(task, perModel, shared, sources, n, { stored, range, _ in
-                    guard let dtype = stored[0].dtype.kernelCode else { state.unsupported(); return true }
-                    for s in collect {
-                        state.collect(selection: s, range: range) { bits, indices in
-                            var found = 0
-                            _ = mf_delta_collect(stored[models[s]].start, stored[m].start, range.count, range.lowerBound, dtype,
-                                                 prefixes[s], prefixes[s], bits, indices, range.count, &found)
-                            return found
-                        }
-                    }
-                    return true
-                }), !state.isUnsupported else { return nil }
-                for s in collect {
+                let prefixes = collect.map { selections[$0].selection.collecting!.prefix }
+                guard try countPass(task, perModel, shared, sources, n, state, check: [], of: collect,
+                                    models: collect.map { models[$0] }, windows: prefixes.map { ($0, $0) }) else { return nil }
+                for (s, prefix) in zip(collect, prefixes) {
                     let selection = selections[s].selection
-                    state.candidates(of: s, prefix: prefixes[s]) { lows, indices in selection.addCandidates(lows: lows, indices: indices) }
+                    state.candidates(of: s, prefix: prefix) { lows, indices in selection.addCandidates(lows: lows, indices: indices) }
                     selection.endPass()
                 }
             }

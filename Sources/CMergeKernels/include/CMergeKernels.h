@@ -43,7 +43,7 @@ int mf_dot_and_squares(const void *v0, const void *v1, size_t count, int in_dtyp
 /// The most models mf_task_vector_mix takes.
 #define MF_MAX_TASK_MODELS 16
 
-/// Pass 1 of the magnitude cut, over `count` elements: with `bins` (32 Ki counters),
+/// The counting pass of the magnitude cut (also its collecting pass, with a one-bin window), over `count` elements: with `bins` (32 Ki counters),
 /// bins[bits >> 16] += 1 for each; without (NULL), *above = how many have bits >> 16 > high.
 /// For each element i (in order) whose bits >> 16 lies in [low, high] (none when low >
 /// high), bits to bits[n] and offset + i to indices[n] while n < capacity; *found = how many
@@ -51,10 +51,6 @@ int mf_dot_and_squares(const void *v0, const void *v1, size_t count, int in_dtyp
 /// is NaN or infinite. Returns 1 when it ran, 0 when this CPU or dtype has no fast path.
 int mf_delta_counts(const void *x, const void *base, size_t count, size_t offset, int dtype, uint32_t *bins, uint64_t *above,
                     uint32_t low, uint32_t high, uint32_t *bits, uint32_t *indices, size_t capacity, size_t *found, int *all_finite);
-
-/// Pass 2: the collecting of mf_delta_counts alone. Same returns.
-int mf_delta_collect(const void *x, const void *base, size_t count, size_t offset, int dtype, uint32_t low, uint32_t high,
-                     uint32_t *bits, uint32_t *indices, size_t capacity, size_t *found);
 
 /// *all_finite = whether none of `count` elements is NaN or infinite. Same returns.
 int mf_stored_all_finite(const void *p, size_t count, int dtype, int *all_finite);
