@@ -7,9 +7,10 @@ import Store
 /// C loops of `TaskVectorKernels.c` run over the mapped pieces on every compute thread, with
 /// no widened Float32 block and no separate finiteness or rounding pass. Normally two passes:
 /// pass 1 counts each thinned model's |δ| above a window of high-bit bins bracketed from a
-/// sample and collects those inside it, which decides `MagnitudeSelection`'s cut (its counts
-/// above and inside the window are all its first pass would use); pass 2 is
-/// `TaskArithmetic.mix`'s 8-lane loop, rounded into the output. A window the sample misled
+/// sample and collects those inside it (every thinned model in one sweep, the base read
+/// once), which decides `MagnitudeSelection`'s cut (its counts above and inside the window
+/// are all its first pass would use); pass 2 is `TaskArithmetic.mix`'s 8-lane loop, rounded
+/// into the output. A window the sample misled
 /// costs a full count and a collecting pass. The same bits as the widened merge
 /// (`StoredTaskVectorMergeTests`).
 ///
@@ -122,28 +123,35 @@ extension MergeStream {
 
     /// A pass over the stored pieces: `check`'s inputs (models by index) checked finite, and
     /// for each selection in `of` (its model in `models`, its window in `windows`, same order),
-    /// the model and the base checked finite, its window collected, and either every high bit
-    /// counted per thread (no window) or those above the window counted. False when the
-    /// inputs cannot give their stored bytes in a dtype the C loops take.
+    /// the model and the base checked finite, and either every high bit counted per thread
+    /// (no window) or those above its window counted and those inside collected — in one
+    /// sweep for every selection with a window. False when the inputs cannot give their
+    /// stored bytes in a dtype the C loops take.
     private func countPass(_ task: MergeTask, _ perModel: [[String: Double]], _ shared: [String: Double],
                            _ sources: [RangeReadableTensorSource], _ n: Int, _ state: StoredTaskVectorPasses,
                            check: [Int], of selections: [Int], models: [Int], windows: [(low: UInt32, high: UInt32)]) throws -> Bool {
         let m = task.models.count
+        let windowed = selections.indices.filter { windows[$0].low <= windows[$0].high }
+        let lows = windowed.map { windows[$0].low }, highs = windowed.map { windows[$0].high }
+        let binned = selections.indices.filter { windows[$0].low > windows[$0].high }
         return try mergeFromStored(task, perModel, shared, sources, n, { stored, range, worker in
             guard let dtype = stored[0].dtype.kernelCode else { state.unsupported(); return true }
             for i in check where !StoredTaskVectorPasses.allFinite(stored[i].start, range.count, dtype) { return false }
             var finite = true
-            for (e, s) in selections.enumerated() {
-                let window = windows[e]
-                state.collect(selection: s, range: range) { bits, indices in
-                    var found = 0, allFinite: Int32 = 0, above: UInt64 = 0
-                    _ = mf_delta_counts(stored[models[e]].start, stored[m].start, range.count, range.lowerBound, dtype,
-                                        window.low <= window.high ? nil : state.bins(worker: worker, selection: s), &above,
-                                        window.low, window.high, bits, indices, range.count, &found, &allFinite)
-                    if window.low <= window.high { state.addAbove(above, worker: worker, selection: s) }
-                    finite = finite && allFinite == 1
-                    return found
+            if !windowed.isEmpty {
+                let xs: [UnsafeRawPointer?] = windowed.map { stored[models[$0]].start }
+                finite = state.collect(selections: windowed.map { selections[$0] }, range: range, worker: worker) { bits, indices, found, above in
+                    var allFinite: Int32 = 0
+                    guard mf_delta_windows(xs, Int32(xs.count), stored[m].start, range.count, range.lowerBound, dtype, lows, highs,
+                                           above, bits, indices, range.count, found, &allFinite) == 1 else { state.unsupported(); return true }
+                    return allFinite == 1
                 }
+            }
+            for e in binned {
+                var allFinite: Int32 = 0
+                _ = mf_delta_bins(stored[models[e]].start, stored[m].start, range.count, dtype,
+                                  state.bins(worker: worker, selection: selections[e]), &allFinite)
+                finite = finite && allFinite == 1
             }
             return finite
         }) && !state.isUnsupported
@@ -205,7 +213,10 @@ private final class StoredTaskVectorPasses: @unchecked Sendable {
     private let counters: UnsafeMutableBufferPointer<UInt32>
     private let lock = NSLock()
     /// Entries collected per selection, by the first index of their piece.
-    private var found: [[Int: (bits: [UInt32], indices: [UInt32])]]
+    private var collected: [[Int: (bits: [UInt32], indices: [UInt32])]]
+    /// Per thread and selection, room for one piece's collected bits and indices (pages are
+    /// touched only as far as entries are found).
+    private let scratchBuffers: UnsafeMutableBufferPointer<UInt32>
     /// The most entries a window may be expected to hold (8 bytes each).
     static let windowLimit = 1 << 23
     private var unsupportedSeen = false
@@ -216,10 +227,11 @@ private final class StoredTaskVectorPasses: @unchecked Sendable {
         counters.initialize(repeating: 0)
         aboveCounts = .allocate(capacity: max(1, ComputeThreads.count * selections))
         aboveCounts.initialize(repeating: 0)
-        found = Array(repeating: [:], count: selections)
+        collected = Array(repeating: [:], count: selections)
+        scratchBuffers = .allocate(capacity: max(1, ComputeThreads.count * selections) * 2 * BlockedMerge.pieceElements)
     }
 
-    deinit { counters.deallocate(); aboveCounts.deallocate() }
+    deinit { counters.deallocate(); aboveCounts.deallocate(); scratchBuffers.deallocate() }
 
     /// Per thread and selection: entries above the window.
     private let aboveCounts: UnsafeMutableBufferPointer<UInt64>
@@ -242,7 +254,7 @@ private final class StoredTaskVectorPasses: @unchecked Sendable {
 
     /// Calls `body` with the bits of every entry collected for selection `s`.
     func forEachEntry(of s: Int, _ body: (UInt32) -> Void) {
-        for (bits, _) in found[s].values { bits.forEach(body) }
+        for (bits, _) in collected[s].values { bits.forEach(body) }
     }
 
     /// Thread `worker`'s 32 Ki counters for selection `s`.
@@ -260,24 +272,40 @@ private final class StoredTaskVectorPasses: @unchecked Sendable {
         return unsupportedSeen
     }
 
-    /// Runs `body` (which fills at most `range.count` entries of bits and indices and returns
-    /// how many it found) and keeps what it found as selection `s`'s entries of that piece.
-    func collect(selection s: Int, range: Range<Int>, _ body: (UnsafeMutablePointer<UInt32>, UnsafeMutablePointer<UInt32>) -> Int) {
-        let bits = UnsafeMutablePointer<UInt32>.allocate(capacity: range.count), indices = UnsafeMutablePointer<UInt32>.allocate(capacity: range.count)
-        defer { bits.deallocate(); indices.deallocate() }
-        let n = body(bits, indices)
-        guard n > 0 else { return }
-        precondition(n <= range.count)
-        let entry = (Array(UnsafeBufferPointer(start: bits, count: n)), Array(UnsafeBufferPointer(start: indices, count: n)))
+    /// Runs `body` on thread `worker`'s scratch buffers for `selections` (bits and indices,
+    /// room for a piece each; how many it found, and how many above the window, per
+    /// selection) and keeps what it found as those selections' entries of piece `range`.
+    /// Returns what `body` returns (whether the piece's inputs were finite).
+    func collect(selections chosen: [Int], range: Range<Int>, worker: Int,
+                 _ body: ([UnsafeMutablePointer<UInt32>?], [UnsafeMutablePointer<UInt32>?], UnsafeMutablePointer<Int>, UnsafeMutablePointer<UInt64>) -> Bool) -> Bool {
+        precondition(range.count <= BlockedMerge.pieceElements)
+        let bits = chosen.map { Optional(scratch(worker: worker, selection: $0)) }
+        let indices = chosen.map { Optional(scratch(worker: worker, selection: $0) + BlockedMerge.pieceElements) }
+        var found = [Int](repeating: 0, count: chosen.count), above = [UInt64](repeating: 0, count: chosen.count)
+        let finite = body(bits, indices, &found, &above)
+        var kept: [(s: Int, bits: [UInt32], indices: [UInt32])] = []
+        for (e, s) in chosen.enumerated() {
+            addAbove(above[e], worker: worker, selection: s)
+            precondition(found[e] <= range.count)
+            guard found[e] > 0 else { continue }
+            kept.append((s, Array(UnsafeBufferPointer(start: bits[e], count: found[e])),
+                            Array(UnsafeBufferPointer(start: indices[e], count: found[e]))))
+        }
         lock.lock(); defer { lock.unlock() }
-        found[s][range.lowerBound] = entry
+        for entry in kept { collected[entry.s][range.lowerBound] = (entry.bits, entry.indices) }
+        return finite
+    }
+
+    /// Thread `worker`'s scratch for selection `s`: a piece's bits, then a piece's indices.
+    private func scratch(worker: Int, selection s: Int) -> UnsafeMutablePointer<UInt32> {
+        scratchBuffers.baseAddress! + (worker * selections + s) * 2 * BlockedMerge.pieceElements
     }
 
     /// Selection `s`'s entries whose high bits are `prefix`, piece by piece in index order, as
     /// (low 16 bits, index); then forgets them.
     func candidates(of s: Int, prefix: UInt32, _ body: (UnsafeBufferPointer<UInt16>, UnsafeBufferPointer<UInt32>) -> Void) {
-        for start in found[s].keys.sorted() {
-            let (bits, indices) = found[s][start]!
+        for start in collected[s].keys.sorted() {
+            let (bits, indices) = collected[s][start]!
             let lows = UnsafeMutableBufferPointer<UInt16>.allocate(capacity: bits.count), at = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: bits.count)
             defer { lows.deallocate(); at.deallocate() }
             var n = 0
@@ -290,7 +318,7 @@ private final class StoredTaskVectorPasses: @unchecked Sendable {
         forget(s)
     }
 
-    func forget(_ s: Int) { found[s] = [:] }
+    func forget(_ s: Int) { collected[s] = [:] }
 
     static func allFinite(_ p: UnsafeRawPointer, _ count: Int, _ dtype: Int32) -> Bool {
         var finite: Int32 = 0

@@ -1,4 +1,5 @@
 import Checkpoint
+import CMergeKernels
 import Foundation
 @testable import Merge
 @testable import Ops
@@ -10,7 +11,8 @@ import XCTest
 /// C loops of `TaskVectorKernels.c`) give the bits of the widened whole-tensor merge: bf16
 /// and F32 inputs, bf16 and F32 outputs; the magnitude cut among many ties that straddle
 /// pieces, found from the sampled window in one pass or, when the sample misleads, in a
-/// second; consensus, lambda, normalize, a model left whole (density 1), a ragged last piece.
+/// second; consensus, lambda, normalize, a model left whole (density 1), a ragged last piece;
+/// one to five models; the loops' AVX-512VL and AVX2 instances alike.
 /// Cases the C loops do not take (rescale, a crowded cut bin, f16 output) return nil, and
 /// the merge falls back.
 final class StoredTaskVectorMergeTests: XCTestCase {
@@ -76,7 +78,16 @@ final class StoredTaskVectorMergeTests: XCTestCase {
              [["weight": .scalar(0.5), "density": .scalar(0.3)], ["weight": .scalar(0.3), "density": .scalar(0.2)], ["weight": .scalar(0.2), "density": .scalar(1)]]),
             ("ties", ["b", "a"], ["normalize": .scalar(0)], [["weight": .scalar(-0.7), "density": .scalar(0.9)], ["weight": .scalar(0.7), "density": .scalar(0.05)]]),
             ("task_arithmetic", ["a", "b"], ["normalize": .scalar(1)], [["weight": .scalar(0.7)], ["weight": .scalar(0.3)]]),
+            // One model, and five (more than the loops' unrolled instances take: the model
+            // count is a run-time value there).
+            ("ties", ["b"], [:], [["weight": .scalar(1), "density": .scalar(0.4)]]),
+            ("ties", ["a", "b", "misleading", "b", "a"], [:],
+             [["weight": .scalar(0.3), "density": .scalar(0.5)], ["weight": .scalar(0.2), "density": .scalar(0.7)],
+              ["weight": .scalar(0.2), "density": .scalar(0.4)], ["weight": .scalar(-0.1), "density": .scalar(0.6)], ["weight": .scalar(0.2), "density": .scalar(1)]]),
         ]
+        // Both instances of the C loops where this CPU has AVX-512VL (the default) and AVX2.
+        let wide = mf_task_vector_kernels_wide(1) == 1
+        defer { _ = mf_task_vector_kernels_wide(1) }
         for (dtype, inputs) in sources {
             for c in cases {
                 let recipe = try MergeRecipe(method: c.method, modelCount: c.models.count, hasBase: true,
@@ -90,7 +101,13 @@ final class StoredTaskVectorMergeTests: XCTestCase {
                     let what = "\(c.method) \(c.models) \(dtype) → \(output)"
                     guard let stored else { XCTFail("\(what): the stored merge declined"); continue }
                     XCTAssertEqual(whole.count, output.size * n)
-                    XCTAssertEqual(differing(stored, whole), 0, what)
+                    XCTAssertEqual(differing(stored, whole), 0, what + (wide ? " (AVX-512VL)" : ""))
+                    if wide {
+                        XCTAssertEqual(mf_task_vector_kernels_wide(0), 0)
+                        defer { _ = mf_task_vector_kernels_wide(1) }
+                        let narrow = try storedMerge(task, thinning: variant.thinning, consensus: variant.consensus)
+                        XCTAssertEqual(narrow.map { differing($0, whole) }, 0, what + " (AVX2)")
+                    }
                 }
             }
         }

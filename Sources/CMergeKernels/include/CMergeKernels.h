@@ -43,14 +43,26 @@ int mf_dot_and_squares(const void *v0, const void *v1, size_t count, int in_dtyp
 /// The most models mf_task_vector_mix takes.
 #define MF_MAX_TASK_MODELS 16
 
-/// The counting pass of the magnitude cut (also its collecting pass, with a one-bin window), over `count` elements: with `bins` (32 Ki counters),
-/// bins[bits >> 16] += 1 for each; without (NULL), *above = how many have bits >> 16 > high.
-/// For each element i (in order) whose bits >> 16 lies in [low, high] (none when low >
-/// high), bits to bits[n] and offset + i to indices[n] while n < capacity; *found = how many
-/// there were (possibly more than capacity); *all_finite = whether no element of x or base
-/// is NaN or infinite. Returns 1 when it ran, 0 when this CPU or dtype has no fast path.
-int mf_delta_counts(const void *x, const void *base, size_t count, size_t offset, int dtype, uint32_t *bins, uint64_t *above,
-                    uint32_t low, uint32_t high, uint32_t *bits, uint32_t *indices, size_t capacity, size_t *found, int *all_finite);
+/// The counting pass of the magnitude cut without a window, over `count` elements:
+/// bins[bits >> 16] += 1 for each (32 Ki counters); *all_finite = whether no element of x or
+/// base is NaN or infinite. Returns 1 when it ran, 0 when this CPU or dtype has no fast path.
+int mf_delta_bins(const void *x, const void *base, size_t count, int dtype, uint32_t *bins, int *all_finite);
+
+/// The counting pass for m models (1 … 16) against one base, each with a non-empty window
+/// [low[k], high[k]], in one sweep: above[k] = how many of model k's elements have bits >> 16
+/// > high[k]; each element i (in order) whose bits >> 16 lies in the window, bits to
+/// bits[k][n] and offset + i to indices[k][n] while n < capacity (slots past the last one
+/// filled, up to capacity, may be overwritten); found[k] = how many there were (possibly more
+/// than capacity); *all_finite = whether no element of any model or the base is NaN or
+/// infinite. Same returns.
+int mf_delta_windows(const void *const *xs, int m, const void *base, size_t count, size_t offset, int dtype,
+                     const uint32_t *low, const uint32_t *high, uint64_t *above, uint32_t *const *bits,
+                     uint32_t *const *indices, size_t capacity, size_t *found, int *all_finite);
+
+/// Lets the TIES loops (mf_delta_windows, mf_task_vector_mix) run their AVX-512VL instances
+/// where the CPU has them (allowed, the default) or holds them to their AVX2 instances (for
+/// tests: both must give the same bits). Returns whether the AVX-512VL instances now run.
+int mf_task_vector_kernels_wide(int allowed);
 
 /// *all_finite = whether none of `count` elements is NaN or infinite. Same returns.
 int mf_stored_all_finite(const void *p, size_t count, int dtype, int *all_finite);
