@@ -15,11 +15,11 @@
 #if defined(__x86_64__)
 #include "Lanes.h"
 
-// The target of the loops' second instances: the same AVX2 intrinsics, compiled where the
-// AVX-512VL register file (32 vector registers) and mask registers are there to use.
+// The target of the loops' second instances: 16-lane AVX-512 loops (mix_wide, windows_wide),
+// whose 8-lane tails are the AVX2 code compiled with 32 vector registers.
 #define WIDE_TARGET "avx2,fma,avx512f,avx512vl,avx512bw,avx512dq"
 
-// Whether a loop runs its AVX-512VL instance: this CPU has it and no test asked for AVX2.
+// Whether a loop runs its AVX-512 instance: this CPU has it and no test asked for AVX2.
 static int wide_allowed = 1;
 
 static int wide_registers(void) {
@@ -275,6 +275,169 @@ FAST void mix_fast(const void *const *xs, int m, const void *base, size_t count,
     *all_finite = _mm256_testz_si256(bad, bad);
 }
 
+// The mix 16 lanes at a time with AVX-512 (mask registers for the keep, sign and count
+// masks), for the loops' AVX-512 instances: the same operations per lane as mix8, so the
+// same bits; the last count % 16 elements go through mix_fast.
+#define WIDE __attribute__((target(WIDE_TARGET), always_inline)) static inline
+
+WIDE __m512 load16(const void *p, size_t i, int dtype) {
+    if (dtype == MF_F32) return _mm512_loadu_ps((const float *)p + i);
+    __m256i h = _mm256_loadu_si256((const __m256i *)((const uint16_t *)p + i));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+// As store8: bfloat16 rounded to nearest even, a NaN as 0xFFFF.
+WIDE void store16(void *p, size_t i, __m512 x, int dtype) {
+    if (dtype == MF_F32) { _mm512_storeu_ps((float *)p + i, x); return; }
+    __m512i bits = _mm512_castps_si512(x);
+    __m512i odd = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
+    __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(bits, _mm512_set1_epi32(0x7FFF)), odd), 16);
+    __mmask16 nan = _mm512_cmpgt_epi32_mask(_mm512_and_si512(bits, _mm512_set1_epi32(0x7FFFFFFF)), _mm512_set1_epi32(0x7F800000));
+    rounded = _mm512_mask_mov_epi32(rounded, nan, _mm512_set1_epi32(0xFFFF));
+    _mm256_storeu_si256((__m256i *)((uint16_t *)p + i), _mm512_cvtepi32_epi16(rounded));
+}
+
+typedef struct {
+    const void *x;
+    __m512i threshold;
+    __m512 weight;
+    uint64_t ties_before;
+} wide_model;
+
+WIDE __m512 mix16(const wide_model *models, int m, const void *base, size_t i, size_t offset,
+                  int consensus, int normalize, __m512 total, float lambda, int dtype) {
+    const __m512i magnitude = _mm512_set1_epi32(0x7FFFFFFF), sign = _mm512_set1_epi32((int)0x80000000);
+    __m512 b = load16(base, i, dtype);
+    __m512 values[MF_MAX_TASK_MODELS];
+    size_t j = offset + i;
+#pragma unroll
+    for (int k = 0; k < m; k++) {
+        __m512 d = _mm512_sub_ps(load16(models[k].x, i, dtype), b);
+        __m512i bits = _mm512_and_si512(_mm512_castps_si512(d), magnitude);
+        __m512i t = models[k].threshold;
+        __mmask16 keep = _mm512_cmpgt_epi32_mask(bits, t);
+        uint64_t ties_before = models[k].ties_before;
+        if (j + 16 <= ties_before) keep |= _mm512_cmpeq_epi32_mask(bits, t);
+        else if (j < ties_before) keep |= _mm512_cmpeq_epi32_mask(bits, t) & (__mmask16)((1u << (ties_before - j)) - 1);
+        values[k] = _mm512_maskz_mul_ps(keep, d, models[k].weight);  // +0 where not kept, as mix8's mask
+    }
+    __m512 mixed = _mm512_setzero_ps(), divisor = total;
+    if (consensus) {
+        __m512 s = _mm512_setzero_ps();
+#pragma unroll
+        for (int k = 0; k < m; k++) s = _mm512_add_ps(s, values[k]);
+        __m512i sb = _mm512_castps_si512(s);
+        __mmask16 negative = _mm512_test_epi32_mask(sb, sign) & _mm512_test_epi32_mask(sb, magnitude);
+        divisor = _mm512_setzero_ps();
+#pragma unroll
+        for (int k = 0; k < m; k++) {
+            __m512i vb = _mm512_castps_si512(values[k]);
+            __mmask16 counted = _mm512_test_epi32_mask(vb, magnitude) & (__mmask16)~(_mm512_test_epi32_mask(vb, sign) ^ negative);
+            mixed = _mm512_add_ps(mixed, _mm512_maskz_mov_ps(counted, values[k]));
+            divisor = _mm512_add_ps(divisor, _mm512_maskz_mov_ps(counted, models[k].weight));
+        }
+        divisor = _mm512_mask_mov_ps(divisor, _mm512_testn_epi32_mask(_mm512_castps_si512(divisor), magnitude), _mm512_set1_ps(1));
+    } else {
+#pragma unroll
+        for (int k = 0; k < m; k++) mixed = _mm512_add_ps(mixed, values[k]);
+    }
+    if (normalize) mixed = _mm512_div_ps(mixed, divisor);
+    if (lambda != 1) mixed = _mm512_mul_ps(mixed, _mm512_set1_ps(lambda));
+    return _mm512_add_ps(b, mixed);
+}
+
+WIDE void mix_wide(const void *const *xs, int m, const void *base, size_t count, size_t offset,
+                   const uint32_t *thresholds, const uint64_t *ties_before, const float *weights,
+                   int consensus, int normalize, float total, float lambda,
+                   int in_dtype, int out_dtype, void *out, int *all_finite) {
+    wide_model models[MF_MAX_TASK_MODELS];
+    for (int k = 0; k < m; k++) {
+        models[k].x = xs[k];
+        models[k].threshold = _mm512_set1_epi32((int)thresholds[k]);
+        models[k].weight = _mm512_set1_ps(weights[k]);
+        models[k].ties_before = ties_before[k];
+    }
+    const __m512 total16 = _mm512_set1_ps(total);
+    const __m512i magnitude = _mm512_set1_epi32(0x7FFFFFFF), largest = _mm512_set1_epi32(0x7F7FFFFF);
+    __mmask16 bad = 0;
+    size_t i = 0;
+    for (; i + 16 <= count; i += 16) {
+        __m512 r = mix16(models, m, base, i, offset, consensus, normalize, total16, lambda, in_dtype);
+        bad |= _mm512_cmpgt_epi32_mask(_mm512_and_si512(_mm512_castps_si512(r), magnitude), largest);
+        store16(out, i, r, out_dtype);
+    }
+    int finite = 1;
+    if (i < count) {
+        size_t in_size = in_dtype == MF_F32 ? 4 : 2, out_size = out_dtype == MF_F32 ? 4 : 2;
+        const void *rest[MF_MAX_TASK_MODELS];
+        for (int k = 0; k < m; k++) rest[k] = (const unsigned char *)xs[k] + i * in_size;
+        mix_fast(rest, m, (const unsigned char *)base + i * in_size, count - i, offset + i, thresholds, ties_before, weights,
+                 consensus, normalize, total, lambda, in_dtype, out_dtype, (unsigned char *)out + i * out_size, &finite);
+    }
+    *all_finite = finite && bad == 0;
+}
+
+// Pass 1 (windows_fast) 16 lanes at a time, for the AVX-512 instances: window hits packed by
+// the compress instruction instead of a table; the last count % 16 elements through
+// windows_fast.
+WIDE void windows_wide(const void *const *xs, int m, const void *base, size_t count, size_t offset, int dtype,
+                       const uint32_t *low, const uint32_t *high, uint64_t *above, uint32_t *const *bits,
+                       uint32_t *const *indices, size_t capacity, size_t *found, int *all_finite) {
+    // The 16 stores at n[k] need room: n[k] ≤ i, so there is when capacity ≥ count.
+    if (capacity < count) {
+        windows_fast(xs, m, base, count, offset, dtype, low, high, above, bits, indices, capacity, found, all_finite);
+        return;
+    }
+    const void *x[MF_MAX_TASK_MODELS];
+    __m512i lo[MF_MAX_TASK_MODELS], hi[MF_MAX_TASK_MODELS], over[MF_MAX_TASK_MODELS];
+    size_t n[MF_MAX_TASK_MODELS];
+    for (int k = 0; k < m; k++) {
+        x[k] = xs[k]; n[k] = 0; over[k] = _mm512_setzero_si512();
+        lo[k] = _mm512_set1_epi32((int)low[k]); hi[k] = _mm512_set1_epi32((int)high[k]);
+    }
+    const __m512i magnitude = _mm512_set1_epi32(0x7FFFFFFF), largest = _mm512_set1_epi32(0x7F7FFFFF), one = _mm512_set1_epi32(1);
+    __m512i idx = _mm512_add_epi32(_mm512_set1_epi32((int)offset), _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+    __mmask16 bad = 0;
+    size_t i = 0;
+    for (; i + 16 <= count; i += 16, idx = _mm512_add_epi32(idx, _mm512_set1_epi32(16))) {
+        __m512 bv = load16(base, i, dtype);
+        bad |= _mm512_cmpgt_epi32_mask(_mm512_and_si512(_mm512_castps_si512(bv), magnitude), largest);
+#pragma unroll
+        for (int k = 0; k < m; k++) {
+            __m512 xv = load16(x[k], i, dtype);
+            bad |= _mm512_cmpgt_epi32_mask(_mm512_and_si512(_mm512_castps_si512(xv), magnitude), largest);
+            __m512i b = _mm512_and_si512(_mm512_castps_si512(_mm512_sub_ps(xv, bv)), magnitude);
+            __m512i h = _mm512_srli_epi32(b, 16);
+            __mmask16 is_above = _mm512_cmpgt_epi32_mask(h, hi[k]);
+            over[k] = _mm512_mask_add_epi32(over[k], is_above, over[k], one);
+            __mmask16 hit = _mm512_cmpge_epi32_mask(h, lo[k]) & (__mmask16)~is_above;
+            _mm512_storeu_si512(bits[k] + n[k], _mm512_maskz_compress_epi32(hit, b));
+            _mm512_storeu_si512(indices[k] + n[k], _mm512_maskz_compress_epi32(hit, idx));
+            n[k] += (size_t)__builtin_popcount((unsigned)hit);
+        }
+    }
+    int finite = bad == 0;
+    for (int k = 0; k < m; k++) above[k] = (uint64_t)_mm512_reduce_add_epi32(over[k]);
+    if (i < count) {
+        size_t size = dtype == MF_F32 ? 4 : 2, rest_found[MF_MAX_TASK_MODELS];
+        uint64_t rest_above[MF_MAX_TASK_MODELS];
+        const void *rest[MF_MAX_TASK_MODELS];
+        uint32_t *rest_bits[MF_MAX_TASK_MODELS], *rest_indices[MF_MAX_TASK_MODELS];
+        // Collected after what the vector loop found: room for all, as n[k] ≤ i.
+        for (int k = 0; k < m; k++) {
+            rest[k] = (const unsigned char *)x[k] + i * size;
+            rest_bits[k] = bits[k] + n[k]; rest_indices[k] = indices[k] + n[k];
+        }
+        int rest_finite = 1;
+        windows_fast(rest, m, (const unsigned char *)base + i * size, count - i, offset + i, dtype, low, high, rest_above,
+                     rest_bits, rest_indices, count - i, rest_found, &rest_finite);
+        finite = finite && rest_finite;
+        for (int k = 0; k < m; k++) { above[k] += rest_above[k]; n[k] += rest_found[k]; }
+    }
+    for (int k = 0; k < m; k++) found[k] = n[k];
+    *all_finite = finite;
+}
+
 FAST int all_finite_fast(const void *p, size_t count, int dtype) {
     __m256i bad = _mm256_setzero_si256();
     size_t i = 0;
@@ -293,22 +456,21 @@ IN(MF_F32, f32)
 IN(MF_BF16, bf16)
 
 // ... and per model count up to 4, where the loops over models unroll (more: m at run time),
-// in two instances: for AVX2, and for AVX-512VL CPUs, where the same 8-lane code has 32
-// vector registers instead of 16 and keeps every model's lanes out of memory.
-#define WINDOWS_INSTANCE(T, FUNCTION, TARGET) \
+// in two instances: for AVX2 (8 lanes) and for AVX-512 (16 lanes, windows_wide).
+#define WINDOWS_INSTANCE(T, FUNCTION, TARGET, LOOP) \
     __attribute__((target(TARGET))) static void FUNCTION(const void *const *xs, int m, const void *base, size_t count, \
         size_t offset, const uint32_t *low, const uint32_t *high, uint64_t *above, uint32_t *const *bits, \
         uint32_t *const *indices, size_t capacity, size_t *found, int *all_finite) { \
         switch (m) { \
-        case 1: windows_fast(xs, 1, base, count, offset, T, low, high, above, bits, indices, capacity, found, all_finite); break; \
-        case 2: windows_fast(xs, 2, base, count, offset, T, low, high, above, bits, indices, capacity, found, all_finite); break; \
-        case 3: windows_fast(xs, 3, base, count, offset, T, low, high, above, bits, indices, capacity, found, all_finite); break; \
-        case 4: windows_fast(xs, 4, base, count, offset, T, low, high, above, bits, indices, capacity, found, all_finite); break; \
-        default: windows_fast(xs, m, base, count, offset, T, low, high, above, bits, indices, capacity, found, all_finite); \
+        case 1: LOOP(xs, 1, base, count, offset, T, low, high, above, bits, indices, capacity, found, all_finite); break; \
+        case 2: LOOP(xs, 2, base, count, offset, T, low, high, above, bits, indices, capacity, found, all_finite); break; \
+        case 3: LOOP(xs, 3, base, count, offset, T, low, high, above, bits, indices, capacity, found, all_finite); break; \
+        case 4: LOOP(xs, 4, base, count, offset, T, low, high, above, bits, indices, capacity, found, all_finite); break; \
+        default: LOOP(xs, m, base, count, offset, T, low, high, above, bits, indices, capacity, found, all_finite); \
         } }
 #define WINDOWS(T, NAME) \
-    WINDOWS_INSTANCE(T, windows_##NAME##_avx2, "avx2,fma") \
-    WINDOWS_INSTANCE(T, windows_##NAME##_avx512, WIDE_TARGET) \
+    WINDOWS_INSTANCE(T, windows_##NAME##_avx2, "avx2,fma", windows_fast) \
+    WINDOWS_INSTANCE(T, windows_##NAME##_avx512, WIDE_TARGET, windows_wide) \
     static void windows_##NAME(const void *const *xs, int m, const void *base, size_t count, size_t offset, \
         const uint32_t *low, const uint32_t *high, uint64_t *above, uint32_t *const *bits, uint32_t *const *indices, \
         size_t capacity, size_t *found, int *all_finite) { \
@@ -317,21 +479,21 @@ IN(MF_BF16, bf16)
 WINDOWS(MF_F32, f32)
 WINDOWS(MF_BF16, bf16)
 
-// ... and per model count up to 4, for AVX2 and for AVX-512VL, as the windows above.
-#define MIX_INSTANCE(IN, OUT, FUNCTION, TARGET) \
+// ... and per model count up to 4, for AVX2 (8 lanes) and for AVX-512 (16 lanes, mix_wide).
+#define MIX_INSTANCE(IN, OUT, FUNCTION, TARGET, LOOP) \
     __attribute__((target(TARGET))) static void FUNCTION(const void *const *xs, int m, const void *base, size_t count, \
         size_t offset, const uint32_t *thresholds, const uint64_t *ties_before, const float *weights, int consensus, \
         int normalize, float total, float lambda, void *out, int *all_finite) { \
         switch (m) { \
-        case 1: mix_fast(xs, 1, base, count, offset, thresholds, ties_before, weights, consensus, normalize, total, lambda, IN, OUT, out, all_finite); break; \
-        case 2: mix_fast(xs, 2, base, count, offset, thresholds, ties_before, weights, consensus, normalize, total, lambda, IN, OUT, out, all_finite); break; \
-        case 3: mix_fast(xs, 3, base, count, offset, thresholds, ties_before, weights, consensus, normalize, total, lambda, IN, OUT, out, all_finite); break; \
-        case 4: mix_fast(xs, 4, base, count, offset, thresholds, ties_before, weights, consensus, normalize, total, lambda, IN, OUT, out, all_finite); break; \
-        default: mix_fast(xs, m, base, count, offset, thresholds, ties_before, weights, consensus, normalize, total, lambda, IN, OUT, out, all_finite); \
+        case 1: LOOP(xs, 1, base, count, offset, thresholds, ties_before, weights, consensus, normalize, total, lambda, IN, OUT, out, all_finite); break; \
+        case 2: LOOP(xs, 2, base, count, offset, thresholds, ties_before, weights, consensus, normalize, total, lambda, IN, OUT, out, all_finite); break; \
+        case 3: LOOP(xs, 3, base, count, offset, thresholds, ties_before, weights, consensus, normalize, total, lambda, IN, OUT, out, all_finite); break; \
+        case 4: LOOP(xs, 4, base, count, offset, thresholds, ties_before, weights, consensus, normalize, total, lambda, IN, OUT, out, all_finite); break; \
+        default: LOOP(xs, m, base, count, offset, thresholds, ties_before, weights, consensus, normalize, total, lambda, IN, OUT, out, all_finite); \
         } }
 #define MIX(IN, OUT, NAME) \
-    MIX_INSTANCE(IN, OUT, mix_##NAME##_avx2, "avx2,fma") \
-    MIX_INSTANCE(IN, OUT, mix_##NAME##_avx512, WIDE_TARGET) \
+    MIX_INSTANCE(IN, OUT, mix_##NAME##_avx2, "avx2,fma", mix_fast) \
+    MIX_INSTANCE(IN, OUT, mix_##NAME##_avx512, WIDE_TARGET, mix_wide) \
     static void mix_##NAME(const void *const *xs, int m, const void *base, size_t count, size_t offset, \
         const uint32_t *thresholds, const uint64_t *ties_before, const float *weights, int consensus, int normalize, \
         float total, float lambda, void *out, int *all_finite) { \

@@ -12,7 +12,7 @@ import XCTest
 /// and F32 inputs, bf16 and F32 outputs; the magnitude cut among many ties that straddle
 /// pieces, found from the sampled window in one pass or, when the sample misleads, in a
 /// second; consensus, lambda, normalize, a model left whole (density 1), a ragged last piece;
-/// one to five models; the loops' AVX-512VL and AVX2 instances alike.
+/// one to five models; the loops' AVX-512 and AVX2 instances alike.
 /// Cases the C loops do not take (rescale, a crowded cut bin, f16 output) return nil, and
 /// the merge falls back.
 final class StoredTaskVectorMergeTests: XCTestCase {
@@ -85,7 +85,7 @@ final class StoredTaskVectorMergeTests: XCTestCase {
              [["weight": .scalar(0.3), "density": .scalar(0.5)], ["weight": .scalar(0.2), "density": .scalar(0.7)],
               ["weight": .scalar(0.2), "density": .scalar(0.4)], ["weight": .scalar(-0.1), "density": .scalar(0.6)], ["weight": .scalar(0.2), "density": .scalar(1)]]),
         ]
-        // Both instances of the C loops where this CPU has AVX-512VL (the default) and AVX2.
+        // Both instances of the C loops where this CPU has AVX-512 (the default) and AVX2.
         let wide = mf_task_vector_kernels_wide(1) == 1
         defer { _ = mf_task_vector_kernels_wide(1) }
         for (dtype, inputs) in sources {
@@ -101,7 +101,7 @@ final class StoredTaskVectorMergeTests: XCTestCase {
                     let what = "\(c.method) \(c.models) \(dtype) → \(output)"
                     guard let stored else { XCTFail("\(what): the stored merge declined"); continue }
                     XCTAssertEqual(whole.count, output.size * n)
-                    XCTAssertEqual(differing(stored, whole), 0, what + (wide ? " (AVX-512VL)" : ""))
+                    XCTAssertEqual(differing(stored, whole), 0, what + (wide ? " (AVX-512)" : ""))
                     if wide {
                         XCTAssertEqual(mf_task_vector_kernels_wide(0), 0)
                         defer { _ = mf_task_vector_kernels_wide(1) }
