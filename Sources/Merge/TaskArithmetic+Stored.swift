@@ -50,8 +50,7 @@ extension MergeStream {
                 if windows[s].low <= windows[s].high {
                     // The counts the cut is chosen from: the window's entries by bin, and
                     // everything above it in the bin after (none lies above bin 32 Ki − 1).
-                    var bins = [UInt32](repeating: 0, count: 1 << 15)
-                    state.forEachEntry(of: s) { bits in bins[Int(bits >> 16)] += 1 }
+                    var bins = state.takeBins(of: s)
                     let above = state.above(selection: s)
                     if windows[s].high < (1 << 15) - 1 { bins[Int(windows[s].high) + 1] = UInt32(above) } else { precondition(above == 0) }
                     selection.addHighCounts(bins)
@@ -252,12 +251,20 @@ private final class StoredTaskVectorPasses: @unchecked Sendable {
         }
     }
 
-    /// Calls `body` with the bits of every entry collected for selection `s`.
-    func forEachEntry(of s: Int, _ body: (UInt32) -> Void) {
-        for (bits, _) in collected[s].values { bits.forEach(body) }
+    /// Every thread's counters of selection `s`, summed; the counters zeroed.
+    func takeBins(of s: Int) -> [UInt32] {
+        var sum = [UInt32](repeating: 0, count: 1 << 15)
+        for worker in 0..<ComputeThreads.count {
+            let bins = self.bins(worker: worker, selection: s)
+            for d in 0..<(1 << 15) { sum[d] += bins[d] }
+            bins.update(repeating: 0, count: 1 << 15)
+        }
+        return sum
     }
 
-    /// Thread `worker`'s 32 Ki counters for selection `s`.
+    /// Thread `worker`'s 32 Ki counters for selection `s`: the high bits of every |δ| in a
+    /// pass without a window; of the entries collected inside a window otherwise (counted
+    /// by `collect`, on the thread that found them).
     func bins(worker: Int, selection s: Int) -> UnsafeMutablePointer<UInt32> {
         counters.baseAddress! + ((worker * selections + s) << 15)
     }
@@ -288,6 +295,8 @@ private final class StoredTaskVectorPasses: @unchecked Sendable {
             addAbove(above[e], worker: worker, selection: s)
             precondition(found[e] <= range.count)
             guard found[e] > 0 else { continue }
+            let counts = self.bins(worker: worker, selection: s)
+            for b in UnsafeBufferPointer(start: bits[e], count: found[e]) { counts[Int(b >> 16)] += 1 }
             kept.append((s, Array(UnsafeBufferPointer(start: bits[e], count: found[e])),
                             Array(UnsafeBufferPointer(start: indices[e], count: found[e]))))
         }
@@ -302,20 +311,42 @@ private final class StoredTaskVectorPasses: @unchecked Sendable {
     }
 
     /// Selection `s`'s entries whose high bits are `prefix`, piece by piece in index order, as
-    /// (low 16 bits, index); then forgets them.
+    /// (low 16 bits, index); then forgets them. The pieces are filtered on every compute
+    /// thread (this runs between the passes, with nothing else to do), then handed over in
+    /// order.
     func candidates(of s: Int, prefix: UInt32, _ body: (UnsafeBufferPointer<UInt16>, UnsafeBufferPointer<UInt32>) -> Void) {
-        for start in collected[s].keys.sorted() {
-            let (bits, indices) = collected[s][start]!
-            let lows = UnsafeMutableBufferPointer<UInt16>.allocate(capacity: bits.count), at = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: bits.count)
-            defer { lows.deallocate(); at.deallocate() }
-            var n = 0
-            for e in bits.indices where bits[e] >> 16 == prefix {
-                lows[n] = UInt16(truncatingIfNeeded: bits[e]); at[n] = indices[e]
-                n += 1
+        let pieces = collected[s].sorted { $0.key < $1.key }.map(\.value)
+        let filtered = UnsafeMutableBufferPointer<(lows: [UInt16], at: [UInt32])>.allocate(capacity: max(1, pieces.count))
+        filtered.initialize(repeating: ([], []))
+        defer { filtered.deinitialize(); filtered.deallocate() }
+        let out = SharedPointer(filtered.baseAddress!), threads = ComputeThreads.count
+        Parallel.forEach(min(threads, pieces.count)) { worker in
+            for p in stride(from: worker, to: pieces.count, by: threads) {
+                let (bits, indices) = pieces[p]
+                var lows = [UInt16](repeating: 0, count: bits.count), at = [UInt32](repeating: 0, count: bits.count)
+                var n = 0
+                bits.withUnsafeBufferPointer { bits in
+                    indices.withUnsafeBufferPointer { indices in
+                        lows.withUnsafeMutableBufferPointer { lows in
+                            at.withUnsafeMutableBufferPointer { at in
+                                // Every entry written, kept by advancing past it: which entries
+                                // hold the prefix is data a branch would mispredict.
+                                for e in 0..<bits.count {
+                                    lows[n] = UInt16(truncatingIfNeeded: bits[e]); at[n] = indices[e]
+                                    n &+= bits[e] >> 16 == prefix ? 1 : 0
+                                }
+                            }
+                        }
+                    }
+                }
+                lows.removeLast(bits.count - n); at.removeLast(bits.count - n)
+                out.base[p] = (lows, at)
             }
-            body(UnsafeBufferPointer(rebasing: lows[0..<n]), UnsafeBufferPointer(rebasing: at[0..<n]))
         }
         forget(s)
+        for (lows, at) in filtered {
+            lows.withUnsafeBufferPointer { lows in at.withUnsafeBufferPointer { at in body(lows, at) } }
+        }
     }
 
     func forget(_ s: Int) { collected[s] = [:] }
