@@ -68,4 +68,36 @@ FAST int finite1(float x) {
 
 static inline int known(int dtype) { return dtype == MF_F32 || dtype == MF_BF16; }
 
+// The target of the loops' second instances, for CPUs with AVX-512: 16-lane loops, whose
+// 8-lane tails are the AVX2 code compiled with 32 vector registers.
+#define WIDE_TARGET "avx2,fma,avx512f,avx512vl,avx512bw,avx512dq"
+#define WIDE __attribute__((target(WIDE_TARGET), always_inline)) static inline
+
+// Whether the loops run their AVX-512 instances: this CPU has AVX-512F/VL/BW/DQ and no test
+// held them to AVX2 (mf_merge_kernels_allow_wide). MergeKernels.c.
+int mf_merge_kernels_wide(void);
+
+// 16 elements at p + i as float32 lanes.
+WIDE __m512 load16(const void *p, size_t i, int dtype) {
+    if (dtype == MF_F32) return _mm512_loadu_ps((const float *)p + i);
+    __m256i h = _mm256_loadu_si256((const __m256i *)((const uint16_t *)p + i));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+// As store8: bfloat16 rounded to nearest even, a NaN as 0xFFFF.
+WIDE void store16(void *p, size_t i, __m512 x, int dtype) {
+    if (dtype == MF_F32) { _mm512_storeu_ps((float *)p + i, x); return; }
+    __m512i bits = _mm512_castps_si512(x);
+    __m512i odd = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
+    __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(bits, _mm512_set1_epi32(0x7FFF)), odd), 16);
+    __mmask16 nan = _mm512_cmpgt_epi32_mask(_mm512_and_si512(bits, _mm512_set1_epi32(0x7FFFFFFF)), _mm512_set1_epi32(0x7F800000));
+    rounded = _mm512_mask_mov_epi32(rounded, nan, _mm512_set1_epi32(0xFFFF));
+    _mm256_storeu_si256((__m256i *)((uint16_t *)p + i), _mm512_cvtepi32_epi16(rounded));
+}
+
+// Lanes whose |x| is NaN or infinite.
+WIDE __mmask16 not_finite16(__m512 x) {
+    return _mm512_cmpgt_epi32_mask(_mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(0x7FFFFFFF)), _mm512_set1_epi32(0x7F7FFFFF));
+}
+
 #endif

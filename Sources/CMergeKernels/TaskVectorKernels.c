@@ -15,30 +15,6 @@
 #if defined(__x86_64__)
 #include "Lanes.h"
 
-// The target of the loops' second instances: 16-lane AVX-512 loops (mix_wide, windows_wide),
-// whose 8-lane tails are the AVX2 code compiled with 32 vector registers.
-#define WIDE_TARGET "avx2,fma,avx512f,avx512vl,avx512bw,avx512dq"
-
-// Whether a loop runs its AVX-512 instance: this CPU has it and no test asked for AVX2.
-static int wide_allowed = 1;
-
-static int wide_registers(void) {
-    static int answer = -1;  // racing first calls compute the same answer; atomics as mf_merge_kernels_available
-    int known = __atomic_load_n(&answer, __ATOMIC_RELAXED);
-    if (known < 0) {
-        __builtin_cpu_init();
-        known = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-                __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
-        __atomic_store_n(&answer, known, __ATOMIC_RELAXED);
-    }
-    return known && __atomic_load_n(&wide_allowed, __ATOMIC_RELAXED);
-}
-
-int mf_task_vector_kernels_wide(int allowed) {
-    __atomic_store_n(&wide_allowed, allowed != 0, __ATOMIC_RELAXED);
-    return wide_registers();
-}
-
 // |x − base| as a float32 bit pattern (sign cleared).
 FAST uint32_t delta_bits1(const void *x, const void *base, size_t i, int dtype) {
     float d = load1(x, i, dtype) - load1(base, i, dtype);
@@ -278,25 +254,6 @@ FAST void mix_fast(const void *const *xs, int m, const void *base, size_t count,
 // The mix 16 lanes at a time with AVX-512 (mask registers for the keep, sign and count
 // masks), for the loops' AVX-512 instances: the same operations per lane as mix8, so the
 // same bits; the last count % 16 elements go through mix_fast.
-#define WIDE __attribute__((target(WIDE_TARGET), always_inline)) static inline
-
-WIDE __m512 load16(const void *p, size_t i, int dtype) {
-    if (dtype == MF_F32) return _mm512_loadu_ps((const float *)p + i);
-    __m256i h = _mm256_loadu_si256((const __m256i *)((const uint16_t *)p + i));
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-}
-
-// As store8: bfloat16 rounded to nearest even, a NaN as 0xFFFF.
-WIDE void store16(void *p, size_t i, __m512 x, int dtype) {
-    if (dtype == MF_F32) { _mm512_storeu_ps((float *)p + i, x); return; }
-    __m512i bits = _mm512_castps_si512(x);
-    __m512i odd = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
-    __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(bits, _mm512_set1_epi32(0x7FFF)), odd), 16);
-    __mmask16 nan = _mm512_cmpgt_epi32_mask(_mm512_and_si512(bits, _mm512_set1_epi32(0x7FFFFFFF)), _mm512_set1_epi32(0x7F800000));
-    rounded = _mm512_mask_mov_epi32(rounded, nan, _mm512_set1_epi32(0xFFFF));
-    _mm256_storeu_si256((__m256i *)((uint16_t *)p + i), _mm512_cvtepi32_epi16(rounded));
-}
-
 typedef struct {
     const void *x;
     __m512i threshold;
@@ -474,7 +431,7 @@ IN(MF_BF16, bf16)
     static void windows_##NAME(const void *const *xs, int m, const void *base, size_t count, size_t offset, \
         const uint32_t *low, const uint32_t *high, uint64_t *above, uint32_t *const *bits, uint32_t *const *indices, \
         size_t capacity, size_t *found, int *all_finite) { \
-        if (wide_registers()) windows_##NAME##_avx512(xs, m, base, count, offset, low, high, above, bits, indices, capacity, found, all_finite); \
+        if (mf_merge_kernels_wide()) windows_##NAME##_avx512(xs, m, base, count, offset, low, high, above, bits, indices, capacity, found, all_finite); \
         else windows_##NAME##_avx2(xs, m, base, count, offset, low, high, above, bits, indices, capacity, found, all_finite); }
 WINDOWS(MF_F32, f32)
 WINDOWS(MF_BF16, bf16)
@@ -497,7 +454,7 @@ WINDOWS(MF_BF16, bf16)
     static void mix_##NAME(const void *const *xs, int m, const void *base, size_t count, size_t offset, \
         const uint32_t *thresholds, const uint64_t *ties_before, const float *weights, int consensus, int normalize, \
         float total, float lambda, void *out, int *all_finite) { \
-        if (wide_registers()) mix_##NAME##_avx512(xs, m, base, count, offset, thresholds, ties_before, weights, consensus, normalize, total, lambda, out, all_finite); \
+        if (mf_merge_kernels_wide()) mix_##NAME##_avx512(xs, m, base, count, offset, thresholds, ties_before, weights, consensus, normalize, total, lambda, out, all_finite); \
         else mix_##NAME##_avx2(xs, m, base, count, offset, thresholds, ties_before, weights, consensus, normalize, total, lambda, out, all_finite); }
 MIX(MF_F32, MF_F32, f32_f32)
 MIX(MF_F32, MF_BF16, f32_bf16)
@@ -547,7 +504,6 @@ int mf_delta_windows(const void *const *xs, int m, const void *base, size_t coun
                      const uint32_t *low, const uint32_t *high, uint64_t *above, uint32_t *const *bits,
                      uint32_t *const *indices, size_t capacity, size_t *found, int *all_finite) { return 0; }
 int mf_stored_all_finite(const void *p, size_t count, int dtype, int *all_finite) { return 0; }
-int mf_task_vector_kernels_wide(int allowed) { return 0; }
 int mf_task_vector_mix(const void *const *xs, int m, const void *base, size_t count, size_t offset,
                        const uint32_t *thresholds, const uint64_t *ties_before, const float *weights,
                        int consensus, int normalize, float total, float lambda,

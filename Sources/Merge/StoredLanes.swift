@@ -105,11 +105,11 @@ enum F16Lanes: StoredLanes {
 /// for F32 and BF16, with the bits of the Swift loops, which every other CPU runs.
 let mergeKernelsAvailable = mf_merge_kernels_available() == 1
 
-/// Lets the TIES loops run their AVX-512 instances (the default, where this CPU has them) or
+/// Lets the C loops run their AVX-512 instances (the default, where this CPU has them) or
 /// holds them to their AVX2 instances, for tests that check both give the same bits.
 /// - Returns: whether the AVX-512 instances now run.
 @discardableResult
-func allowWideTaskVectorKernels(_ allowed: Bool) -> Bool { mf_task_vector_kernels_wide(allowed ? 1 : 0) == 1 }
+func allowWideMergeKernels(_ allowed: Bool) -> Bool { mf_merge_kernels_allow_wide(allowed ? 1 : 0) == 1 }
 
 extension DType {
     /// The element type's code in the C kernels (`mf_dtype`), nil for the types they leave

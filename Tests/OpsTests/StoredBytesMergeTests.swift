@@ -12,7 +12,7 @@ import XCTest
 /// F32 inputs, every output dtype; linear with weights whose sum is a power of two
 /// (multiplied by its reciprocal) or not (divided) or not normalised, SLERP on both of its
 /// branches; on values that include ±0, subnormals, products that underflow to −0 and a
-/// ragged last piece.
+/// ragged last piece; the C loops' AVX-512 and AVX2 instances alike.
 final class StoredBytesMergeTests: XCTestCase {
     func testStoredMergesEqualWidenedMerges() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mergeflow-stored-linear-\(UUID().uuidString)")
@@ -40,16 +40,23 @@ final class StoredBytesMergeTests: XCTestCase {
                 })
             }
         }
+        // The C loops' AVX-512 instances (where this CPU has them) and their AVX2 instances.
+        let instances = allowWideMergeKernels(true) ? [true, false] : [true]
+        defer { allowWideMergeKernels(true) }
         func check(_ task: MergeTask, _ what: String) throws {
-            let whole = MergeStream(tasks: [task], blocked: false), stored = MergeStream(tasks: [task], blocked: true)
-            try withExtendedLifetime((whole, stored)) {
-                let a = Array(try whole.next()!.bytes)
-                let merged = try stored.next()!
-                XCTAssertNil(merged.values)
-                let b = Array(merged.bytes)
-                XCTAssertEqual(a.count, task.outputDType.size * n)
-                let differing = a.count == b.count ? a.indices.filter { a[$0] != b[$0] }.count : -1
-                XCTAssertEqual(differing, 0, what)
+            let whole = MergeStream(tasks: [task], blocked: false)
+            let a = try withExtendedLifetime(whole) { Array(try whole.next()!.bytes) }
+            XCTAssertEqual(a.count, task.outputDType.size * n)
+            for wide in instances {
+                allowWideMergeKernels(wide)
+                let stored = MergeStream(tasks: [task], blocked: true)
+                try withExtendedLifetime(stored) {
+                    let merged = try stored.next()!
+                    XCTAssertNil(merged.values)
+                    let b = Array(merged.bytes)
+                    let differing = a.count == b.count ? a.indices.filter { a[$0] != b[$0] }.count : -1
+                    XCTAssertEqual(differing, 0, what + (wide && instances.count == 2 ? " (AVX-512)" : " (AVX2 or Swift)"))
+                }
             }
         }
         let weightSets: [([Double], Double)] = [([0.5, 0.3, 0.2], 1), ([0.6, 0.3, 0.25], 1), ([0.7, -0.4, 0.2], 0), ([2, 1, 1], 1)]
@@ -103,20 +110,27 @@ final class StoredBytesMergeTests: XCTestCase {
             let want = widened.withUnsafeBufferPointer { w in
                 Kernels.dotAndSquares(UnsafeBufferPointer(rebasing: w[0..<n]), UnsafeBufferPointer(rebasing: w[n...]))
             }
-            var partials = [Double](repeating: 0, count: 3 * ((n + Kernels.reductionBlock - 1) / Kernels.reductionBlock))
-            partials.withUnsafeMutableBufferPointer { p in
-                for start in stride(from: 0, to: n, by: BlockedMerge.pieceElements) {
-                    let range = start..<min(n, start + BlockedMerge.pieceElements)
-                    Slerp.partialDotAndSquares(stored: StoredElements(start: bytes + start * dtype.size, dtype: dtype),
-                                               StoredElements(start: bytes + (n + start) * dtype.size, dtype: dtype),
-                                               range: range, into: p.baseAddress!)
+            // The C loops' AVX-512 instances (where this CPU has them) and their AVX2 instances.
+            let instances = allowWideMergeKernels(true) ? [true, false] : [true]
+            defer { allowWideMergeKernels(true) }
+            for wide in instances {
+                allowWideMergeKernels(wide)
+                var partials = [Double](repeating: 0, count: 3 * ((n + Kernels.reductionBlock - 1) / Kernels.reductionBlock))
+                partials.withUnsafeMutableBufferPointer { p in
+                    for start in stride(from: 0, to: n, by: BlockedMerge.pieceElements) {
+                        let range = start..<min(n, start + BlockedMerge.pieceElements)
+                        Slerp.partialDotAndSquares(stored: StoredElements(start: bytes + start * dtype.size, dtype: dtype),
+                                                   StoredElements(start: bytes + (n + start) * dtype.size, dtype: dtype),
+                                                   range: range, into: p.baseAddress!)
+                    }
                 }
+                var xy = 0.0, xx = 0.0, yy = 0.0
+                for b in 0..<(partials.count / 3) { xy += partials[3 * b]; xx += partials[3 * b + 1]; yy += partials[3 * b + 2] }
+                let what = "\(dtype)" + (wide && instances.count == 2 ? " (AVX-512)" : "")
+                XCTAssertEqual(xy.bitPattern, want.xy.bitPattern, "\(what) Σxy")
+                XCTAssertEqual(xx.bitPattern, want.xx.bitPattern, "\(what) Σxx")
+                XCTAssertEqual(yy.bitPattern, want.yy.bitPattern, "\(what) Σyy")
             }
-            var xy = 0.0, xx = 0.0, yy = 0.0
-            for b in 0..<(partials.count / 3) { xy += partials[3 * b]; xx += partials[3 * b + 1]; yy += partials[3 * b + 2] }
-            XCTAssertEqual(xy.bitPattern, want.xy.bitPattern, "\(dtype) Σxy")
-            XCTAssertEqual(xx.bitPattern, want.xx.bitPattern, "\(dtype) Σxx")
-            XCTAssertEqual(yy.bitPattern, want.yy.bitPattern, "\(dtype) Σyy")
         }
     }
 

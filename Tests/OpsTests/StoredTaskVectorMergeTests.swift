@@ -85,8 +85,8 @@ final class StoredTaskVectorMergeTests: XCTestCase {
               ["weight": .scalar(0.2), "density": .scalar(0.4)], ["weight": .scalar(-0.1), "density": .scalar(0.6)], ["weight": .scalar(0.2), "density": .scalar(1)]]),
         ]
         // Both instances of the C loops where this CPU has AVX-512 (the default) and AVX2.
-        let wide = allowWideTaskVectorKernels(true)
-        defer { allowWideTaskVectorKernels(true) }
+        let wide = allowWideMergeKernels(true)
+        defer { allowWideMergeKernels(true) }
         for (dtype, inputs) in sources {
             for c in cases {
                 let recipe = try MergeRecipe(method: c.method, modelCount: c.models.count, hasBase: true,
@@ -102,8 +102,8 @@ final class StoredTaskVectorMergeTests: XCTestCase {
                     XCTAssertEqual(whole.count, output.size * n)
                     XCTAssertEqual(differing(stored, whole), 0, what + (wide ? " (AVX-512)" : ""))
                     if wide {
-                        XCTAssertFalse(allowWideTaskVectorKernels(false))
-                        defer { allowWideTaskVectorKernels(true) }
+                        XCTAssertFalse(allowWideMergeKernels(false))
+                        defer { allowWideMergeKernels(true) }
                         let narrow = try storedMerge(task, thinning: variant.thinning, consensus: variant.consensus)
                         XCTAssertEqual(narrow.map { differing($0, whole) }, 0, what + " (AVX2)")
                     }

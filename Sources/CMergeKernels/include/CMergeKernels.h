@@ -59,11 +59,10 @@ int mf_delta_windows(const void *const *xs, int m, const void *base, size_t coun
                      const uint32_t *low, const uint32_t *high, uint64_t *above, uint32_t *const *bits,
                      uint32_t *const *indices, size_t capacity, size_t *found, int *all_finite);
 
-/// Lets the TIES loops (mf_delta_windows, mf_task_vector_mix) run their AVX-512 instances
-/// (16 lanes) where the CPU has AVX-512F/VL/BW/DQ (allowed, the default) or holds them to
-/// their AVX2 instances (8 lanes; for tests: both must give the same bits). Returns whether
-/// the AVX-512 instances now run.
-int mf_task_vector_kernels_wide(int allowed);
+/// Lets the loops run their AVX-512 instances (16 lanes) where the CPU has AVX-512F/VL/BW/DQ
+/// (allowed, the default) or holds them to their AVX2 instances (8 lanes; for tests: both
+/// must give the same bits). Returns whether the AVX-512 instances now run.
+int mf_merge_kernels_allow_wide(int allowed);
 
 /// *all_finite = whether none of `count` elements is NaN or infinite. Same returns.
 int mf_stored_all_finite(const void *p, size_t count, int dtype, int *all_finite);
