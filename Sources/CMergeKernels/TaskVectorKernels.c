@@ -315,12 +315,11 @@ WIDE void mix_wide(const void *const *xs, int m, const void *base, size_t count,
         models[k].ties_before = ties_before[k];
     }
     const __m512 total16 = _mm512_set1_ps(total);
-    const __m512i magnitude = _mm512_set1_epi32(0x7FFFFFFF), largest = _mm512_set1_epi32(0x7F7FFFFF);
     __mmask16 bad = 0;
     size_t i = 0;
     for (; i + 16 <= count; i += 16) {
         __m512 r = mix16(models, m, base, i, offset, consensus, normalize, total16, lambda, in_dtype);
-        bad |= _mm512_cmpgt_epi32_mask(_mm512_and_si512(_mm512_castps_si512(r), magnitude), largest);
+        bad |= not_finite16(r);
         store16(out, i, r, out_dtype);
     }
     int finite = 1;
@@ -352,17 +351,17 @@ WIDE void windows_wide(const void *const *xs, int m, const void *base, size_t co
         x[k] = xs[k]; n[k] = 0; over[k] = _mm512_setzero_si512();
         lo[k] = _mm512_set1_epi32((int)low[k]); hi[k] = _mm512_set1_epi32((int)high[k]);
     }
-    const __m512i magnitude = _mm512_set1_epi32(0x7FFFFFFF), largest = _mm512_set1_epi32(0x7F7FFFFF), one = _mm512_set1_epi32(1);
+    const __m512i magnitude = _mm512_set1_epi32(0x7FFFFFFF), one = _mm512_set1_epi32(1);
     __m512i idx = _mm512_add_epi32(_mm512_set1_epi32((int)offset), _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
     __mmask16 bad = 0;
     size_t i = 0;
     for (; i + 16 <= count; i += 16, idx = _mm512_add_epi32(idx, _mm512_set1_epi32(16))) {
         __m512 bv = load16(base, i, dtype);
-        bad |= _mm512_cmpgt_epi32_mask(_mm512_and_si512(_mm512_castps_si512(bv), magnitude), largest);
+        bad |= not_finite16(bv);
 #pragma unroll
         for (int k = 0; k < m; k++) {
             __m512 xv = load16(x[k], i, dtype);
-            bad |= _mm512_cmpgt_epi32_mask(_mm512_and_si512(_mm512_castps_si512(xv), magnitude), largest);
+            bad |= not_finite16(xv);
             __m512i b = _mm512_and_si512(_mm512_castps_si512(_mm512_sub_ps(xv, bv)), magnitude);
             __m512i h = _mm512_srli_epi32(b, 16);
             __mmask16 is_above = _mm512_cmpgt_epi32_mask(h, hi[k]);

@@ -9,10 +9,10 @@ import Store
 /// pass 1 counts each thinned model's |δ| above a window of high-bit bins bracketed from a
 /// sample and collects those inside it (every thinned model in one sweep, the base read
 /// once), which decides `MagnitudeSelection`'s cut (its counts above and inside the window
-/// are all its first pass would use); pass 2 is `TaskArithmetic.mix`'s 8-lane loop, rounded
-/// into the output. A window the sample misled
-/// costs a full count and a collecting pass. The same bits as the widened merge
-/// (`StoredTaskVectorMergeTests`).
+/// are all its first pass would use); pass 2 is `TaskArithmetic.mix`'s vector loop (8 lanes,
+/// or 16 on AVX-512 CPUs), rounded into the output. A window the sample misled costs a full
+/// count and a collecting pass. The same bits as the widened merge
+/// (`StoredTaskVectorMergeTests`, on both instances of the loops).
 ///
 /// Taken only where those loops apply (this CPU has AVX2 + FMA; F32 or bf16 stored and out;
 /// magnitude thinning or none, no rescale; at most 16 models; the cut's bin small enough to
