@@ -1,7 +1,8 @@
 // See include/CMergeKernels.h: TIES (and task arithmetic) from the stored bytes. The loops
 // define nothing new: they are Sources/Merge/MagnitudeSelection.swift's first two passes and
-// TaskArithmetic.mix's 8-lane loop, written with the intrinsics that round each operation as
-// Swift's Float operations do (contraction off: no product is fused into a sum).
+// TaskArithmetic.mix's 8-lane loop (also 16 lanes at a time on AVX-512 CPUs, the same
+// operations per lane), written with the intrinsics that round each operation as Swift's
+// Float operations do (contraction off: no product is fused into a sum).
 #pragma clang fp contract(off)
 // The loops over models carry `#pragma unroll`: inlined with a constant model count they
 // unroll, and each model's lanes stay in registers; the instance for a count known only at
@@ -160,7 +161,7 @@ typedef struct {
 
 // Elements i ..< i + 8 (absolute index offset + i) of the mix: TaskArithmetic.mix's vector
 // loop, with Contribution.values for each model. `m` is a constant where this is inlined
-// (mix_pieces below), so the per-model values stay in registers.
+// (the MIX instances below), so the per-model values stay in registers.
 FAST __m256 mix8(const mix_model *models, int m, const void *base, size_t i, size_t offset,
                  int consensus, int normalize, __m256 total, float lambda, int dtype) {
     const __m256i magnitude_mask = _mm256_set1_epi32(0x7FFFFFFF);
