@@ -68,6 +68,14 @@ FAST int finite1(float x) {
 
 static inline int known(int dtype) { return dtype == MF_F32 || dtype == MF_BF16; }
 
+// Element i of an array of `dtype` (F32 or BF16) at p: where a loop hands its last elements on.
+static inline const void *element_at(const void *p, size_t i, int dtype) {
+    return (const unsigned char *)p + i * (dtype == MF_F32 ? 4 : 2);
+}
+static inline void *element_at_mutable(void *p, size_t i, int dtype) {
+    return (unsigned char *)p + i * (dtype == MF_F32 ? 4 : 2);
+}
+
 // The target of the loops' second instances, for CPUs with AVX-512: 16-lane loops, whose
 // 8-lane tails are the AVX2 code compiled with 32 vector registers.
 #define WIDE_TARGET "avx2,fma,avx512f,avx512vl,avx512bw,avx512dq"

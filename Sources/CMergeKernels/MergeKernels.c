@@ -110,11 +110,10 @@ WIDE void linear_wide(const void *const *xs, int n, size_t count, const float *w
     }
     int finite = 1;
     if (i < count) {
-        size_t in_size = in_dtype == MF_F32 ? 4 : 2, out_size = out_dtype == MF_F32 ? 4 : 2;
         const void *rest[n];
-        for (int k = 0; k < n; k++) rest[k] = (const unsigned char *)xs[k] + i * in_size;
+        for (int k = 0; k < n; k++) rest[k] = element_at(xs[k], i, in_dtype);
         linear_fast(rest, n, count - i, weights, has_divisor, divisor, has_scale, scale, in_dtype, out_dtype,
-                    (unsigned char *)out + i * out_size, &finite);
+                    element_at_mutable(out, i, out_dtype), &finite);
     }
     *all_finite = finite && bad == 0;
 }
@@ -131,9 +130,8 @@ WIDE void pair_sum_wide(const void *v0, const void *v1, size_t count, float w0, 
     }
     int finite = 1;
     if (i < count) {
-        size_t in_size = in_dtype == MF_F32 ? 4 : 2, out_size = out_dtype == MF_F32 ? 4 : 2;
-        pair_sum_fast((const unsigned char *)v0 + i * in_size, (const unsigned char *)v1 + i * in_size, count - i, w0, w1,
-                      in_dtype, out_dtype, (unsigned char *)out + i * out_size, &finite);
+        pair_sum_fast(element_at(v0, i, in_dtype), element_at(v1, i, in_dtype), count - i, w0, w1,
+                      in_dtype, out_dtype, element_at_mutable(out, i, out_dtype), &finite);
     }
     *all_finite = finite && bad == 0;
 }

@@ -239,8 +239,8 @@ FAST void mix_fast(const void *const *xs, int m, const void *base, size_t count,
         size_t rest = count - i, size = in_dtype == MF_F32 ? 4 : 2;
         unsigned char padded[MF_MAX_TASK_MODELS + 1][32] __attribute__((aligned(32)));
         memset(padded, 0, sizeof padded);
-        for (int k = 0; k < m; k++) { memcpy(padded[k], (const unsigned char *)xs[k] + i * size, rest * size); models[k].x = padded[k]; }
-        memcpy(padded[m], (const unsigned char *)base + i * size, rest * size);
+        for (int k = 0; k < m; k++) { memcpy(padded[k], element_at(xs[k], i, in_dtype), rest * size); models[k].x = padded[k]; }
+        memcpy(padded[m], element_at(base, i, in_dtype), rest * size);
         __m256 r = mix8(models, m, padded[m], 0, offset + i, consensus, normalize, total8, lambda, in_dtype);
         float lanes[8];
         _mm256_storeu_ps(lanes, r);
@@ -325,11 +325,10 @@ WIDE void mix_wide(const void *const *xs, int m, const void *base, size_t count,
     }
     int finite = 1;
     if (i < count) {
-        size_t in_size = in_dtype == MF_F32 ? 4 : 2, out_size = out_dtype == MF_F32 ? 4 : 2;
         const void *rest[MF_MAX_TASK_MODELS];
-        for (int k = 0; k < m; k++) rest[k] = (const unsigned char *)xs[k] + i * in_size;
-        mix_fast(rest, m, (const unsigned char *)base + i * in_size, count - i, offset + i, thresholds, ties_before, weights,
-                 consensus, normalize, total, lambda, in_dtype, out_dtype, (unsigned char *)out + i * out_size, &finite);
+        for (int k = 0; k < m; k++) rest[k] = element_at(xs[k], i, in_dtype);
+        mix_fast(rest, m, element_at(base, i, in_dtype), count - i, offset + i, thresholds, ties_before, weights,
+                 consensus, normalize, total, lambda, in_dtype, out_dtype, element_at_mutable(out, i, out_dtype), &finite);
     }
     *all_finite = finite && bad == 0;
 }
@@ -376,17 +375,17 @@ WIDE void windows_wide(const void *const *xs, int m, const void *base, size_t co
     int finite = bad == 0;
     for (int k = 0; k < m; k++) above[k] = (uint64_t)_mm512_reduce_add_epi32(over[k]);
     if (i < count) {
-        size_t size = dtype == MF_F32 ? 4 : 2, rest_found[MF_MAX_TASK_MODELS];
+        size_t rest_found[MF_MAX_TASK_MODELS];
         uint64_t rest_above[MF_MAX_TASK_MODELS];
         const void *rest[MF_MAX_TASK_MODELS];
         uint32_t *rest_bits[MF_MAX_TASK_MODELS], *rest_indices[MF_MAX_TASK_MODELS];
         // Collected after what the vector loop found: room for all, as n[k] ≤ i.
         for (int k = 0; k < m; k++) {
-            rest[k] = (const unsigned char *)x[k] + i * size;
+            rest[k] = element_at(x[k], i, dtype);
             rest_bits[k] = bits[k] + n[k]; rest_indices[k] = indices[k] + n[k];
         }
         int rest_finite = 1;
-        windows_fast(rest, m, (const unsigned char *)base + i * size, count - i, offset + i, dtype, low, high, rest_above,
+        windows_fast(rest, m, element_at(base, i, dtype), count - i, offset + i, dtype, low, high, rest_above,
                      rest_bits, rest_indices, count - i, rest_found, &rest_finite);
         finite = finite && rest_finite;
         for (int k = 0; k < m; k++) { above[k] += rest_above[k]; n[k] += rest_found[k]; }

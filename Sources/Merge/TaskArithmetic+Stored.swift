@@ -132,14 +132,15 @@ extension MergeStream {
         let m = task.models.count
         let windowed = selections.indices.filter { windows[$0].low <= windows[$0].high }
         let lows = windowed.map { windows[$0].low }, highs = windowed.map { windows[$0].high }
+        let windowedSelections = windowed.map { selections[$0] }, windowedModels = windowed.map { models[$0] }
         let binned = selections.indices.filter { windows[$0].low > windows[$0].high }
         return try mergeFromStored(task, perModel, shared, sources, n, { stored, range, worker in
             guard let dtype = stored[0].dtype.kernelCode else { state.unsupported(); return true }
             for i in check where !StoredTaskVectorPasses.allFinite(stored[i].start, range.count, dtype) { return false }
             var finite = true
             if !windowed.isEmpty {
-                let xs: [UnsafeRawPointer?] = windowed.map { stored[models[$0]].start }
-                finite = state.collect(selections: windowed.map { selections[$0] }, range: range, worker: worker) { bits, indices, found, above in
+                let xs: [UnsafeRawPointer?] = windowedModels.map { stored[$0].start }
+                finite = state.collect(selections: windowedSelections, range: range, worker: worker) { bits, indices, found, above in
                     var allFinite: Int32 = 0
                     guard mf_delta_windows(xs, Int32(xs.count), stored[m].start, range.count, range.lowerBound, dtype, lows, highs,
                                            above, bits, indices, range.count, found, &allFinite) == 1 else { state.unsupported(); return true }
