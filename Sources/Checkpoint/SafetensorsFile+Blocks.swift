@@ -20,13 +20,10 @@ extension SafetensorsFile {
         return raw.assumingMemoryBound(to: Float.self)
     }
 
-    /// Elements `elements` of a tensor as stored, in place: their first byte, with the
-    /// pages mapped in.
-    public func storedBytes(_ entry: SafetensorsEntry, elements: Range<Int>) -> UnsafeRawPointer? {
-        let range = byteRange(entry, elements)
-        guard let base = file.bytes.baseAddress else { return nil }
-        file.populate(range)
-        return base + range.lowerBound
+    /// Elements `elements` of a tensor as stored, copied to `destination` (see
+    /// `MappedFile.copy`).
+    public func copyStored(_ entry: SafetensorsEntry, elements: Range<Int>, into destination: UnsafeMutableRawPointer) throws(CheckpointError) {
+        try file.copy(byteRange(entry, elements), into: destination)
     }
 
     /// Widens elements `elements` of a tensor into `out` (exactly that many).

@@ -10,8 +10,8 @@ import Store
 /// DARE draws its mask first). A 1.1 B-parameter bf16 merge then holds the output in bf16
 /// and a few 4 MB blocks instead of every input widened to Float32 (2 × 4 × 262 MB for the
 /// embedding of a three-model linear merge). Linear, and SLERP's combining pass, read the
-/// stored bytes themselves instead (`mergeFromStored`): one pass per piece from the mapped
-/// file to the output dtype, no widened block at all. Methods that rank whole tensors or rows
+/// stored bytes themselves instead (`mergeFromStored`): one pass per piece from its stored
+/// bytes (read into a per-thread buffer) to the output dtype, no widened block at all. Methods that rank whole tensors or rows
 /// (breadcrumbs, DELLA) and the others are merged whole.
 enum BlockedMerge {
     /// Elements per block (4 MB of Float32 per input).
@@ -226,20 +226,16 @@ extension MergeStream {
         guard n > 0 else { return false }
         let pieces = (n + BlockedMerge.pieceElements - 1) / BlockedMerge.pieceElements
         let work = StoredPieces(sources: sources, names: inputs.map(\.name), pieces: pieces)
-        Parallel.forEach(min(ComputeThreads.count, pieces)) { worker in
+        let buffers = (0..<min(ComputeThreads.count, pieces)).map { storedPieceBuffers.buffers(worker: $0, inputs: inputs.count) }
+        Parallel.forEach(buffers.count) { worker in
             while let p = work.claim() {
                 let range = (p * BlockedMerge.pieceElements)..<min(n, (p + 1) * BlockedMerge.pieceElements)
-                guard let stored = work.read(range) else { return }
-                defer { work.release(range) }
+                guard let stored = work.read(range, into: buffers[worker]) else { return }
                 if !kernel(stored, range, worker) {
                     work.stop(nonFinite: true)
                 }
             }
         }
-        // A page at a piece's edge can be mapped in again after its piece let it go (the
-        // neighbouring piece's thread faults it, and the kernel maps the pages around a
-        // fault too): one release of the whole tensor leaves none behind.
-        for (k, input) in inputs.enumerated() { sources[k].release(input.name) }
         if let error = work.error { throw error }
         if work.unavailable { return false }
         // As the widened path: a NaN or infinity in an input always reaches the output of
@@ -254,8 +250,8 @@ extension MergeStream {
 
 /// The pieces of one tensor handed out to compute threads, in order, with what stopped
 /// them. `@unchecked Sendable`: every mutable field is behind `lock`; the sources are read
-/// concurrently only through calls that are safe to make from several threads (a mapped
-/// file's `madvise`, `fstat` and lookups in an immutable table).
+/// concurrently only through calls that are safe to make from several threads (`pread`,
+/// `fstat` and lookups in an immutable table).
 private final class StoredPieces: @unchecked Sendable {
     let sources: [RangeReadableTensorSource]
     let names: [String]
@@ -291,26 +287,37 @@ private final class StoredPieces: @unchecked Sendable {
         if self.error == nil { self.error = error }
     }
 
-    /// Every input's elements `range` as stored, or nil (having stopped the merge) when one
-    /// cannot give them or their dtypes differ.
-    func read(_ range: Range<Int>) -> [StoredElements]? {
+    /// Every input's elements `range` as stored, read into `buffers` (one per input), or nil
+    /// (having stopped the merge) when one cannot give them or their dtypes differ.
+    func read(_ range: Range<Int>, into buffers: [ReusableBuffer]) -> [StoredElements]? {
         var stored: [StoredElements] = []
         do {
             for (k, name) in names.enumerated() {
-                guard let block = try sources[k].stored(name, elements: range) else { break }
+                guard let block = try sources[k].stored(name, elements: range, into: buffers[k]) else { break }
                 stored.append(block)
             }
         } catch {
             stop(error: error)
+            return nil
         }
         // Inputs of different dtypes (possible outside `merge --direct`) go the widened way.
         if stored.count == names.count, stored.allSatisfy({ $0.dtype == stored[0].dtype }) { return stored }
-        for k in stored.indices { sources[k].release(names[k], elements: range) }
         stop(unavailable: true)
         return nil
     }
+}
 
-    func release(_ range: Range<Int>) {
-        for (k, name) in names.enumerated() { sources[k].release(name, elements: range) }
+/// Per compute thread, one buffer per input for the stored bytes of the piece it merges:
+/// reused from piece to piece and tensor to tensor, so they stay resident (and in cache)
+/// instead of being mapped and zeroed again.
+final class StoredPieceBuffers: @unchecked Sendable {
+    private let lock = NSLock()
+    private var perWorker: [[ReusableBuffer]] = []
+
+    func buffers(worker: Int, inputs: Int) -> [ReusableBuffer] {
+        lock.lock(); defer { lock.unlock() }
+        while perWorker.count <= worker { perWorker.append([]) }
+        while perWorker[worker].count < inputs { perWorker[worker].append(ReusableBuffer()) }
+        return Array(perWorker[worker].prefix(inputs))
     }
 }

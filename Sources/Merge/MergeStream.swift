@@ -24,6 +24,12 @@ public final class MergeStream: @unchecked Sendable {
     let tasks: [MergeTask]
     /// Per set: one input buffer per model (and the base, last), then the output buffer.
     let sets: [[ReusableBuffer]]
+    /// The per-thread counters and scratch of TIES's passes from the stored bytes
+    /// (`mergeTaskVectorsFromStored`), reused from tensor to tensor: one merge at a time
+    /// uses them (the stream's worker).
+    let taskVectorPassMemory = ReusableBuffer()
+    /// The per-thread buffers `mergeFromStored` reads pieces into; the same.
+    let storedPieceBuffers = StoredPieceBuffers()
     private var position = 0
     private let finished = DispatchSemaphore(value: 0)
     private var pending: Result<Merged, Error>?

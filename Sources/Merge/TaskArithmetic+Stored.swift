@@ -32,7 +32,7 @@ extension MergeStream {
                                                 random: &random, thinning: thinning)
         guard plan.rescaled.isEmpty else { return nil }
         var selections = plan.selections
-        let state = StoredTaskVectorPasses(selections: selections.count)
+        let state = StoredTaskVectorPasses(selections: selections.count, memory: taskVectorPassMemory)
         if !selections.isEmpty {
             let models = selections.map(\.model)
             // A window of high-bit bins that should hold the cut, from a sample: pass 1 then
@@ -162,21 +162,19 @@ extension MergeStream {
     /// (+ 16) either side of its rank (as `Sparsify.sampledSelect` brackets it). Empty (low >
     /// high) for small tensors, when the inputs cannot give their stored bytes, or when the
     /// window would hold more than `windowLimit` entries. The sample is 256 runs of 256
-    /// neighbours spread evenly, each run mapped in on its own (asking for the whole tensor
-    /// would map every page of it, a third pass over the inputs); only its bins are needed,
-    /// so it is counted, not sorted.
+    /// neighbours spread evenly, each run read on its own (not a third pass over the inputs);
+    /// only its bins are needed, so it is counted, not sorted.
     private func sampledWindow(model: Int, _ task: MergeTask, _ sources: [RangeReadableTensorSource],
                                count n: Int, k: Int) throws -> (low: UInt32, high: UInt32) {
         let none: (low: UInt32, high: UInt32) = (1, 0), runs = 256, run = 256, s = runs * run, m = task.models.count
         guard Sparsify.canSample(n), n >= 4 * s else { return none }
         let xName = task.inputs[model].name, baseName = task.inputs[m].name
-        defer { sources[model].release(xName); sources[m].release(baseName) }
         var bins = [Int](repeating: 0, count: 1 << 15)
-        let stride = n / runs
+        let stride = n / runs, xBuffer = ReusableBuffer(), baseBuffer = ReusableBuffer()
         for r in 0..<runs {
             let range = (r * stride)..<(r * stride + run)
-            guard let x = try sources[model].stored(xName, elements: range),
-                  let base = try sources[m].stored(baseName, elements: range), base.dtype == x.dtype else { return none }
+            guard let x = try sources[model].stored(xName, elements: range, into: xBuffer),
+                  let base = try sources[m].stored(baseName, elements: range, into: baseBuffer), base.dtype == x.dtype else { return none }
             for j in 0..<run {
                 let d = x.dtype.load(x.start, j) - base.dtype.load(base.start, j)
                 bins[Int((d.bitPattern & 0x7FFF_FFFF) >> 16)] += 1
@@ -221,17 +219,24 @@ private final class StoredTaskVectorPasses: @unchecked Sendable {
     static let windowLimit = 1 << 23
     private var unsupportedSeen = false
 
-    init(selections: Int) {
+    /// Carves the per-thread arrays out of `memory` (the stream's, reused from tensor to
+    /// tensor: their pages are mapped and zeroed by the kernel once, not once per tensor).
+    init(selections: Int, memory: ReusableBuffer) {
         self.selections = selections
-        counters = .allocate(capacity: max(1, ComputeThreads.count * selections) << 15)
-        counters.initialize(repeating: 0)
-        aboveCounts = .allocate(capacity: max(1, ComputeThreads.count * selections))
-        aboveCounts.initialize(repeating: 0)
+        let slots = max(1, ComputeThreads.count * selections)
+        func rounded(_ bytes: Int) -> Int { (bytes + 63) / 64 * 64 }
+        let counterBytes = rounded(slots << 17), aboveBytes = rounded(slots * 8)
+        let floats = memory.floats((counterBytes + aboveBytes + slots * 2 * BlockedMerge.pieceElements * 4) / 4)
+        let base = UnsafeMutableRawPointer(floats.baseAddress!)
+        counters = UnsafeMutableBufferPointer(start: base.bindMemory(to: UInt32.self, capacity: slots << 15), count: slots << 15)
+        counters.update(repeating: 0)
+        aboveCounts = UnsafeMutableBufferPointer(start: (base + counterBytes).bindMemory(to: UInt64.self, capacity: slots), count: slots)
+        aboveCounts.update(repeating: 0)
         collected = Array(repeating: [:], count: selections)
-        scratchBuffers = .allocate(capacity: max(1, ComputeThreads.count * selections) * 2 * BlockedMerge.pieceElements)
+        let scratch = slots * 2 * BlockedMerge.pieceElements
+        scratchBuffers = UnsafeMutableBufferPointer(start: (base + counterBytes + aboveBytes).bindMemory(to: UInt32.self, capacity: scratch),
+                                                    count: scratch)
     }
-
-    deinit { counters.deallocate(); aboveCounts.deallocate(); scratchBuffers.deallocate() }
 
     /// Per thread and selection: entries above the window.
     private let aboveCounts: UnsafeMutableBufferPointer<UInt64>

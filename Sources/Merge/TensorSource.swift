@@ -30,21 +30,22 @@ public protocol RangeReadableTensorSource: TensorSource {
     func checkFinite(_ name: String) throws
     /// The block is no longer used.
     func release(_ name: String, elements range: Range<Int>)
-    /// Elements `range` as stored, in place (no copy, no widening), valid until
-    /// `release(name, elements:)`; nil when the merge must read other values than the stored
-    /// ones (rounded to a compute dtype) or the source cannot give them in place. For the
-    /// merges that read each stored dtype themselves (`Linear.fusedWeightedSum(stored:…)`).
-    func stored(_ name: String, elements range: Range<Int>) throws -> StoredElements?
+    /// Elements `range` as stored (no widening), copied into `buffer` (`pread`: the bytes
+    /// land in the reading core's cache, and no page is mapped and let go), valid until the
+    /// next read into `buffer`; nil when the merge must read other values than the stored
+    /// ones (rounded to a compute dtype) or the source cannot give them. For the merges that
+    /// read each stored dtype themselves (`Linear.fusedWeightedSum(stored:…)`).
+    func stored(_ name: String, elements range: Range<Int>, into buffer: ReusableBuffer) throws -> StoredElements?
 }
 
 extension RangeReadableTensorSource {
-    public func stored(_ name: String, elements range: Range<Int>) throws -> StoredElements? { nil }
+    public func stored(_ name: String, elements range: Range<Int>, into buffer: ReusableBuffer) throws -> StoredElements? { nil }
 }
 
 /// A run of a tensor's elements as stored: little-endian `dtype` from `start`.
 ///
-/// `@unchecked Sendable` so compute threads can read it: the bytes are a read-only mapping
-/// that outlives the merge of the block.
+/// `@unchecked Sendable` so compute threads can read it: the bytes are in a buffer that
+/// outlives the merge of the block and is not written while it is read.
 public struct StoredElements: @unchecked Sendable {
     public let start: UnsafeRawPointer
     public let dtype: DType

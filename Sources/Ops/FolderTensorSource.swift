@@ -33,14 +33,15 @@ public final class FolderTensorSource: RangeReadableTensorSource {
         return try read(location, elements: range, into: buffer, checkFinite: false)
     }
 
-    public func stored(_ name: String, elements range: Range<Int>) throws -> StoredElements? {
+    public func stored(_ name: String, elements range: Range<Int>, into buffer: ReusableBuffer) throws -> StoredElements? {
         guard let location = folder.tensor(named: name) else { throw MergeError("tensor \(name): not in \(label)") }
         try location.file.checkUnchanged()
         // Values rounded to the compute dtype are not the stored ones: `read` widens those.
         if let computeDType, computeDType != location.entry.dtype { return nil }
-        guard location.entry.dtype.isFloatingPoint, range.count > 0,
-              let start = location.file.storedBytes(location.entry, elements: range) else { return nil }
-        return StoredElements(start: start, dtype: location.entry.dtype)
+        guard location.entry.dtype.isFloatingPoint, range.count > 0 else { return nil }
+        let destination = UnsafeMutableRawPointer(buffer.floats((range.count * location.entry.dtype.size + 3) / 4).baseAddress!)
+        try location.file.copyStored(location.entry, elements: range, into: destination)
+        return StoredElements(start: destination, dtype: location.entry.dtype)
     }
 
     public func checkFinite(_ name: String) throws {

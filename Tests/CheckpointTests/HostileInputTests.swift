@@ -38,6 +38,25 @@ final class HostileInputTests: XCTestCase {
         XCTAssertNoThrow(try SafetensorsFile(path: path).checkUnchanged())
     }
 
+    /// The merges that read stored bytes copy them (`pread`): a read that a truncation cut
+    /// short is an error naming the file, never a buffer left partly stale.
+    func testStoredBytesCutShortAreAnError() throws {
+        let folder = try TestFolder()
+        let path = try checkpoint(folder, "m.safetensors", count: 1 << 16)
+        let file = try SafetensorsFile(path: path)
+        let entry = file.entries[0]
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 18, alignment: 64)
+        defer { buffer.deallocate() }
+        XCTAssertNoThrow(try file.copyStored(entry, elements: 0..<(1 << 16), into: buffer))
+        XCTAssertEqual(buffer.load(fromByteOffset: (1 << 18) - 1, as: UInt8.self), 0x3f)
+        XCTAssertEqual(truncate(path, 8192), 0)
+        XCTAssertNoThrow(try file.copyStored(entry, elements: 0..<100, into: buffer), "what is still there reads")
+        XCTAssertThrowsError(try file.copyStored(entry, elements: 0..<(1 << 16), into: buffer)) { error in
+            XCTAssertTrue("\(error)".hasPrefix(path), "\(error)")
+            XCTAssertTrue("\(error)".contains("truncated while being read"), "\(error)")
+        }
+    }
+
     func fileState(_ path: String) -> (size: Int, modified: timespec) {
         var info = stat()
         XCTAssertEqual(lstat(path, &info), 0)

@@ -22,7 +22,9 @@ final class StoredTaskVectorMergeTests: XCTestCase {
     /// The stored merge of `task`, or nil when it declined.
     private func storedMerge(_ task: MergeTask, thinning: TaskArithmetic.Thinning, consensus: Bool) throws -> [UInt8]? {
         let n = Tensor.elementCount(task.shape)
-        let stream = MergeStream(tasks: [task], blocked: true)
+        // A stream with no tasks of its own: its worker would otherwise merge `task` at the
+        // same time, in the same per-stream buffers.
+        let stream = MergeStream(tasks: [], blocked: true)
         let (perModel, shared) = try task.recipe.resolve(tensor: task.name, layer: task.layer, layers: task.layers)
         let sources = task.inputs.map { $0.source as! RangeReadableTensorSource }
         let output = UnsafeMutableRawBufferPointer.allocate(byteCount: n * task.outputDType.size, alignment: 64)
