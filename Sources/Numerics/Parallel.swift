@@ -28,6 +28,14 @@ public struct SharedPointer<Element>: @unchecked Sendable {
 
 /// Splits index ranges across the thread budget.
 public enum Parallel {
+    /// Runs `body(w)` for w in 0..<workers in parallel, w = 0 on the calling thread: on the
+    /// `WorkerPool`'s spinning helpers when it is free, else on libdispatch's workers.
+    static func region(_ workers: Int, _ body: @Sendable (Int) -> Void) {
+        if !WorkerPool.shared.run(workers: workers, body) {
+            DispatchQueue.concurrentPerform(iterations: workers, execute: body)
+        }
+    }
+
     /// Below this many elements a kernel runs on the calling thread: dispatch costs more
     /// than it saves.
     public static let minimumParallelCount = 1 << 15
@@ -44,7 +52,7 @@ public enum Parallel {
             return
         }
         let perWorker = ((count + workers - 1) / workers + granularity - 1) / granularity * granularity
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
+        region(workers) { w in
             let start = w * perWorker
             let end = min(count, start + perWorker)
             if start < end { body(start..<end) }
@@ -60,7 +68,7 @@ public enum Parallel {
             for i in 0..<count { body(i) }
             return
         }
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
+        region(workers) { w in
             for i in stride(from: w, to: count, by: workers) { body(i) }
         }
     }
@@ -79,7 +87,7 @@ extension Parallel {
             return
         }
         let perWorker = (rows + workers - 1) / workers
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
+        region(workers) { w in
             let start = w * perWorker
             let end = min(rows, start + perWorker)
             if start < end { body(start..<end) }
