@@ -9,10 +9,10 @@ import Store
 /// at all (`TaskArithmetic.blockedVariants`: TIES finds its cut in passes over the blocks,
 /// DARE draws its mask first). A 1.1 B-parameter bf16 merge then holds the output in bf16
 /// and a few 4 MB blocks instead of every input widened to Float32 (2 × 4 × 262 MB for the
-/// embedding of a three-model linear merge). Linear, and SLERP's combining pass, read the
-/// stored bytes themselves instead (`mergeFromStored`): one pass per piece from its stored
-/// bytes (read into a per-thread buffer) to the output dtype, no widened block at all. Methods that rank whole tensors or rows
-/// (breadcrumbs, DELLA) and the others are merged whole.
+/// embedding of a three-model linear merge). Linear, SLERP and TIES read the stored bytes
+/// themselves instead (`mergeFromStored`): one pass per piece from its stored bytes (read
+/// into a per-thread buffer) to the output dtype, no widened block at all. Methods that rank
+/// whole tensors or rows (breadcrumbs, DELLA) and the others are merged whole.
 enum BlockedMerge {
     /// Elements per block (4 MB of Float32 per input).
     static let blockElements = 1 << 20
