@@ -13,7 +13,9 @@ import Synchronization
 ///
 /// One region at a time uses the pool; a region started while it is in use (nested in
 /// another's body, or from another thread) runs on `concurrentPerform` as before. Worker w
-/// of a region runs the same share either way, so no result depends on which ran it.
+/// of a region runs the same share either way, so no result depends on which ran it. A
+/// region with more workers than cores does not spin: a spinning helper would take a core
+/// from a worker still busy.
 final class WorkerPool: @unchecked Sendable {
     static let shared = WorkerPool()
 
@@ -21,6 +23,7 @@ final class WorkerPool: @unchecked Sendable {
     /// roughly 50–100 µs here): longer than the serial work between a training step's
     /// regions, short enough that an idle process is idle.
     private static let spinChecks = 1 << 16
+    private static let cores = ProcessInfo.processInfo.activeProcessorCount
 
     private final class Helper: Sendable {
         /// Worker index in a region: helpers are workers 1, 2, …
@@ -43,6 +46,8 @@ final class WorkerPool: @unchecked Sendable {
     private var helpers: [Helper] = []
     private var body: ((Int) -> Void)?
     private var workers = 0
+    /// How many times a helper checks for the next region before it sleeps, after this one.
+    private var checksBeforeSleep = 0
 
     /// Runs `body(w)` for w in 0..<workers, worker 0 on the calling thread, and returns when
     /// all have finished; false (nothing run) when another region holds the pool.
@@ -53,6 +58,8 @@ final class WorkerPool: @unchecked Sendable {
         withoutActuallyEscaping(body) { body in
             self.body = body
             self.workers = workers
+            let spin = workers <= Self.cores
+            checksBeforeSleep = spin ? Self.spinChecks : 0
             // Every helper counts itself out, taking part or not, so none can still be
             // reading this region's body when the next one is written.
             remaining.store(helpers.count, ordering: .relaxed)
@@ -64,7 +71,7 @@ final class WorkerPool: @unchecked Sendable {
             var checks = 0
             while remaining.load(ordering: .acquiring) > 0 {
                 checks += 1
-                if checks > Self.spinChecks { sched_yield() }
+                if !spin || checks > Self.spinChecks { sched_yield() }
             }
             self.body = nil
         }
@@ -80,12 +87,12 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     private func serve(_ helper: Helper, from first: Int) {
-        var seen = first
+        var seen = first, limit = 0
         while true {
             var current = generation.load(ordering: .acquiring), checks = 0
             while current == seen {
                 checks += 1
-                if checks > Self.spinChecks {
+                if checks > limit {
                     // Announce the sleep, then look once more: a region published before the
                     // announcement was seen here; one published after it signals `wake`.
                     helper.sleeping.store(1, ordering: .sequentiallyConsistent)
@@ -102,6 +109,7 @@ final class WorkerPool: @unchecked Sendable {
                 current = generation.load(ordering: .acquiring)
             }
             seen = current
+            limit = checksBeforeSleep
             if helper.worker < workers { body!(helper.worker) }
             remaining.subtract(1, ordering: .releasing)
         }
