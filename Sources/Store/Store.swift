@@ -36,22 +36,41 @@ public final class Store: @unchecked Sendable {
         // one-character relative path such as "c".
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
-        let journalMode: String
-        (db, journalMode) = try Store.connect(path)
+        db = try Store.openConfigured(path)
         identity = FileIdentity(path: path)
-        // Temporary tables and sorts (gc's list of doomed chunks, GROUP BY) stay in memory:
-        // on a full disk they could not be written, and gc must work there.
-        try db.execute("PRAGMA temp_store = MEMORY; PRAGMA foreign_keys = ON;")
-        // Opening an existing cache writes nothing (so status, verify and gc work on a full
-        // disk): the file's settings are only set when they differ.
-        if journalMode != "wal" {
-            // page_size and auto_vacuum only take effect on a new, empty database.
-            try db.execute("PRAGMA page_size = 16384; PRAGMA auto_vacuum = INCREMENTAL;")
-            try db.execute("PRAGMA journal_mode = WAL;")
-        }
-        try db.execute("PRAGMA synchronous = NORMAL;")
         try migrate()
         ensureReserve()
+    }
+
+    /// `connect`, then the connection's settings, and the file's where they differ.
+    ///
+    /// Two processes creating the same new cache at once: switching it to WAL needs the
+    /// file to itself, and SQLite can answer "database is locked" at once instead of
+    /// waiting out the busy timeout while the other process holds it (measured: one pair in
+    /// 60 of `mergeflow status` started together on a fresh path). The whole opening is
+    /// then tried again after a short pause, by which time the other has switched it.
+    static func openConfigured(_ path: String) throws -> SQLiteConnection {
+        var attempt = 0
+        while true {
+            do {
+                let (db, journalMode) = try connect(path)
+                // Temporary tables and sorts (gc's list of doomed chunks, GROUP BY) stay in
+                // memory: on a full disk they could not be written, and gc must work there.
+                try db.execute("PRAGMA temp_store = MEMORY; PRAGMA foreign_keys = ON;")
+                // Opening an existing cache writes nothing (so status, verify and gc work on a
+                // full disk): the file's settings are only set when they differ.
+                if journalMode != "wal" {
+                    // page_size and auto_vacuum only take effect on a new, empty database.
+                    try db.execute("PRAGMA page_size = 16384; PRAGMA auto_vacuum = INCREMENTAL;")
+                    try db.execute("PRAGMA journal_mode = WAL;")
+                }
+                try db.execute("PRAGMA synchronous = NORMAL;")
+                return db
+            } catch let error as SQLiteError where error.isBusy && attempt < 50 {
+                attempt += 1
+                usleep(useconds_t(10_000 * min(attempt, 10)))
+            }
+        }
     }
 
     /// Opens a connection and reads the journal mode, its first access to the database.
