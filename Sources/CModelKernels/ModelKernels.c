@@ -238,8 +238,37 @@ FAST void softmax_backward_row(float *grad, const float *probs, int n, int end, 
 }
 
 // dst[d·time + j] = src[j·ld + d]: a head's keys (or values) as hs rows of `time`.
-static void transpose(const float *src, ptrdiff_t ld, float *dst, int time, int hs) {
-    for (int j = 0; j < time; j++)
+// Eight by eight in registers: element by element, every store went to another row of dst
+// (a cache line each), a fifth of the attention's own time at gpt-mini-256.
+FAST void transpose(const float *src, ptrdiff_t ld, float *dst, int time, int hs) {
+    int j8 = time / 8 * 8, d8 = hs / 8 * 8;
+    for (int j = 0; j < j8; j += 8)
+        for (int d = 0; d < d8; d += 8) {
+            const float *s = src + j * ld + d;
+            __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + ld), r2 = _mm256_loadu_ps(s + 2 * ld),
+                   r3 = _mm256_loadu_ps(s + 3 * ld), r4 = _mm256_loadu_ps(s + 4 * ld), r5 = _mm256_loadu_ps(s + 5 * ld),
+                   r6 = _mm256_loadu_ps(s + 6 * ld), r7 = _mm256_loadu_ps(s + 7 * ld);
+            __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
+                   t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+                   t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+            __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+                   u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+                   u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+                   u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+            float *o = dst + (ptrdiff_t)d * time + j;
+            _mm256_storeu_ps(o, _mm256_permute2f128_ps(u0, u4, 0x20));
+            _mm256_storeu_ps(o + time, _mm256_permute2f128_ps(u1, u5, 0x20));
+            _mm256_storeu_ps(o + 2 * (ptrdiff_t)time, _mm256_permute2f128_ps(u2, u6, 0x20));
+            _mm256_storeu_ps(o + 3 * (ptrdiff_t)time, _mm256_permute2f128_ps(u3, u7, 0x20));
+            _mm256_storeu_ps(o + 4 * (ptrdiff_t)time, _mm256_permute2f128_ps(u0, u4, 0x31));
+            _mm256_storeu_ps(o + 5 * (ptrdiff_t)time, _mm256_permute2f128_ps(u1, u5, 0x31));
+            _mm256_storeu_ps(o + 6 * (ptrdiff_t)time, _mm256_permute2f128_ps(u2, u6, 0x31));
+            _mm256_storeu_ps(o + 7 * (ptrdiff_t)time, _mm256_permute2f128_ps(u3, u7, 0x31));
+        }
+    // Ragged edges: the last columns of every row, then the last rows.
+    for (int j = 0; j < j8; j++)
+        for (int d = d8; d < hs; d++) dst[(ptrdiff_t)d * time + j] = src[j * ld + d];
+    for (int j = j8; j < time; j++)
         for (int d = 0; d < hs; d++) dst[(ptrdiff_t)d * time + j] = src[j * ld + d];
 }
 
