@@ -64,8 +64,10 @@ public enum SafetensorsWriter {
     /// provider hands its own bytes (exactly the tensor's byte count) to `emit`, so no
     /// staging buffer is needed. `durable: false` skips the fsync before the rename (the
     /// file still appears only when complete; a power loss may leave it empty).
+    /// `bypassCache` writes around the page cache where the file system allows it (see
+    /// `SequentialFileWriter`): for outputs of gigabytes that nothing reads right away.
     public static func writeStreaming(
-        to path: String, items: [Item], metadata: JSONObject = JSONObject(), durable: Bool = true,
+        to path: String, items: [Item], metadata: JSONObject = JSONObject(), durable: Bool = true, bypassCache: Bool = false,
         provide: (Int, (UnsafeRawBufferPointer) throws -> Void) throws -> Void
     ) throws {
         var seen = Set<String>()
@@ -74,24 +76,9 @@ public enum SafetensorsWriter {
         }
         StalePartialFiles.remove(besides: path)
         let temporary = path + ".partial-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw CheckpointError(file: path, "cannot create: \(String(cString: strerror(errno)))") }
-        var closed = false
-        defer {
-            if !closed { close(fd) }
-            unlink(temporary)
-        }
-        func writeAll(_ buffer: UnsafeRawBufferPointer) throws {
-            var done = 0
-            while done < buffer.count {
-                let n = Foundation.write(fd, buffer.baseAddress! + done, buffer.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw CheckpointError(file: path, "write failed: \(String(cString: strerror(errno)))")
-                }
-                done += n
-            }
-        }
+        defer { unlink(temporary) }
+        let file = try SequentialFileWriter(path: temporary, bypassCache: bypassCache)
+        func writeAll(_ buffer: UnsafeRawBufferPointer) throws { try file.append(buffer) }
         try header(items: items, metadata: metadata).withUnsafeBytes { try writeAll($0) }
         for (i, item) in items.enumerated() where item.byteCount > 0 {
             var emitted = false
@@ -104,9 +91,7 @@ public enum SafetensorsWriter {
             }
             guard emitted else { throw CheckpointError(file: path, tensor: item.name, "no data provided") }
         }
-        guard !durable || fsync(fd) == 0 else { throw CheckpointError(file: path, "fsync failed: \(String(cString: strerror(errno)))") }
-        close(fd)
-        closed = true
+        try file.finish(durable: durable)
         guard rename(temporary, path) == 0 else {
             throw CheckpointError(file: path, "rename failed: \(String(cString: strerror(errno)))")
         }

@@ -64,12 +64,15 @@ public enum ShardedCheckpointWriter {
     ///     an `emit` that takes exactly its bytes (little-endian, in the item's dtype).
     ///   - durable: fsync each shard before it is renamed (the cache's exports); `merge
     ///     --direct` skips it, as mergekit and `cp` do.
+    ///   - bypassCache: write the shards around the page cache where the file system allows
+    ///     (`SequentialFileWriter`); shards whose tensors arrive out of name order are
+    ///     written through it.
     /// - Throws: `CheckpointError` naming the shard (and tensor) on any write failure;
     ///   whatever `provide` throws.
     @discardableResult
     public static func write(
         folder: String, items: [SafetensorsWriter.Item], maxShardBytes: Int = defaultMaxShardBytes,
-        metadata: JSONObject = ["format": "pt"], durable: Bool = true,
+        metadata: JSONObject = ["format": "pt"], durable: Bool = true, bypassCache: Bool = false,
         provide: (Int, (UnsafeRawBufferPointer) throws -> Void) throws -> Void
     ) throws -> Written {
         var seen = Set<String>()
@@ -95,7 +98,8 @@ public enum ShardedCheckpointWriter {
             let path = (folder as NSString).appendingPathComponent(names[s] + suffix)
             pending.append(path)
             if order == Array(range) {
-                try SafetensorsWriter.writeStreaming(to: path, items: order.map { items[$0] }, metadata: metadata, durable: durable) { k, emit in
+                try SafetensorsWriter.writeStreaming(to: path, items: order.map { items[$0] }, metadata: metadata, durable: durable,
+                                                     bypassCache: bypassCache) { k, emit in
                     try withoutActuallyEscaping(emit) { e in try provide(order[k], e) }
                 }
             } else {

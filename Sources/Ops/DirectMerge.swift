@@ -79,7 +79,9 @@ public enum DirectMerge {
         // the output is not fsynced: each file appears under its name only once all are
         // complete (renamed from temporary files), and durability against power loss is
         // the file system's.
-        try ShardedCheckpointWriter.write(folder: output, items: items, maxShardBytes: maxShardBytes, durable: false) { i, emit in
+        // Around the page cache: see `SequentialFileWriter`.
+        try ShardedCheckpointWriter.write(folder: output, items: items, maxShardBytes: maxShardBytes, durable: false,
+                                          bypassCache: true) { i, emit in
             guard let tensor = try stream.next(), tensor.name == names[i] else { throw MergeError("tensor \(names[i]): out of order") }
             // An input truncated or rewritten while this tensor was merged is an error
             // before the tensor is written (see `MappedFile.checkUnchanged`).
