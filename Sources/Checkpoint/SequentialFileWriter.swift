@@ -12,13 +12,13 @@ import Foundation
 /// with `oflag=direct`, 0.4–5.2 s through the cache depending on what the host reclaimed).
 /// Where the file system refuses `O_DIRECT` (tmpfs, some network file systems), or a direct
 /// write fails as unaligned, the writer goes on through the page cache: same bytes.
-final class SequentialFileWriter {
-    let path: String
+public final class SequentialFileWriter {
+    public let path: String
     private let fd: Int32
     /// Bytes appended so far (the file's length once finished).
-    private(set) var length = 0
+    public private(set) var length = 0
     /// Whether writes still go around the page cache.
-    private(set) var direct: Bool
+    public private(set) var direct: Bool
     // Staging for direct writes: `staged` bytes wait in `buffer` for file offset `length - staged`.
     private var buffer: UnsafeMutableRawBufferPointer?
     private var staged = 0
@@ -36,7 +36,7 @@ final class SequentialFileWriter {
     static let stagingBytes = 8 << 20
 
     /// Creates (truncates) `path`.
-    init(path: String, bypassCache: Bool) throws(CheckpointError) {
+    public init(path: String, bypassCache: Bool) throws(CheckpointError) {
         self.path = path
         var fd: Int32 = -1
         if bypassCache { fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | Self.oDirect, 0o644) }
@@ -54,7 +54,7 @@ final class SequentialFileWriter {
         close(fd)
     }
 
-    func append(_ bytes: UnsafeRawBufferPointer) throws(CheckpointError) {
+    public func append(_ bytes: UnsafeRawBufferPointer) throws(CheckpointError) {
         guard direct, let buffer else {
             try check(writeAll(bytes, at: length))
             length += bytes.count
@@ -73,7 +73,7 @@ final class SequentialFileWriter {
 
     /// Writes what is staged, cuts the file to `length`, and fsyncs when `durable`. The file
     /// is complete only after this returns.
-    func finish(durable: Bool) throws(CheckpointError) {
+    public func finish(durable: Bool) throws(CheckpointError) {
         if direct, staged > 0 {
             try flush(padding: true)
             // The last block went out padded; cut the padding off.

@@ -103,13 +103,11 @@ enum LlamaMergeBenchmark {
                 .flatMap { Int($0.split(separator: " ")[2]) } ?? 0
             try? FileManager.default.removeItem(atPath: out)
             let files = try shardFiles(directory, models: inputs)
-            sync()
             // The floor writes one model's worth: the first model's shards, copied as read.
             let firstModel = files.filter { $0.contains("/base/") }
-            let floor = try Stopwatch.time { try copyThrough(files, copying: Set(firstModel), to: out + ".floor") }
-            try? FileManager.default.removeItem(atPath: out + ".floor")
+            let floor = try IOFloor.measure(files, copying: Set(firstModel), to: out + ".floor")
             figures.append(MergeBenchmark.Figure(method: method, seconds: result.seconds, inputBytes: inputs * modelBytes,
-                                                 outputBytes: modelBytes, peakRSS: peak, floorSeconds: floor))
+                                                 outputBytes: modelBytes, peakRSS: peak, floor: floor))
         }
         if !keepFiles { try? FileManager.default.removeItem(atPath: directory) }
         return figures
@@ -130,16 +128,7 @@ enum LlamaMergeBenchmark {
     static func warmUp(_ directory: String) throws {
         let files = try shardFiles(directory, models: 3), out = (directory as NSString).appendingPathComponent("warm-up.floor")
         sync()
-        try copyThrough(files, copying: Set(files.filter { $0.contains("/base/") }), to: out)
+        try IOFloor.copy(files, copying: Set(files.filter { $0.contains("/base/") }), to: out, aroundCache: false)
         try? FileManager.default.removeItem(atPath: out)
-    }
-
-    /// Reads every file with read(2); those in `copying` are also written, one after the
-    /// other, to `output` (no fsync, as the merge).
-    static func copyThrough(_ files: [String], copying: Set<String>, to output: String) throws {
-        let out = open(output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard out >= 0 else { throw UsageError("cannot create \(output)") }
-        defer { close(out) }
-        for file in files { try FoundationBenchmark.readWholeFile(file, copyingTo: copying.contains(file) ? out : nil) }
     }
 }

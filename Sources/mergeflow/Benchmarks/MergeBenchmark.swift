@@ -15,8 +15,8 @@ enum MergeBenchmark {
         let outputBytes: Int
         let peakRSS: Int
         /// Reading the same input files and writing one model-sized file, no merging: what
-        /// the page cache and file system allow on this machine.
-        let floorSeconds: Double
+        /// the page cache and file system allow on this machine (`IOFloor`).
+        let floor: IOFloor.Figure
     }
 
     /// Tensor shapes of the benchmark model (≈ 0.47 GB in F32; the largest tensor is wte).
@@ -80,24 +80,11 @@ enum MergeBenchmark {
                 .flatMap { Int($0.split(separator: " ")[2]) } ?? 0
             try? FileManager.default.removeItem(atPath: out)
             let files = ["base", "a", "b"].prefix(inputs).map { (directory as NSString).appendingPathComponent("\($0)/model.safetensors") }
-            sync()
-            let floor = try Stopwatch.time { try copyThrough(files, to: out + ".floor") }
-            try? FileManager.default.removeItem(atPath: out + ".floor")
+            let floor = try IOFloor.measure(files, copying: [files[0]], to: out + ".floor")
             figures.append(Figure(method: method, seconds: result.seconds, inputBytes: inputs * modelBytes, outputBytes: modelBytes,
-                                  peakRSS: peak, floorSeconds: floor))
+                                  peakRSS: peak, floor: floor))
         }
         if !keepFiles { try? FileManager.default.removeItem(atPath: directory) }
         return figures
-    }
-
-    /// Reads every file with read(2) and writes the first one's bytes to `output` as they
-    /// pass (no fsync, as the merge).
-    static func copyThrough(_ files: [String], to output: String) throws {
-        let out = open(output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard out >= 0 else { throw UsageError("cannot create \(output)") }
-        defer { close(out) }
-        for (i, file) in files.enumerated() {
-            try FoundationBenchmark.readWholeFile(file, copyingTo: i == 0 ? out : nil)
-        }
     }
 }

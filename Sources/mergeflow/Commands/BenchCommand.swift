@@ -71,8 +71,8 @@ let benchCommand = Command(
                 print("  " + f.method.padding(toLength: 7, withPad: " ", startingAt: 0) + String(format: " %5.2f s  input %5.2f GB/s, read+written %5.2f GB/s (%4.1f%% of memcpy)  peak RSS %4d MB (%3.0f%% of budget)",
                              f.seconds, input, moved, 100 * moved / memoryBandwidth, f.peakRSS >> 20,
                              100 * Double(f.peakRSS) / Double(budget)))
-                print(String(format: "           I/O floor %.2f s (read the inputs, write one model, no merging): merge = %.2f × floor",
-                             f.floorSeconds, f.seconds / f.floorSeconds))
+                print(String(format: "           I/O floor %.2f s (read the inputs, write one model, no merging; written through the page cache %.2f s, around it %.2f s): merge = %.2f × floor",
+                             f.floor.seconds, f.floor.throughCache, f.floor.aroundCache, f.seconds / f.floor.seconds))
             }
             if args.has("--keep") { print("  files kept in \(dir)-merge\(large ? "1b" : "")") }
         }
