@@ -38,7 +38,7 @@ extension MergeStream {
             // A window of high-bit bins that should hold the cut, from a sample: pass 1 then
             // only counts what lies above it and collects what lies inside (vector work, no
             // histogram), and decides the cut when the sample did not mislead.
-            let windows = try selections.map { try sampledWindow(model: $0.model, task, sources, count: n, k: $0.selection.k) }
+            let windows = try sampledWindows(models: models, ks: selections.map(\.selection.k), task, sources, count: n)
             // Pass 1: every input checked finite (thinning may drop a NaN, so the output check
             // would not see it).
             let unthinned = (0..<m).filter { !models.contains($0) }
@@ -157,29 +157,57 @@ extension MergeStream {
         }) && !state.isUnsupported
     }
 
-    /// High-bit bins [low, high] that hold the k-th largest |δ| of `model` with near
-    /// certainty: the bins of the sample's order statistics 4 binomial standard deviations
-    /// (+ 16) either side of its rank (as `Sparsify.sampledSelect` brackets it). Empty (low >
-    /// high) for small tensors, when the inputs cannot give their stored bytes, or when the
-    /// window would hold more than `windowLimit` entries. The sample is 256 runs of 256
-    /// neighbours spread evenly, each run read on its own (not a third pass over the inputs);
-    /// only its bins are needed, so it is counted, not sorted.
-    private func sampledWindow(model: Int, _ task: MergeTask, _ sources: [RangeReadableTensorSource],
-                               count n: Int, k: Int) throws -> (low: UInt32, high: UInt32) {
+    /// For each of `models` (its k in `ks`), high-bit bins [low, high] that hold the k-th
+    /// largest |δ| with near certainty: the bins of the sample's order statistics 4 binomial
+    /// standard deviations (+ 16) either side of its rank (as `Sparsify.sampledSelect`
+    /// brackets it). Empty (low > high) for small tensors, when the inputs cannot give their
+    /// stored bytes, or when the window would hold more than `windowLimit` entries. The
+    /// sample is 256 runs of 256 neighbours spread evenly, each run read on its own (not a
+    /// third pass over the inputs) — the base's once for every model — on every compute
+    /// thread: a few hundred small reads per tensor, which on one thread were a tenth of a
+    /// 1.1 B-parameter TIES merge's time with the other core idle. Only the sample's bins
+    /// are needed, so it is counted (per thread, then added: the same counts), not sorted.
+    private func sampledWindows(models: [Int], ks: [Int], _ task: MergeTask, _ sources: [RangeReadableTensorSource],
+                                count n: Int) throws -> [(low: UInt32, high: UInt32)] {
         let none: (low: UInt32, high: UInt32) = (1, 0), runs = 256, run = 256, s = runs * run, m = task.models.count
-        guard Sparsify.canSample(n), n >= 4 * s else { return none }
-        let xName = task.inputs[model].name, baseName = task.inputs[m].name
-        var bins = [Int](repeating: 0, count: 1 << 15)
-        let stride = n / runs, xBuffer = ReusableBuffer(), baseBuffer = ReusableBuffer()
-        for r in 0..<runs {
-            let range = (r * stride)..<(r * stride + run)
-            guard let x = try sources[model].stored(xName, elements: range, into: xBuffer),
-                  let base = try sources[m].stored(baseName, elements: range, into: baseBuffer), base.dtype == x.dtype else { return none }
-            for j in 0..<run {
-                let d = x.dtype.load(x.start, j) - base.dtype.load(base.start, j)
-                bins[Int((d.bitPattern & 0x7FFF_FFFF) >> 16)] += 1
+        guard Sparsify.canSample(n), n >= 4 * s else { return models.map { _ in none } }
+        let binCount = 1 << 15, workers = min(ComputeThreads.count, runs), stride = n / runs
+        // Per worker, each model's bins.
+        let counts = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: workers * models.count * binCount)
+        counts.initialize(repeating: 0)
+        defer { counts.deallocate() }
+        let sample = SampleReads(sources: sources, names: task.inputs.map(\.name))
+        let shared = SharedPointer(counts.baseAddress!)
+        Parallel.forEach(workers) { w in
+            let baseBuffer = ReusableBuffer(), xBuffer = ReusableBuffer()
+            for r in Swift.stride(from: w, to: runs, by: workers) {
+                let range = (r * stride)..<(r * stride + run)
+                guard let base = sample.read(m, range, into: baseBuffer) else { return }
+                for (e, model) in models.enumerated() {
+                    guard let x = sample.read(model, range, into: xBuffer), base.dtype == x.dtype else { sample.fail(); return }
+                    let bins = shared.base + (w * models.count + e) * binCount
+                    for j in 0..<run {
+                        let d = x.dtype.load(x.start, j) - base.dtype.load(base.start, j)
+                        bins[Int((d.bitPattern & 0x7FFF_FFFF) >> 16)] &+= 1
+                    }
+                }
             }
         }
+        if let failure = sample.error { throw failure }
+        if sample.unreadable { return models.map { _ in none } }
+        return models.indices.map { e in
+            var bins = [Int](repeating: 0, count: binCount)
+            for w in 0..<workers {
+                let from = counts.baseAddress! + (w * models.count + e) * binCount
+                for d in 0..<binCount where from[d] != 0 { bins[d] += Int(from[d]) }
+            }
+            return window(bins: bins, k: ks[e], count: n, sampled: s)
+        }
+    }
+
+    /// The window of `sampledWindows` for one model, from its sample's bins.
+    private func window(bins: [Int], k: Int, count n: Int, sampled s: Int) -> (low: UInt32, high: UInt32) {
+        let none: (low: UInt32, high: UInt32) = (1, 0)
         // Ascending ranks of the window's ends; the bins holding them, found from the bottom.
         let p = Double(k) / Double(n), center = Double(n - k) / Double(n) * Double(s)
         let margin = 4 * (Double(s) * p * (1 - p)).squareRoot() + 16
@@ -194,6 +222,34 @@ extension MergeStream {
         let inside = bins[low...high].reduce(0, +)
         return Double(inside) / Double(s) * Double(n) > Double(StoredTaskVectorPasses.windowLimit) ? none : (UInt32(low), UInt32(high))
     }
+}
+
+/// The sample's reads from every compute thread: the first error, or whether some input
+/// could not give its stored bytes (then no window).
+private final class SampleReads: @unchecked Sendable {
+    let sources: [RangeReadableTensorSource]
+    let names: [String]
+    private let lock = NSLock()
+    private(set) var error: Error?
+    private(set) var unreadable = false
+
+    init(sources: [RangeReadableTensorSource], names: [String]) {
+        self.sources = sources
+        self.names = names
+    }
+
+    /// Input `input`'s stored elements `range`, or nil (the sample then fails).
+    func read(_ input: Int, _ range: Range<Int>, into buffer: ReusableBuffer) -> StoredElements? {
+        do {
+            if let stored = try sources[input].stored(names[input], elements: range, into: buffer) { return stored }
+            fail()
+        } catch {
+            lock.lock(); self.error = self.error ?? error; lock.unlock()
+        }
+        return nil
+    }
+
+    func fail() { lock.lock(); unreadable = true; lock.unlock() }
 }
 
 private extension DType {
