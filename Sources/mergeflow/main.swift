@@ -35,6 +35,13 @@ func main() -> Int32 {
     // up to 32 MiB would stay in the heap and inflate resident memory. Map every block
     // from 1 MiB up directly, so it goes back to the system when freed.
     _ = mallopt(M_MMAP_THRESHOLD, 1 << 20)
+    // Below that, keep up to 32 MiB freed at the top of the heap rather than trimming it
+    // at 128 KiB: a merge's per-piece lists grow and shrink the heap thousands of times,
+    // and every page given back is a page fault (and zeroing) when it is taken again — on a
+    // virtual machine whose host reclaims freed memory, a fault into the host as well.
+    // Measured on a 1.1 B-parameter TIES merge: 256–265 K minor faults → 25 K, system time
+    // 2.4–3.0 s → 1.9–2.1 s, peak RSS 313 → 346–349 MB.
+    _ = mallopt(M_TRIM_THRESHOLD, 32 << 20)
     let argv = Array(CommandLine.arguments.dropFirst())
     guard let name = argv.first, name != "--help", name != "-h", name != "help" else {
         printUsage()
