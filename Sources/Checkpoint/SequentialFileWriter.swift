@@ -19,6 +19,8 @@ public final class SequentialFileWriter {
     public private(set) var length = 0
     /// Whether writes still go around the page cache.
     public private(set) var direct: Bool
+    /// Bytes written to the disk straight from the caller's memory (for tests).
+    private(set) var uncopiedBytes = 0
     // Staging for direct writes: `staged` bytes wait in `buffer` for file offset `length - staged`.
     private var buffer: UnsafeMutableRawBufferPointer?
     private var staged = 0
@@ -34,6 +36,8 @@ public final class SequentialFileWriter {
     /// every logical block size in use), and the staging buffer's size.
     static let block = 4096
     static let stagingBytes = 8 << 20
+    /// Below this, bytes are staged even when they could go straight to the disk.
+    static let directMinimum = 64 << 10
 
     /// Creates (truncates) `path`.
     public init(path: String, bypassCache: Bool) throws(CheckpointError) {
@@ -61,6 +65,31 @@ public final class SequentialFileWriter {
             return
         }
         var done = 0
+        // Bytes whose address has the phase of their file offset within a page (a merge's
+        // output, see `MergeTask.outputPagePhase`) go to the disk from where they are: the
+        // staged block is completed from their head and written, then their whole blocks
+        // straight from the caller's memory; only the tail is staged.
+        let head = (Self.block - length % Self.block) % Self.block
+        if bytes.count >= head + Self.directMinimum, (Int(bitPattern: bytes.baseAddress!) - length) % Self.block == 0 {
+            if head > 0 {
+                (buffer.baseAddress! + staged).copyMemory(from: bytes.baseAddress!, byteCount: head)
+                staged += head
+                length += head
+            }
+            if staged > 0 { try flush(padding: false) }
+            let middle = (bytes.count - head) / Self.block * Self.block
+            done = head
+            if direct {
+                let failure = writeAll(UnsafeRawBufferPointer(start: bytes.baseAddress! + head, count: middle), at: length)
+                if failure == EINVAL { try fallBack(failure) } else { try check(failure) }
+                if direct {
+                    length += middle
+                    done += middle
+                    uncopiedBytes += middle
+                }
+            }
+            // Else (the page cache from here on) the rest is staged as usual.
+        }
         while done < bytes.count {
             let n = min(bytes.count - done, buffer.count - staged)
             (buffer.baseAddress! + staged).copyMemory(from: bytes.baseAddress! + done, byteCount: n)
@@ -74,10 +103,12 @@ public final class SequentialFileWriter {
     /// Writes what is staged, cuts the file to `length`, and fsyncs when `durable`. The file
     /// is complete only after this returns.
     public func finish(durable: Bool) throws(CheckpointError) {
-        if direct, staged > 0 {
-            try flush(padding: true)
-            // The last block went out padded; cut the padding off.
-            guard ftruncate(fd, off_t(length)) == 0 else {
+        if staged > 0 {
+            // Direct, the last block goes out padded and the padding is cut off; staged after
+            // a fall back to the page cache, it goes out as it is.
+            let padded = direct
+            try flush(padding: padded)
+            guard !padded || ftruncate(fd, off_t(length)) == 0 else {
                 throw CheckpointError(file: path, "truncate failed: \(String(cString: strerror(errno)))")
             }
         }
@@ -93,16 +124,21 @@ public final class SequentialFileWriter {
         if count > staged { (buffer.baseAddress! + staged).initializeMemory(as: UInt8.self, repeating: 0, count: count - staged) }
         var failure = writeAll(UnsafeRawBufferPointer(start: buffer.baseAddress, count: count), at: start)
         if failure == EINVAL {
-            // Direct I/O refused after all (an alignment this file system wants larger):
-            // from here on through the page cache; these bytes again, unpadded.
-            guard fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~Self.oDirect) == 0 else {
-                throw CheckpointError(file: path, "write failed: \(String(cString: strerror(failure)))")
-            }
-            direct = false
+            // These bytes again, unpadded, through the page cache.
+            try fallBack(failure)
             failure = writeAll(UnsafeRawBufferPointer(start: buffer.baseAddress, count: staged), at: start)
         }
         try check(failure)
         staged = 0
+    }
+
+    /// Direct I/O refused after all (an alignment this file system wants larger): from here
+    /// on through the page cache.
+    private func fallBack(_ failure: Int32) throws(CheckpointError) {
+        guard fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~Self.oDirect) == 0 else {
+            throw CheckpointError(file: path, "write failed: \(String(cString: strerror(failure)))")
+        }
+        direct = false
     }
 
     /// Writes all of `bytes` at `offset`; the errno of a failed write, else 0.

@@ -43,6 +43,24 @@ public enum ShardedCheckpointWriter {
         return shards
     }
 
+    /// Where each item's data starts in its shard file, as `write` lays the shards out with
+    /// the same arguments (header first, then the tensors in name order). A writer that
+    /// bypasses the page cache sends bytes straight to the disk when their address has the
+    /// phase of this offset within a page (`SequentialFileWriter`).
+    public static func dataOffsets(_ items: [SafetensorsWriter.Item], maxShardBytes: Int = defaultMaxShardBytes,
+                                   metadata: JSONObject = ["format": "pt"]) -> [Int] {
+        var offsets = [Int](repeating: 0, count: items.count)
+        for range in plan(items, maxShardBytes: maxShardBytes) {
+            let order = range.sorted { items[$0].name.utf8.lexicographicallyPrecedes(items[$1].name.utf8) }
+            var offset = SafetensorsWriter.header(items: order.map { items[$0] }, metadata: metadata).count
+            for i in order {
+                offsets[i] = offset
+                offset += ArtifactWriter.byteCount(shape: items[i].shape, dtype: items[i].dtype) ?? 0
+            }
+        }
+        return offsets
+    }
+
     /// Shard i (0-based) of n: transformers' names, `model.safetensors` for a single shard.
     public static func shardName(_ i: Int, of n: Int) -> String {
         if n == 1 { return "model.safetensors" }

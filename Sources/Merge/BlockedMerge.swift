@@ -75,7 +75,7 @@ extension MergeStream {
         let (perModel, shared) = try task.recipe.resolve(tensor: name, layer: task.layer, layers: task.layers)
         let inputs = task.inputs
         let size = task.outputDType.size
-        let output = UnsafeMutableRawBufferPointer(buffers.last!.floats((n * size + 3) / 4))
+        let output = MergeStream.outputBytes(n * size, phase: task.outputPagePhase, in: buffers.last!)
         let blockOut = buffers[buffers.count - 2].floats(min(n, BlockedMerge.blockElements))
 
         /// Reads block `range` of every input, calls `body` with the views, releases them.

@@ -115,11 +115,19 @@ public final class MergeStream: @unchecked Sendable {
         }
         var bytes = UnsafeRawBufferPointer(out)
         if task.outputDType != .f32 || task.intermediateDType != nil {
-            let raw = UnsafeMutableRawBufferPointer(buffers.last!.floats((out.count * task.outputDType.size + 3) / 4))
+            let raw = MergeStream.outputBytes(out.count * task.outputDType.size, phase: task.outputPagePhase, in: buffers.last!)
             MergeStream.round(UnsafeBufferPointer(out), task, into: raw.baseAddress!)
             bytes = UnsafeRawBufferPointer(rebasing: raw[0..<(out.count * task.outputDType.size)])
         }
         return Merged(name: name, shape: shape, values: UnsafeBufferPointer(out), bytes: bytes)
+    }
+
+    /// `count` bytes of `buffer` starting `phase` bytes into its first page (its storage is
+    /// page-aligned), for a result whose file offset has that phase.
+    static func outputBytes(_ count: Int, phase: Int, in buffer: ReusableBuffer) -> UnsafeMutableRawBufferPointer {
+        precondition((0..<MergeTask.pageBytes).contains(phase))
+        let raw = UnsafeMutableRawBufferPointer(buffer.floats((phase + count + 3) / 4))
+        return UnsafeMutableRawBufferPointer(rebasing: raw[phase..<(phase + count)])
     }
 
     deinit {

@@ -29,6 +29,12 @@ public struct MergeTask {
     /// A dtype the result is rounded to first (mergekit's methods return `dtype`, its
     /// writer then casts to `out_dtype`), if any.
     public var intermediateDType: DType?
+    /// Where the result's first byte lands in its output file, modulo `pageBytes`: the stream
+    /// puts it at the same offset within a page of memory, so a writer that bypasses the
+    /// page cache can hand the bytes to the disk without copying them (see
+    /// `SequentialFileWriter`). 0 when nobody asks.
+    public var outputPagePhase = 0
+    public static let pageBytes = 4096
 
     public init(name: String, shape: [Int], models: [Input], base: Input?, recipe: MergeRecipe, layer: Int?, layers: Int) {
         self.name = name

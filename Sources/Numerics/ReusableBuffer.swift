@@ -13,7 +13,8 @@ public final class ReusableBuffer: @unchecked Sendable {
     public func floats(_ count: Int) -> UnsafeMutableBufferPointer<Float> {
         if count * 4 > storage.count {
             storage.deallocate()
-            storage = .allocate(byteCount: count * 4, alignment: 64)
+            // Page-aligned: a merge's output is written to disk from here (`MergeTask.outputPagePhase`).
+            storage = .allocate(byteCount: count * 4, alignment: 4096)
             Tensor.adviseHugePages(storage)
         }
         return UnsafeMutableBufferPointer(start: storage.baseAddress?.assumingMemoryBound(to: Float.self), count: count)

@@ -69,6 +69,11 @@ public enum DirectMerge {
             planned[i].intermediateDType = intermediate
             items.append(SafetensorsWriter.Item(name: task.name, dtype: planned[i].outputDType, shape: task.shape))
         }
+        // Each result placed in memory at its file offset's phase within a page, so the shards'
+        // writer sends it to the disk without copying it.
+        for (i, offset) in ShardedCheckpointWriter.dataOffsets(items, maxShardBytes: maxShardBytes).enumerated() {
+            planned[i].outputPagePhase = offset % MergeTask.pageBytes
+        }
         // The stream starts merging the first tensor now; linear, passthrough and SLERP go
         // a block at a time (see `BlockedMerge`).
         let stream = MergeStream(tasks: planned, blocked: true)

@@ -71,4 +71,59 @@ final class SequentialFileWriterTests: XCTestCase {
         XCTAssertTrue(files[0] == files[1])
         XCTAssertEqual(try SafetensorsFile(path: folder.path("m-true.safetensors")).entries.map(\.name), ["a", "b", "c"])
     }
+
+    /// Bytes whose address has their file offset's phase within a page go to the disk from
+    /// where they are (whole blocks; the block before them completed from their head, their
+    /// tail staged): the file is still exactly the bytes appended, however the pieces fall.
+    func testBytesAtTheirFileOffsetsPhaseReadBackTheSame() throws {
+        let folder = try TestFolder()
+        let block = SequentialFileWriter.block
+        let memory = UnsafeMutableRawBufferPointer.allocate(byteCount: 8 << 20, alignment: block)
+        defer { memory.deallocate() }
+        var rng = LCG(state: 99)
+        for i in 0..<memory.count { memory[i] = UInt8(truncatingIfNeeded: rng.next()) }
+        for (i, headerLength) in [0, 1, 24_576, 30_001, block - 1].enumerated() {
+            let path = folder.path("phased-\(i)")
+            let writer = try SequentialFileWriter(path: path, bypassCache: true)
+            var expected: [UInt8] = []
+            func append(_ bytes: UnsafeRawBufferPointer) throws {
+                try writer.append(bytes)
+                expected += bytes
+            }
+            try append(UnsafeRawBufferPointer(rebasing: memory[0..<headerLength]))
+            // Three tensors placed at their offsets' phases, of 1 MiB + 3 bytes, a block, and
+            // 3 MiB; then one not placed (copied through the staging buffer).
+            for count in [(1 << 20) + 3, block + 70_000, 3 << 20] {
+                let phase = writer.length % block
+                try append(UnsafeRawBufferPointer(rebasing: memory[phase..<(phase + count)]))
+            }
+            let uncopied = writer.uncopiedBytes
+            try append(UnsafeRawBufferPointer(rebasing: memory[5..<100_005]))
+            XCTAssertEqual(writer.uncopiedBytes, uncopied, "bytes off their phase are staged")
+            try writer.finish(durable: false)
+            // Where the file system takes O_DIRECT, the placed tensors' whole blocks went uncopied.
+            if writer.direct { XCTAssertGreaterThan(uncopied, (4 << 20) - 3 * block, "header of \(headerLength) bytes") }
+            XCTAssertTrue(Array(try Data(contentsOf: URL(fileURLWithPath: path))) == expected, "header of \(headerLength) bytes")
+        }
+    }
+
+    /// `dataOffsets` says where `write` puts each tensor's bytes (shards, headers, name order).
+    func testDataOffsetsAreWhereTheShardedWriterPutsTheTensors() throws {
+        let folder = try TestFolder()
+        let items = [SafetensorsWriter.Item(name: "z", dtype: .bf16, shape: [1000]),
+                     SafetensorsWriter.Item(name: "a", dtype: .f32, shape: [300]),
+                     SafetensorsWriter.Item(name: "m", dtype: .bf16, shape: [5000])]
+        let offsets = ShardedCheckpointWriter.dataOffsets(items, maxShardBytes: 3000)
+        let written = try ShardedCheckpointWriter.write(folder: folder.path("out"), items: items, maxShardBytes: 3000) { i, emit in
+            let bytes = [UInt8](repeating: UInt8(i), count: items[i].byteCount)
+            try bytes.withUnsafeBytes { try emit($0) }
+        }
+        XCTAssertEqual(written.shards.count, 3)
+        var found: [String: Int] = [:]
+        for shard in written.shards {
+            let file = try SafetensorsFile(path: folder.path("out/" + shard))
+            for entry in file.entries { found[entry.name] = file.dataStart + entry.dataRange.lowerBound }
+        }
+        XCTAssertEqual(items.indices.map { found[items[$0].name] }, offsets.map { Optional($0) })
+    }
 }
