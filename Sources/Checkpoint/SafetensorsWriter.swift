@@ -61,8 +61,8 @@ public enum SafetensorsWriter {
     }
 
     /// Writes `items` to `path`, asking `provide(i, emit)` for each tensor in turn; the
-    /// provider hands its own bytes (exactly the tensor's byte count) to `emit`, so no
-    /// staging buffer is needed. `durable: false` skips the fsync before the rename (the
+    /// provider hands its own bytes to `emit` — the tensor's byte count, at once or in
+    /// consecutive parts — so no staging buffer is needed. `durable: false` skips the fsync before the rename (the
     /// file still appears only when complete; a power loss may leave it empty).
     /// `bypassCache` writes around the page cache where the file system allows it (see
     /// `SequentialFileWriter`): for outputs of gigabytes that nothing reads right away.
@@ -81,15 +81,18 @@ public enum SafetensorsWriter {
         func writeAll(_ buffer: UnsafeRawBufferPointer) throws { try file.append(buffer) }
         try header(items: items, metadata: metadata).withUnsafeBytes { try writeAll($0) }
         for (i, item) in items.enumerated() where item.byteCount > 0 {
-            var emitted = false
+            var emitted = 0
             try provide(i) { bytes in
-                guard bytes.count == item.byteCount, !emitted else {
-                    throw CheckpointError(file: path, tensor: item.name, "provided \(bytes.count) bytes for a \(item.byteCount)-byte tensor")
+                guard emitted + bytes.count <= item.byteCount else {
+                    throw CheckpointError(file: path, tensor: item.name, "provided \(emitted + bytes.count) bytes for a \(item.byteCount)-byte tensor")
                 }
-                emitted = true
                 try writeAll(bytes)
+                emitted += bytes.count
             }
-            guard emitted else { throw CheckpointError(file: path, tensor: item.name, "no data provided") }
+            guard emitted == item.byteCount else {
+                throw CheckpointError(file: path, tensor: item.name,
+                                      emitted == 0 ? "no data provided" : "provided \(emitted) bytes for a \(item.byteCount)-byte tensor")
+            }
         }
         try file.finish(durable: durable)
         guard rename(temporary, path) == 0 else {

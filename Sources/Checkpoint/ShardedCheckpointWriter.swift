@@ -79,7 +79,8 @@ public enum ShardedCheckpointWriter {
     /// Writes `items` (in this order, which decides the shards) into `folder`.
     /// - Parameters:
     ///   - provide: called once per tensor, in order, with the tensor's index in `items` and
-    ///     an `emit` that takes exactly its bytes (little-endian, in the item's dtype).
+    ///     an `emit` that takes its bytes (little-endian, in the item's dtype): all at once,
+    ///     or in consecutive parts that add up to them.
     ///   - durable: fsync each shard before it is renamed (the cache's exports); `merge
     ///     --direct` skips it, as mergekit and `cp` do.
     ///   - bypassCache: write the shards around the page cache where the file system allows
@@ -204,15 +205,17 @@ public enum ShardedCheckpointWriter {
         for (k, layout) in sourceOrder.enumerated() {
             let item = items[layout]
             let size = ArtifactWriter.byteCount(shape: item.shape, dtype: item.dtype) ?? 0
-            var emitted = false
+            var emitted = 0
             try provide(k) { bytes in
-                guard bytes.count == size, !emitted else {
-                    throw CheckpointError(file: path, tensor: item.name, "provided \(bytes.count) bytes for a \(size)-byte tensor")
+                guard emitted + bytes.count <= size else {
+                    throw CheckpointError(file: path, tensor: item.name, "provided \(emitted + bytes.count) bytes for a \(size)-byte tensor")
                 }
-                emitted = true
-                if size > 0 { try writeAll(bytes, at: offsets[layout], tensor: item.name) }
+                if !bytes.isEmpty { try writeAll(bytes, at: offsets[layout] + emitted, tensor: item.name) }
+                emitted += bytes.count
             }
-            guard emitted || size == 0 else { throw CheckpointError(file: path, tensor: item.name, "no data provided") }
+            guard emitted == size else {
+                throw CheckpointError(file: path, tensor: item.name, emitted == 0 ? "no data provided" : "provided \(emitted) bytes for a \(size)-byte tensor")
+            }
         }
         guard ftruncate(fd, off_t(offset)) == 0 else { throw CheckpointError(file: path, "cannot size: \(String(cString: strerror(errno)))") }
         guard !durable || fsync(fd) == 0 else { throw CheckpointError(file: path, "fsync failed: \(String(cString: strerror(errno)))") }

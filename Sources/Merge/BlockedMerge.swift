@@ -219,17 +219,21 @@ extension MergeStream {
 
     /// `mergeFromStored` whose kernel is also told which compute thread runs it (0 ..<
     /// `ComputeThreads.count`), for per-thread accumulators.
+    /// `elements`, when given, limits the pass to that part of the tensor (whole pieces from
+    /// its start).
     func mergeFromStored(_ task: MergeTask, _ perModel: [[String: Double]], _ shared: [String: Double],
-                         _ sources: [RangeReadableTensorSource], _ n: Int,
+                         _ sources: [RangeReadableTensorSource], _ n: Int, elements part: Range<Int>? = nil,
                          _ kernel: @escaping @Sendable ([StoredElements], Range<Int>, _ worker: Int) -> Bool) throws -> Bool {
         let inputs = task.inputs
-        guard n > 0 else { return false }
-        let pieces = (n + BlockedMerge.pieceElements - 1) / BlockedMerge.pieceElements
+        let part = part ?? 0..<n
+        guard n > 0, !part.isEmpty else { return false }
+        let pieces = (part.count + BlockedMerge.pieceElements - 1) / BlockedMerge.pieceElements
         let work = StoredPieces(sources: sources, names: inputs.map(\.name), pieces: pieces)
         let buffers = (0..<min(ComputeThreads.count, pieces)).map { storedPieceBuffers.buffers(worker: $0, inputs: inputs.count) }
         Parallel.forEach(buffers.count) { worker in
             while let p = work.claim() {
-                let range = (p * BlockedMerge.pieceElements)..<min(n, (p + 1) * BlockedMerge.pieceElements)
+                let start = part.lowerBound + p * BlockedMerge.pieceElements
+                let range = start..<min(part.upperBound, start + BlockedMerge.pieceElements)
                 guard let stored = work.read(range, into: buffers[worker]) else { return }
                 if !kernel(stored, range, worker) {
                     work.stop(nonFinite: true)

@@ -15,8 +15,21 @@ public final class MergeStream: @unchecked Sendable {
         /// The Float32 result, valid until the next call to `next()`; nil from a blocked
         /// merge (see `init(tasks:blocked:)`), which never holds it whole.
         public let values: UnsafeBufferPointer<Float>?
-        /// The result in the task's output dtype, little-endian, valid as `values`.
+        /// The result in the task's output dtype, little-endian, valid as `values`; empty when
+        /// it comes in slices through `feed`.
         public let bytes: UnsafeRawBufferPointer
+        /// The result's bytes in slices, for the largest tensors of a stream that slices them
+        /// (`init(tasks:blocked:sliced:)`): take them all (or `cancel`) before the next call
+        /// to `next()`.
+        public let feed: OutputFeed?
+
+        init(name: String, shape: [Int], values: UnsafeBufferPointer<Float>?, bytes: UnsafeRawBufferPointer, feed: OutputFeed? = nil) {
+            self.name = name
+            self.shape = shape
+            self.values = values
+            self.bytes = bytes
+            self.feed = feed
+        }
     }
 
     /// Every tensor name, in the order `next()` gives them.
@@ -35,6 +48,17 @@ public final class MergeStream: @unchecked Sendable {
     private var pending: Result<Merged, Error>?
     private var working = false
     private var failure: Error?
+    /// Results larger than a slice come in slices of `OutputFeed`, when asked for.
+    let sliceBuffers: OutputFeed.Buffers?
+    /// The slice size `merge --direct` uses: two slices' memory instead of two whole results.
+    public static let defaultSliceBytes = 16 << 20
+    /// Set by the worker thread when it handed its result over before it was complete (a
+    /// feed); read by the same thread. Reset before each worker starts.
+    private var handedOver: OutputFeed?
+    /// The feed of the result handed out last, while its worker may still fill it: that
+    /// worker starts the next one when it has published its last slice, so two tensors
+    /// never fill slices at once and the next tensor's merge overlaps the last writes.
+    private var feeding: OutputFeed?
 
     /// - Throws: `MergeError` when the models' tensor names or shapes differ.
     public convenience init(_ recipe: MergeRecipe, models: [TensorSource], base: TensorSource?, layers: Int) throws {
@@ -45,9 +69,13 @@ public final class MergeStream: @unchecked Sendable {
     /// - Parameter blocked: merge methods that allow it (`BlockedMerge`) a block of each
     ///   input at a time when every input can read ranges: memory then holds the output in
     ///   its dtype and a few blocks, instead of every input widened to Float32.
-    public init(tasks: [MergeTask], blocked: Bool = false) {
+    /// - Parameter sliceBytes: results larger than this (a multiple of the page) of the merges
+    ///   that can hand them over in parts (TIES and its relatives from the stored bytes) come
+    ///   through `Merged.feed` in slices of this size instead of whole; nil: all whole.
+    public init(tasks: [MergeTask], blocked: Bool = false, sliceBytes: Int? = nil) {
         self.tasks = tasks
         self.blocked = blocked
+        sliceBuffers = sliceBytes.map { OutputFeed.Buffers(sliceBytes: $0) }
         names = tasks.map(\.name)
         let inputs = tasks.map(\.inputs.count).max() ?? 0
         // Per set: the inputs, the Float32 output, the output in its dtype.
@@ -62,6 +90,18 @@ public final class MergeStream: @unchecked Sendable {
     public func next() throws -> Merged? {
         if let failure { throw failure }
         guard position < names.count else { return nil }
+        if let previous = feeding {
+            // Its slices are all taken by now; its worker has started this tensor's (unless
+            // the merge failed, which the feed has reported).
+            previous.producerFinished.wait()
+            feeding = nil
+            guard previous.startedNext else {
+                let error = MergeError("tensor \(names[position - 1]): its merge stopped before it was complete")
+                failure = error
+                working = false
+                throw error
+            }
+        }
         finished.wait()
         working = false
         let result = pending!
@@ -69,7 +109,12 @@ public final class MergeStream: @unchecked Sendable {
         position += 1
         switch result {
         case .success(let merged):
-            if position < names.count { startWorker(position) }
+            if let feed = merged.feed {
+                feeding = feed
+                working = position < names.count  // its worker starts the next
+            } else if position < names.count {
+                startWorker(position)
+            }
             return merged
         case .failure(let error):
             failure = error
@@ -77,14 +122,38 @@ public final class MergeStream: @unchecked Sendable {
         }
     }
 
+    /// Starts tensor i's worker: from `next()`, or from the worker of a sliced tensor i − 1
+    /// once its last slice is published (then `working` is already set by `next()`).
     private func startWorker(_ i: Int) {
         working = true
+        startThread(i)
+    }
+
+    private func startThread(_ i: Int) {
+        handedOver = nil
         let thread = Thread { [self] in
-            pending = Result { try merge(i) }
-            finished.signal()
+            let result = Result { try merge(i) }
+            guard let feed = handedOver else {
+                pending = result
+                finished.signal()
+                return
+            }
+            if feed.completed, i + 1 < names.count {
+                startThread(i + 1)
+                feed.startedNext = true
+            }
+            feed.producerFinished.signal()
         }
         thread.stackSize = 16 << 20
         thread.start()
+    }
+
+    /// From the worker thread: `merged` (whose bytes come through its feed) is the result of
+    /// the tensor in progress, handed to `next()` now; the worker goes on filling the feed.
+    func handOver(_ merged: Merged) {
+        handedOver = merged.feed
+        pending = .success(merged)
+        finished.signal()
     }
 
     /// Merges tensor i into set i % 2: reads every input, resolves the parameters for this
@@ -132,6 +201,21 @@ public final class MergeStream: @unchecked Sendable {
 
     deinit {
         // A caller that stops early (its write failed) must not free buffers the worker uses.
-        if working { finished.wait() }
+        // A feed still being filled is cancelled and its worker waited for; if that worker had
+        // started the next tensor's, that one is waited for too (and so on, feed by feed).
+        var feed = feeding
+        var running = feeding == nil && working
+        while true {
+            if let current = feed {
+                current.cancel()
+                current.producerFinished.wait()
+                running = current.startedNext
+            }
+            guard running else { break }
+            finished.wait()
+            feed = (try? pending?.get())?.feed
+            running = false
+            if feed == nil { break }
+        }
     }
 }

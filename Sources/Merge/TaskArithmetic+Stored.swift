@@ -102,21 +102,51 @@ extension MergeStream {
         let weights = plan.weights, sum = weights.reduce(0, +), total: Float = abs(sum) < 1e-8 ? 1 : sum
         let normalize: Int32 = shared["normalize"]! != 0 ? 1 : 0, lambda = Float(shared["lambda"]!)
         let checkInputs = selections.isEmpty, size = task.outputDType.size
+        // Pass 3: the mix, rounded into `out`, which holds elements from `origin` on (inputs
+        // checked here when pass 1 did not run).
+        func mix(into out: SharedPointer<UInt8>, from origin: Int) -> @Sendable ([StoredElements], Range<Int>, Int) -> Bool {
+            { stored, range, _ in
+                guard let dtype = stored[0].dtype.kernelCode else { state.unsupported(); return true }
+                if checkInputs {
+                    for input in stored where !StoredTaskVectorPasses.allFinite(input.start, range.count, dtype) { return false }
+                }
+                var finite: Int32 = 0
+                let starts = stored.prefix(m).map { Optional($0.start) }
+                _ = starts.withUnsafeBufferPointer { xs in
+                    mf_task_vector_mix(xs.baseAddress, Int32(m), stored[m].start, range.count, range.lowerBound, thresholds, tiesBefore,
+                                       weights, consensus ? 1 : 0, normalize, total, lambda, dtype, outputCode,
+                                       out.base + (range.lowerBound - origin) * size, &finite)
+                }
+                return finite == 1
+            }
+        }
+        // Pass 1 has read every input's stored bytes and found them finite, so from here
+        // nothing can send the tensor back to the widened merge: a large result may go to the
+        // writer slice by slice as it is mixed.
+        if let sliceBuffers, !selections.isEmpty, n * size > sliceBuffers.sliceBytes {
+            let feed = OutputFeed(sliceBuffers, phase: task.outputPagePhase)
+            handOver(Merged(name: name, shape: task.shape, values: nil, bytes: UnsafeRawBufferPointer(start: nil, count: 0), feed: feed))
+            do {
+                let window = sliceBuffers.sliceBytes / size
+                for start in stride(from: 0, to: n, by: window) {
+                    let part = start..<min(n, start + window)
+                    guard let slice = feed.nextSlice(count: part.count * size) else { throw MergeError("tensor \(name): the writer stopped") }
+                    let out = SharedPointer(slice.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                    guard try mergeFromStored(task, perModel, shared, sources, n, elements: part, mix(into: out, from: start)),
+                          !state.isUnsupported else {
+                        throw MergeError("tensor \(name): its stored bytes could not be read as in the first pass")
+                    }
+                    feed.publish(slice)
+                }
+                feed.finish()
+            } catch {
+                feed.finish(error)
+            }
+            // Handed over already: the stream does not look at what is returned.
+            return Merged(name: name, shape: task.shape, values: nil, bytes: UnsafeRawBufferPointer(start: nil, count: 0))
+        }
         let out = SharedPointer(output.baseAddress!.assumingMemoryBound(to: UInt8.self))
-        // Pass 3: the mix, rounded into the output (inputs checked here when pass 1 did not run).
-        guard try mergeFromStored(task, perModel, shared, sources, n, { stored, range, _ in
-            guard let dtype = stored[0].dtype.kernelCode else { state.unsupported(); return true }
-            if checkInputs {
-                for input in stored where !StoredTaskVectorPasses.allFinite(input.start, range.count, dtype) { return false }
-            }
-            var finite: Int32 = 0
-            let starts = stored.prefix(m).map { Optional($0.start) }
-            _ = starts.withUnsafeBufferPointer { xs in
-                mf_task_vector_mix(xs.baseAddress, Int32(m), stored[m].start, range.count, range.lowerBound, thresholds, tiesBefore, weights,
-                                   consensus ? 1 : 0, normalize, total, lambda, dtype, outputCode, out.base + range.lowerBound * size, &finite)
-            }
-            return finite == 1
-        }), !state.isUnsupported else { return nil }
+        guard try mergeFromStored(task, perModel, shared, sources, n, mix(into: out, from: 0)), !state.isUnsupported else { return nil }
         return Merged(name: name, shape: task.shape, values: nil, bytes: UnsafeRawBufferPointer(rebasing: output[0..<(n * size)]))
     }
 

@@ -76,7 +76,7 @@ public enum DirectMerge {
         }
         // The stream starts merging the first tensor now; linear, passthrough and SLERP go
         // a block at a time (see `BlockedMerge`).
-        let stream = MergeStream(tasks: planned, blocked: true)
+        let stream = MergeStream(tasks: planned, blocked: true, sliceBytes: MergeStream.defaultSliceBytes)
         let names = stream.names
         try CheckpointDestination.checkNoShardIndex(in: output)
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
@@ -91,7 +91,17 @@ public enum DirectMerge {
             // An input truncated or rewritten while this tensor was merged is an error
             // before the tensor is written (see `MappedFile.checkUnchanged`).
             for source in opened.values { try source.checkUnchanged() }
-            try emit(tensor.bytes)
+            if let feed = tensor.feed {
+                // The largest results come slice by slice as they are merged (`OutputFeed`).
+                do {
+                    while let slice = try feed.next() { try emit(slice) }
+                } catch {
+                    feed.cancel()
+                    throw error
+                }
+            } else {
+                try emit(tensor.bytes)
+            }
             progress(Double(i + 1) / Double(names.count))
         }
         try ModelFolderFiles.copy(from: parsed.resolve(parsed.tokenizerDonor), to: output,
