@@ -37,13 +37,13 @@ public final class OutputFeed: @unchecked Sendable {
     private let filled = DispatchSemaphore(value: 0)
     private let lock = NSLock()
     // Guarded by `lock`: slices published and not yet taken (nil: the end), the producer's
-    // failure, whether the writer gave up, and how many slices were handed out.
+    // failure, whether the writer gave up, whether the end was published, and whether the
+    // writer holds a slice it has not given back.
     private var queue: [UnsafeRawBufferPointer?] = []
     private var failure: Error?
     private var cancelled = false
     private var ended = false
-    private var produced = 0
-    private var holding = false  // the writer holds a slice it has not given back
+    private var holding = false
 
     /// Signalled by the merging thread when it is done with the feed (and has started the
     /// stream's next tensor, when `startedNext`).
@@ -85,7 +85,6 @@ public final class OutputFeed: @unchecked Sendable {
     func publish(_ slice: UnsafeMutableRawBufferPointer) {
         lock.lock()
         queue.append(UnsafeRawBufferPointer(slice))
-        produced += 1
         lock.unlock()
         filled.signal()
     }
