@@ -77,7 +77,7 @@ public enum SafetensorsWriter {
         StalePartialFiles.remove(besides: path)
         let temporary = path + ".partial-\(getpid())"
         defer { unlink(temporary) }
-        let file = try SequentialFileWriter(path: temporary, bypassCache: bypassCache)
+        let file = try SequentialFileWriter(path: temporary, bypassCache: bypassCache, reportedPath: path)
         func writeAll(_ buffer: UnsafeRawBufferPointer) throws { try file.append(buffer) }
         try header(items: items, metadata: metadata).withUnsafeBytes { try writeAll($0) }
         for (i, item) in items.enumerated() where item.byteCount > 0 {

@@ -14,6 +14,8 @@ import Foundation
 /// write fails as unaligned, the writer goes on through the page cache: same bytes.
 public final class SequentialFileWriter {
     public let path: String
+    /// The file errors name: the one `path` becomes (a temporary file is renamed into place).
+    let reportedPath: String
     private let fd: Int32
     /// Bytes appended so far (the file's length once finished).
     public private(set) var length = 0
@@ -39,14 +41,15 @@ public final class SequentialFileWriter {
     /// Below this, bytes are staged even when they could go straight to the disk.
     static let directMinimum = 64 << 10
 
-    /// Creates (truncates) `path`.
-    public init(path: String, bypassCache: Bool) throws(CheckpointError) {
+    /// Creates (truncates) `path`; errors name `reportedPath` (default: `path`).
+    public init(path: String, bypassCache: Bool, reportedPath: String? = nil) throws(CheckpointError) {
         self.path = path
+        self.reportedPath = reportedPath ?? path
         var fd: Int32 = -1
         if bypassCache { fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | Self.oDirect, 0o644) }
         direct = fd >= 0
         if fd < 0 { fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
-        guard fd >= 0 else { throw CheckpointError(file: path, "cannot create: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw CheckpointError(file: self.reportedPath, "cannot create: \(String(cString: strerror(errno)))") }
         self.fd = fd
         if direct {
             buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.stagingBytes, alignment: Self.block)
@@ -109,10 +112,10 @@ public final class SequentialFileWriter {
             let padded = direct
             try flush(padding: padded)
             guard !padded || ftruncate(fd, off_t(length)) == 0 else {
-                throw CheckpointError(file: path, "truncate failed: \(String(cString: strerror(errno)))")
+                throw CheckpointError(file: reportedPath, "truncate failed: \(String(cString: strerror(errno)))")
             }
         }
-        guard !durable || fsync(fd) == 0 else { throw CheckpointError(file: path, "fsync failed: \(String(cString: strerror(errno)))") }
+        guard !durable || fsync(fd) == 0 else { throw CheckpointError(file: reportedPath, "fsync failed: \(String(cString: strerror(errno)))") }
     }
 
     /// Writes the staged bytes at their offset: whole blocks, the last one zero-padded when
@@ -136,7 +139,7 @@ public final class SequentialFileWriter {
     /// on through the page cache.
     private func fallBack(_ failure: Int32) throws(CheckpointError) {
         guard fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~Self.oDirect) == 0 else {
-            throw CheckpointError(file: path, "write failed: \(String(cString: strerror(failure)))")
+            throw CheckpointError(file: reportedPath, "write failed: \(String(cString: strerror(failure)))")
         }
         direct = false
     }
@@ -157,6 +160,6 @@ public final class SequentialFileWriter {
     }
 
     private func check(_ failure: Int32) throws(CheckpointError) {
-        guard failure == 0 else { throw CheckpointError(file: path, "write failed: \(String(cString: strerror(failure)))") }
+        guard failure == 0 else { throw CheckpointError(file: reportedPath, "write failed: \(String(cString: strerror(failure)))") }
     }
 }

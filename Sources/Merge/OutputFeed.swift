@@ -77,8 +77,7 @@ public final class OutputFeed: @unchecked Sendable {
         if stop { free.signal(); return nil }
         let index = buffers.made % 2
         buffers.made += 1
-        let raw = UnsafeMutableRawBufferPointer(buffers.memory[index].floats((phase + sliceBytes + 3) / 4))
-        return UnsafeMutableRawBufferPointer(rebasing: raw[phase..<(phase + count)])
+        return MergeStream.outputBytes(count, phase: phase, in: buffers.memory[index])
     }
 
     /// The slice from the last `nextSlice` is complete.

@@ -92,13 +92,9 @@ public enum DirectMerge {
             // before the tensor is written (see `MappedFile.checkUnchanged`).
             for source in opened.values { try source.checkUnchanged() }
             if let feed = tensor.feed {
-                // The largest results come slice by slice as they are merged (`OutputFeed`).
-                do {
-                    while let slice = try feed.next() { try emit(slice) }
-                } catch {
-                    feed.cancel()
-                    throw error
-                }
+                // The largest results come slice by slice as they are merged (`OutputFeed`); a
+                // failed write leaves the feed to the stream's deinit, which cancels it.
+                while let slice = try feed.next() { try emit(slice) }
             } else {
                 try emit(tensor.bytes)
             }
